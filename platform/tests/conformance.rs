@@ -23,3 +23,178 @@ fn syscall_is_trapped_with_arguments_and_return_value() {
         assert_eq!(s.regs.r12, 7);
     });
 }
+
+#[test]
+fn unmapped_access_faults_with_address_and_kind_then_succeeds_after_map() {
+    each_platform(|p| {
+        let mut h = Harness::new(p, touch_data::bytes());
+        let mut s = Harness::start_state();
+        // Nothing at DATA: the read faults.
+        assert_eq!(h.run(&mut s), Exit::Fault { addr: DATA, access: Access::Read });
+        // `mov rdi, imm32` is 7 bytes; the load after it faulted and was not executed.
+        assert_eq!(s.regs.rip, CODE + 7, "rip stays on the faulting instruction");
+        // Read-only: the read passes, the write faults.
+        let r = h.platform.memory_file().allocate(4096).unwrap();
+        h.platform.memory_file().write(r.offset, &42u64.to_le_bytes()).unwrap();
+        h.aspace.map(DATA, 4096, r.offset, Prot::READ).unwrap();
+        assert_eq!(h.run(&mut s), Exit::Fault { addr: DATA + 8, access: Access::Write });
+        assert_eq!(s.regs.rax, 42);
+        // Writable: it completes and exits.
+        h.aspace.map(DATA, 4096, r.offset, Prot::READ_WRITE).unwrap();
+        assert_eq!(h.run(&mut s), Exit::Syscall);
+        assert_eq!(s.regs.rax, 60);
+        let mut b = [0u8; 8];
+        h.platform.memory_file().read(r.offset + 8, &mut b).unwrap();
+        assert_eq!(u64::from_le_bytes(b), 77);
+        // Unmapped again: the same read faults again.
+        h.aspace.unmap(DATA, 4096).unwrap();
+        s.regs.rip = CODE;
+        assert_eq!(h.run(&mut s), Exit::Fault { addr: DATA, access: Access::Read });
+    });
+}
+
+#[test]
+fn instruction_fetch_from_non_executable_memory_faults_as_execute() {
+    each_platform(|p| {
+        let mut h = Harness::new(p, exec_data::bytes());
+        let mut s = Harness::start_state();
+        assert_eq!(h.run(&mut s), Exit::Fault { addr: DATA, access: Access::Execute });
+        h.map_bytes(DATA, &[0xc3], Prot::READ_WRITE);
+        assert_eq!(h.run(&mut s), Exit::Fault { addr: DATA, access: Access::Execute });
+        assert_eq!(s.regs.rip, DATA);
+    });
+}
+
+#[test]
+fn synchronous_signals_are_reported() {
+    each_platform(|p| {
+        let mut h = Harness::new(p, raise_signals::bytes());
+        let mut s = Harness::start_state();
+        match h.run(&mut s) {
+            Exit::Signal(i) => assert_eq!(i.signo, libc::SIGTRAP),
+            e => panic!("int3 gave {e:?}"),
+        }
+        assert_eq!(s.regs.rip, CODE + 1);
+        match h.run(&mut s) {
+            Exit::Signal(i) => assert_eq!((i.signo, i.addr), (libc::SIGILL, CODE + 1)),
+            e => panic!("ud2 gave {e:?}"),
+        }
+    });
+}
+
+#[test]
+fn fpu_sse_avx_registers_survive_a_trap_and_can_be_rewritten() {
+    each_platform(|p| {
+        let mut h = Harness::new(p, fpu_survives::bytes());
+        let data = h.platform.memory_file().allocate(4096).unwrap();
+        h.aspace.map(DATA, 4096, data.offset, Prot::READ_WRITE).unwrap();
+        let mut s = Harness::start_state();
+        let pat: u64 = 0x0101_0203_0405_0607;
+        s.regs.rdi = pat;
+        assert_eq!(h.run(&mut s), Exit::Syscall);
+        assert_eq!(s.regs.rax, 39);
+        for i in 0..16 {
+            let v = pat.wrapping_mul(i as u64 + 1) as u128;
+            let lane = v | (v << 64);
+            assert_eq!(s.xsave.xmm(i), lane, "xmm{i} as the Sentry sees it");
+            assert_eq!(s.xsave.ymm_high(i), lane, "ymm{i} high as the Sentry sees it");
+        }
+        s.xsave.set_xmm(5, 0x5555);
+        assert_eq!(h.run(&mut s), Exit::Syscall);
+        assert_eq!(s.regs.rax, 60);
+        let mut out = [0u8; 512];
+        h.platform.memory_file().read(data.offset, &mut out).unwrap();
+        for i in 0..16 {
+            let v = pat.wrapping_mul(i as u64 + 1) as u128;
+            let lane = v | (v << 64);
+            let lo = u128::from_le_bytes(out[32 * i..32 * i + 16].try_into().unwrap());
+            let hi = u128::from_le_bytes(out[32 * i + 16..32 * i + 32].try_into().unwrap());
+            let want_lo = if i == 5 { 0x5555 } else { lane };
+            assert_eq!((lo, hi), (want_lo, lane), "ymm{i} as the application sees it");
+        }
+    });
+}
+
+#[test]
+fn two_threads_in_one_address_space() {
+    each_platform(|p| {
+        let h = Harness::new(p, tagged_loop::bytes());
+        let mut second = h.platform.new_context().unwrap();
+        let Harness { platform: _p, aspace, mut ctx } = h;
+        let a2 = aspace.clone();
+        let run = |ctx: &mut Box<dyn platform::Context>, aspace: &std::sync::Arc<dyn platform::AddressSpace>, tag: u64| {
+            let mut s = Harness::start_state();
+            s.regs.r12 = tag;
+            for i in 1..=2000u64 {
+                assert_eq!(ctx.switch(aspace, &mut s).unwrap(), Exit::Syscall);
+                assert_eq!((s.regs.rax, s.regs.rdi), (39, tag));
+                assert_eq!(s.regs.r13, (i - 1) * tag);
+                s.regs.rax = tag;
+            }
+        };
+        let t = std::thread::spawn(move || run(&mut second, &a2, 2));
+        run(&mut ctx, &aspace, 1);
+        t.join().unwrap();
+    });
+}
+
+#[test]
+fn threads_share_memory_and_address_spaces_share_memory_file_pages() {
+    each_platform(|p| {
+        let mut h = Harness::new(p, shared_counter::bytes());
+        let page = h.platform.memory_file().allocate(4096).unwrap();
+        h.aspace.map(DATA, 4096, page.offset, Prot::READ_WRITE).unwrap();
+        // A second address space with the same code and the same data page.
+        let other = h.platform.new_address_space().unwrap();
+        let code = h.platform.memory_file().allocate(4096).unwrap();
+        h.platform.memory_file().write(code.offset, shared_counter::bytes()).unwrap();
+        other.map(CODE, 4096, code.offset, Prot::READ_EXEC).unwrap();
+        other.map(DATA, 4096, page.offset, Prot::READ_WRITE).unwrap();
+        let mut ctx2 = h.platform.new_context().unwrap();
+        let mut s1 = Harness::start_state();
+        let mut s2 = Harness::start_state();
+        let mut expect = 1;
+        for _ in 0..100 {
+            assert_eq!(h.run(&mut s1), Exit::Syscall);
+            assert_eq!(s1.regs.rdi, expect);
+            expect += 1;
+            assert_eq!(ctx2.switch(&other, &mut s2).unwrap(), Exit::Syscall);
+            assert_eq!(s2.regs.rdi, expect);
+            expect += 1;
+        }
+        let mut b = [0u8; 8];
+        h.platform.memory_file().read(page.offset, &mut b).unwrap();
+        assert_eq!(u64::from_le_bytes(b), expect - 1, "the Sentry sees the same page");
+    });
+}
+
+#[test]
+fn interrupt_stops_a_busy_loop_promptly() {
+    each_platform(|p| {
+        let mut h = Harness::new(p, busy_loop::bytes());
+        let mut s = Harness::start_state();
+        // Before the switch: the next switch returns at once.
+        h.ctx.interrupter().interrupt();
+        assert_eq!(h.run(&mut s), Exit::Interrupted);
+        for round in 0..5 {
+            let irq = h.ctx.interrupter();
+            let t = std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                let at = std::time::Instant::now();
+                irq.interrupt();
+                at
+            });
+            let mut exit = h.run(&mut s);
+            // A stale interrupt from the round before may end a switch early; run on.
+            while exit == Exit::Interrupted && !t.is_finished() {
+                exit = h.run(&mut s);
+            }
+            let sent = t.join().unwrap();
+            if exit != Exit::Interrupted {
+                panic!("busy loop ended with {exit:?}");
+            }
+            eprintln!("round {round}: interrupted {:?} after interrupt()", sent.elapsed());
+            assert!(s.regs.rip >= CODE && s.regs.rip < CODE + busy_loop::bytes().len() as u64);
+        }
+    });
+}

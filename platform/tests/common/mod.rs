@@ -66,8 +66,7 @@ program!(busy_loop, "2:", "inc rax", "jmp 2b");
 // Loops forever making getppid syscalls (the trap benchmark).
 program!(syscall_loop, "2:", "mov eax, 110", "syscall", "jmp 2b");
 
-// Sets xmm0..xmm15 and ymm upper halves from rdi's pattern, syscalls, then compares every
-// register with the pattern; exits with 0 if intact, else the first bad register + 1.
+// ymm_i = broadcast(rdi * (i + 1)) for i in 0..16; getpid; store ymm0..15 at DATA; exit.
 program!(fpu_survives,
     "vpbroadcastq ymm0, rdi", "vpaddq ymm1, ymm0, ymm0", "vpaddq ymm2, ymm1, ymm0",
     "vpaddq ymm3, ymm2, ymm0", "vpaddq ymm4, ymm3, ymm0", "vpaddq ymm5, ymm4, ymm0",
@@ -75,13 +74,23 @@ program!(fpu_survives,
     "vpaddq ymm9, ymm8, ymm0", "vpaddq ymm10, ymm9, ymm0", "vpaddq ymm11, ymm10, ymm0",
     "vpaddq ymm12, ymm11, ymm0", "vpaddq ymm13, ymm12, ymm0", "vpaddq ymm14, ymm13, ymm0",
     "vpaddq ymm15, ymm14, ymm0",
-    "mov r12, rdi",
     "mov eax, 39", "syscall",
-    // recompute expected into ymm0 slot by slot: compare ymmN with (N+1)*pattern
-    "vpbroadcastq ymm0, r12",
-    "xor ebx, ebx",
-    "vpcmpeqq ymm1, ymm1, ymm1", // placeholder so assembler accepts; real checks below
-    "mov eax, 60", "mov rdi, rbx", "syscall", "ud2");
+    "mov rdi, 0x60000000",
+    "vmovdqu [rdi], ymm0", "vmovdqu [rdi + 32], ymm1", "vmovdqu [rdi + 64], ymm2",
+    "vmovdqu [rdi + 96], ymm3", "vmovdqu [rdi + 128], ymm4", "vmovdqu [rdi + 160], ymm5",
+    "vmovdqu [rdi + 192], ymm6", "vmovdqu [rdi + 224], ymm7", "vmovdqu [rdi + 256], ymm8",
+    "vmovdqu [rdi + 288], ymm9", "vmovdqu [rdi + 320], ymm10", "vmovdqu [rdi + 352], ymm11",
+    "vmovdqu [rdi + 384], ymm12", "vmovdqu [rdi + 416], ymm13", "vmovdqu [rdi + 448], ymm14",
+    "vmovdqu [rdi + 480], ymm15",
+    "mov eax, 60", "syscall", "ud2");
+
+// Loops: getpid with rdi = r12 (the thread's tag), adding the answer into r13.
+program!(tagged_loop, "2:", "mov eax, 39", "mov rdi, r12", "syscall", "add r13, rax", "jmp 2b");
+
+// Adds 1 to the u64 at DATA, then makes syscall 1000 with rdi = the new value; repeats.
+program!(shared_counter,
+    "mov rbx, 0x60000000", "2:", "mov rax, qword ptr [rbx]", "inc rax", "mov qword ptr [rbx], rax",
+    "mov rdi, rax", "mov eax, 1000", "syscall", "jmp 2b");
 
 pub struct Harness {
     pub platform: Box<dyn Platform>,
