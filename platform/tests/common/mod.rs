@@ -92,6 +92,9 @@ program!(shared_counter,
     "mov rbx, 0x60000000", "2:", "mov rax, qword ptr [rbx]", "inc rax", "mov qword ptr [rbx], rax",
     "mov rdi, rax", "mov eax, 1000", "syscall", "jmp 2b");
 
+// Fills rcx quadwords at rdi with all-ones, then makes syscall 39; repeats the syscall.
+program!(scribble, "mov rax, -1", "rep stosq", "2:", "mov eax, 39", "syscall", "jmp 2b");
+
 pub struct Harness {
     pub platform: Box<dyn Platform>,
     pub aspace: Arc<dyn AddressSpace>,
