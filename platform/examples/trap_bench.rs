@@ -60,7 +60,9 @@ fn trap_us(p: &dyn platform::Platform) -> f64 {
     let r = mf.allocate(code.len() as u64).expect("allocate");
     mf.write(r.offset, code).expect("write");
     let aspace = p.new_address_space().expect("address space");
-    aspace.map(CODE, r.len, r.offset, Prot::READ_EXEC).expect("map");
+    aspace
+        .map(CODE, r.len, r.offset, Prot::READ_EXEC)
+        .expect("map");
     let mut ctx = p.new_context().expect("context");
     let mut st = CpuState::default();
     st.regs.rip = CODE;
@@ -96,7 +98,10 @@ fn main() {
     match seccomp {
         Some(us) => println!("trap_roundtrip_us={us:.2} native_us={native:.3}"),
         None => {
-            eprintln!("the seccomp platform is unavailable: {:?}", platform::available());
+            eprintln!(
+                "the seccomp platform is unavailable: {:?}",
+                platform::available()
+            );
             std::process::exit(1);
         }
     }

@@ -53,7 +53,9 @@ pub struct XsaveArea {
 
 impl std::fmt::Debug for XsaveArea {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("XsaveArea").field("len", &self.bytes.len()).finish()
+        f.debug_struct("XsaveArea")
+            .field("len", &self.bytes.len())
+            .finish()
     }
 }
 
@@ -93,7 +95,11 @@ impl XsaveArea {
 
     /// MXCSR.
     pub fn mxcsr(&self) -> u32 {
-        u32::from_le_bytes(self.bytes[MXCSR_OFFSET..MXCSR_OFFSET + 4].try_into().unwrap_or_default())
+        u32::from_le_bytes(
+            self.bytes[MXCSR_OFFSET..MXCSR_OFFSET + 4]
+                .try_into()
+                .unwrap_or_default(),
+        )
     }
 
     /// XMM register `i` (0..16).

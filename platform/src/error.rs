@@ -37,6 +37,9 @@ pub enum PlatformError {
 impl PlatformError {
     /// The last OS error, labelled.
     pub(crate) fn last_os(what: &'static str) -> Self {
-        PlatformError::Host { what, source: io::Error::last_os_error() }
+        PlatformError::Host {
+            what,
+            source: io::Error::last_os_error(),
+        }
     }
 }

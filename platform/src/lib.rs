@@ -41,15 +41,35 @@ pub struct Prot {
 
 impl Prot {
     /// No access.
-    pub const NONE: Prot = Prot { read: false, write: false, exec: false };
+    pub const NONE: Prot = Prot {
+        read: false,
+        write: false,
+        exec: false,
+    };
     /// Read only.
-    pub const READ: Prot = Prot { read: true, write: false, exec: false };
+    pub const READ: Prot = Prot {
+        read: true,
+        write: false,
+        exec: false,
+    };
     /// Read and write.
-    pub const READ_WRITE: Prot = Prot { read: true, write: true, exec: false };
+    pub const READ_WRITE: Prot = Prot {
+        read: true,
+        write: true,
+        exec: false,
+    };
     /// Read and execute.
-    pub const READ_EXEC: Prot = Prot { read: true, write: false, exec: true };
+    pub const READ_EXEC: Prot = Prot {
+        read: true,
+        write: false,
+        exec: true,
+    };
     /// Everything.
-    pub const ALL: Prot = Prot { read: true, write: true, exec: true };
+    pub const ALL: Prot = Prot {
+        read: true,
+        write: true,
+        exec: true,
+    };
 
     /// The `PROT_*` bits of this protection.
     pub fn to_bits(self) -> i32 {

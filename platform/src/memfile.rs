@@ -62,8 +62,15 @@ impl MemoryFile {
         let map = MmapOptions::new()
             .len(MAX_MEMORY_FILE_SIZE as usize)
             .map_raw(&file)
-            .map_err(|source| PlatformError::Host { what: "mapping the memory file", source })?;
-        Ok(MemoryFile { file, map, alloc: Mutex::new(Allocator::default()) })
+            .map_err(|source| PlatformError::Host {
+                what: "mapping the memory file",
+                source,
+            })?;
+        Ok(MemoryFile {
+            file,
+            map,
+            alloc: Mutex::new(Allocator::default()),
+        })
     }
 
     /// The file descriptor (for platforms that map it elsewhere).
@@ -91,9 +98,15 @@ impl MemoryFile {
             if r.len == len {
                 a.free.remove(i);
             } else {
-                a.free[i] = FileRange { offset: r.offset + len, len: r.len - len };
+                a.free[i] = FileRange {
+                    offset: r.offset + len,
+                    len: r.len - len,
+                };
             }
-            return Ok(FileRange { offset: r.offset, len });
+            return Ok(FileRange {
+                offset: r.offset,
+                len,
+            });
         }
         let offset = a.top;
         let end = offset
@@ -105,7 +118,10 @@ impl MemoryFile {
             let new_size = new_size.min(MAX_MEMORY_FILE_SIZE);
             self.file
                 .set_len(new_size)
-                .map_err(|source| PlatformError::Host { what: "growing the memory file", source })?;
+                .map_err(|source| PlatformError::Host {
+                    what: "growing the memory file",
+                    source,
+                })?;
             a.size = new_size;
         }
         a.top = end;
@@ -172,5 +188,43 @@ impl MemoryFile {
         // SAFETY: as in `read`; the destination lies inside our writable shared mapping.
         unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), p, data.len()) };
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allocations_are_page_aligned_zeroed_and_reused() {
+        let mf = MemoryFile::new("test").unwrap();
+        let a = mf.allocate(1).unwrap();
+        let b = mf.allocate(5000).unwrap();
+        assert_eq!((a.offset, a.len), (0, 4096));
+        assert_eq!((b.offset, b.len), (4096, 8192));
+        mf.write(a.offset, b"data").unwrap();
+        mf.free(a);
+        let c = mf.allocate(4096).unwrap();
+        assert_eq!(c.offset, 0, "the freed range is reused");
+        let mut buf = [1u8; 4];
+        mf.read(c.offset, &mut buf).unwrap();
+        assert_eq!(buf, [0; 4], "freed pages come back zeroed");
+        mf.free(b);
+        mf.free(c);
+        assert_eq!(mf.allocate(4096).unwrap().offset, 0, "everything coalesced");
+    }
+
+    #[test]
+    fn out_of_range_access_and_silly_sizes_are_errors() {
+        let mf = MemoryFile::new("test").unwrap();
+        let a = mf.allocate(4096).unwrap();
+        let mut buf = [0u8; 16];
+        assert!(mf.read(mf.size() - 8, &mut buf).is_err());
+        assert!(mf.read(u64::MAX - 4, &mut buf).is_err());
+        assert!(mf.write(mf.size(), b"x").is_err());
+        assert!(mf.allocate(0).is_err());
+        assert!(mf.allocate(u64::MAX).is_err());
+        assert!(mf.allocate(MAX_MEMORY_FILE_SIZE + 1).is_err());
+        mf.read(a.offset, &mut buf).unwrap();
     }
 }

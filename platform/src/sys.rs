@@ -15,7 +15,13 @@ pub fn futex_wait(word: &AtomicU32, val: u32, timeout: Duration) {
     // SAFETY: FUTEX_WAIT reads the u32 behind a valid reference; the timespec is valid for
     // the call. The word is in a shared mapping, so no FUTEX_PRIVATE_FLAG.
     unsafe {
-        libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAIT, val, &ts as *const _);
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT,
+            val,
+            &ts as *const _,
+        );
     }
 }
 
@@ -86,12 +92,18 @@ impl Listener {
     /// CPU (`SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP`).
     pub fn new(fd: OwnedFd) -> Result<Self> {
         let flags: u64 = 1; // SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
-        // SAFETY: the ioctl reads a u64 argument by value.
+                            // SAFETY: the ioctl reads a u64 argument by value.
         let r = unsafe {
-            libc::ioctl(fd.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS as _, flags)
+            libc::ioctl(
+                fd.as_raw_fd(),
+                libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS as _,
+                flags,
+            )
         };
         if r < 0 {
-            return Err(PlatformError::last_os("setting SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP"));
+            return Err(PlatformError::last_os(
+                "setting SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP",
+            ));
         }
         Ok(Listener { fd })
     }
@@ -100,7 +112,11 @@ impl Listener {
     /// any more.
     pub fn recv(&self) -> Result<libc::seccomp_notif> {
         loop {
-            let mut pfd = libc::pollfd { fd: self.fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+            let mut pfd = libc::pollfd {
+                fd: self.fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
             // SAFETY: one valid pollfd.
             let r = unsafe { libc::poll(&mut pfd, 1, -1) };
             if r < 0 {
@@ -116,7 +132,11 @@ impl Listener {
             let mut n: libc::seccomp_notif = unsafe { std::mem::zeroed() };
             // SAFETY: the ioctl writes one seccomp_notif into `n`.
             let r = unsafe {
-                libc::ioctl(self.fd.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_RECV as _, &mut n)
+                libc::ioctl(
+                    self.fd.as_raw_fd(),
+                    libc::SECCOMP_IOCTL_NOTIF_RECV as _,
+                    &mut n,
+                )
             };
             if r == 0 {
                 return Ok(n);
@@ -130,17 +150,31 @@ impl Listener {
 
     /// Answers notification `id`: the stub's syscall returns `val`.
     pub fn send(&self, id: u64, val: i64) -> Result<()> {
-        let mut resp = libc::seccomp_notif_resp { id, val, error: 0, flags: 0 };
+        let mut resp = libc::seccomp_notif_resp {
+            id,
+            val,
+            error: 0,
+            flags: 0,
+        };
         // SAFETY: the ioctl reads one seccomp_notif_resp.
         let r = unsafe {
-            libc::ioctl(self.fd.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_SEND as _, &mut resp)
+            libc::ioctl(
+                self.fd.as_raw_fd(),
+                libc::SECCOMP_IOCTL_NOTIF_SEND as _,
+                &mut resp,
+            )
         };
         if r < 0 {
             let e = std::io::Error::last_os_error();
             if e.raw_os_error() == Some(libc::ENOENT) {
-                return Err(PlatformError::StubDied("stub thread gone while answering".into()));
+                return Err(PlatformError::StubDied(
+                    "stub thread gone while answering".into(),
+                ));
             }
-            return Err(PlatformError::Host { what: "SECCOMP_IOCTL_NOTIF_SEND", source: e });
+            return Err(PlatformError::Host {
+                what: "SECCOMP_IOCTL_NOTIF_SEND",
+                source: e,
+            });
         }
         Ok(())
     }

@@ -30,17 +30,38 @@ fn unmapped_access_faults_with_address_and_kind_then_succeeds_after_map() {
         let mut h = Harness::new(p, touch_data::bytes());
         let mut s = Harness::start_state();
         // Nothing at DATA: the read faults.
-        assert_eq!(h.run(&mut s), Exit::Fault { addr: DATA, access: Access::Read });
+        assert_eq!(
+            h.run(&mut s),
+            Exit::Fault {
+                addr: DATA,
+                access: Access::Read
+            }
+        );
         // `mov rdi, imm32` is 7 bytes; the load after it faulted and was not executed.
-        assert_eq!(s.regs.rip, CODE + 7, "rip stays on the faulting instruction");
+        assert_eq!(
+            s.regs.rip,
+            CODE + 7,
+            "rip stays on the faulting instruction"
+        );
         // Read-only: the read passes, the write faults.
         let r = h.platform.memory_file().allocate(4096).unwrap();
-        h.platform.memory_file().write(r.offset, &42u64.to_le_bytes()).unwrap();
+        h.platform
+            .memory_file()
+            .write(r.offset, &42u64.to_le_bytes())
+            .unwrap();
         h.aspace.map(DATA, 4096, r.offset, Prot::READ).unwrap();
-        assert_eq!(h.run(&mut s), Exit::Fault { addr: DATA + 8, access: Access::Write });
+        assert_eq!(
+            h.run(&mut s),
+            Exit::Fault {
+                addr: DATA + 8,
+                access: Access::Write
+            }
+        );
         assert_eq!(s.regs.rax, 42);
         // Writable: it completes and exits.
-        h.aspace.map(DATA, 4096, r.offset, Prot::READ_WRITE).unwrap();
+        h.aspace
+            .map(DATA, 4096, r.offset, Prot::READ_WRITE)
+            .unwrap();
         assert_eq!(h.run(&mut s), Exit::Syscall);
         assert_eq!(s.regs.rax, 60);
         let mut b = [0u8; 8];
@@ -49,7 +70,13 @@ fn unmapped_access_faults_with_address_and_kind_then_succeeds_after_map() {
         // Unmapped again: the same read faults again.
         h.aspace.unmap(DATA, 4096).unwrap();
         s.regs.rip = CODE;
-        assert_eq!(h.run(&mut s), Exit::Fault { addr: DATA, access: Access::Read });
+        assert_eq!(
+            h.run(&mut s),
+            Exit::Fault {
+                addr: DATA,
+                access: Access::Read
+            }
+        );
     });
 }
 
@@ -58,9 +85,21 @@ fn instruction_fetch_from_non_executable_memory_faults_as_execute() {
     each_platform(|p| {
         let mut h = Harness::new(p, exec_data::bytes());
         let mut s = Harness::start_state();
-        assert_eq!(h.run(&mut s), Exit::Fault { addr: DATA, access: Access::Execute });
+        assert_eq!(
+            h.run(&mut s),
+            Exit::Fault {
+                addr: DATA,
+                access: Access::Execute
+            }
+        );
         h.map_bytes(DATA, &[0xc3], Prot::READ_WRITE);
-        assert_eq!(h.run(&mut s), Exit::Fault { addr: DATA, access: Access::Execute });
+        assert_eq!(
+            h.run(&mut s),
+            Exit::Fault {
+                addr: DATA,
+                access: Access::Execute
+            }
+        );
         assert_eq!(s.regs.rip, DATA);
     });
 }
@@ -87,7 +126,9 @@ fn fpu_sse_avx_registers_survive_a_trap_and_can_be_rewritten() {
     each_platform(|p| {
         let mut h = Harness::new(p, fpu_survives::bytes());
         let data = h.platform.memory_file().allocate(4096).unwrap();
-        h.aspace.map(DATA, 4096, data.offset, Prot::READ_WRITE).unwrap();
+        h.aspace
+            .map(DATA, 4096, data.offset, Prot::READ_WRITE)
+            .unwrap();
         let mut s = Harness::start_state();
         let pat: u64 = 0x0101_0203_0405_0607;
         s.regs.rdi = pat;
@@ -97,20 +138,31 @@ fn fpu_sse_avx_registers_survive_a_trap_and_can_be_rewritten() {
             let v = pat.wrapping_mul(i as u64 + 1) as u128;
             let lane = v | (v << 64);
             assert_eq!(s.xsave.xmm(i), lane, "xmm{i} as the Sentry sees it");
-            assert_eq!(s.xsave.ymm_high(i), lane, "ymm{i} high as the Sentry sees it");
+            assert_eq!(
+                s.xsave.ymm_high(i),
+                lane,
+                "ymm{i} high as the Sentry sees it"
+            );
         }
         s.xsave.set_xmm(5, 0x5555);
         assert_eq!(h.run(&mut s), Exit::Syscall);
         assert_eq!(s.regs.rax, 60);
         let mut out = [0u8; 512];
-        h.platform.memory_file().read(data.offset, &mut out).unwrap();
+        h.platform
+            .memory_file()
+            .read(data.offset, &mut out)
+            .unwrap();
         for i in 0..16 {
             let v = pat.wrapping_mul(i as u64 + 1) as u128;
             let lane = v | (v << 64);
             let lo = u128::from_le_bytes(out[32 * i..32 * i + 16].try_into().unwrap());
             let hi = u128::from_le_bytes(out[32 * i + 16..32 * i + 32].try_into().unwrap());
             let want_lo = if i == 5 { 0x5555 } else { lane };
-            assert_eq!((lo, hi), (want_lo, lane), "ymm{i} as the application sees it");
+            assert_eq!(
+                (lo, hi),
+                (want_lo, lane),
+                "ymm{i} as the application sees it"
+            );
         }
     });
 }
@@ -120,9 +172,15 @@ fn two_threads_in_one_address_space() {
     each_platform(|p| {
         let h = Harness::new(p, tagged_loop::bytes());
         let mut second = h.platform.new_context().unwrap();
-        let Harness { platform: _p, aspace, mut ctx } = h;
+        let Harness {
+            platform: _p,
+            aspace,
+            mut ctx,
+        } = h;
         let a2 = aspace.clone();
-        let run = |ctx: &mut Box<dyn platform::Context>, aspace: &std::sync::Arc<dyn platform::AddressSpace>, tag: u64| {
+        let run = |ctx: &mut Box<dyn platform::Context>,
+                   aspace: &std::sync::Arc<dyn platform::AddressSpace>,
+                   tag: u64| {
             let mut s = Harness::start_state();
             s.regs.r12 = tag;
             for i in 1..=2000u64 {
@@ -143,13 +201,20 @@ fn threads_share_memory_and_address_spaces_share_memory_file_pages() {
     each_platform(|p| {
         let mut h = Harness::new(p, shared_counter::bytes());
         let page = h.platform.memory_file().allocate(4096).unwrap();
-        h.aspace.map(DATA, 4096, page.offset, Prot::READ_WRITE).unwrap();
+        h.aspace
+            .map(DATA, 4096, page.offset, Prot::READ_WRITE)
+            .unwrap();
         // A second address space with the same code and the same data page.
         let other = h.platform.new_address_space().unwrap();
         let code = h.platform.memory_file().allocate(4096).unwrap();
-        h.platform.memory_file().write(code.offset, shared_counter::bytes()).unwrap();
+        h.platform
+            .memory_file()
+            .write(code.offset, shared_counter::bytes())
+            .unwrap();
         other.map(CODE, 4096, code.offset, Prot::READ_EXEC).unwrap();
-        other.map(DATA, 4096, page.offset, Prot::READ_WRITE).unwrap();
+        other
+            .map(DATA, 4096, page.offset, Prot::READ_WRITE)
+            .unwrap();
         let mut ctx2 = h.platform.new_context().unwrap();
         let mut s1 = Harness::start_state();
         let mut s2 = Harness::start_state();
@@ -164,7 +229,11 @@ fn threads_share_memory_and_address_spaces_share_memory_file_pages() {
         }
         let mut b = [0u8; 8];
         h.platform.memory_file().read(page.offset, &mut b).unwrap();
-        assert_eq!(u64::from_le_bytes(b), expect - 1, "the Sentry sees the same page");
+        assert_eq!(
+            u64::from_le_bytes(b),
+            expect - 1,
+            "the Sentry sees the same page"
+        );
     });
 }
 
@@ -193,7 +262,10 @@ fn interrupt_stops_a_busy_loop_promptly() {
             if exit != Exit::Interrupted {
                 panic!("busy loop ended with {exit:?}");
             }
-            eprintln!("round {round}: interrupted {:?} after interrupt()", sent.elapsed());
+            eprintln!(
+                "round {round}: interrupted {:?} after interrupt()",
+                sent.elapsed()
+            );
             assert!(s.regs.rip >= CODE && s.regs.rip < CODE + busy_loop::bytes().len() as u64);
         }
     });

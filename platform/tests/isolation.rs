@@ -19,7 +19,7 @@ fn escape_path(route: &str) -> PathBuf {
 }
 
 /// Maps the path (NUL-terminated) at DATA.
-fn map_path(h: &Harness, p: &PathBuf) {
+fn map_path(h: &Harness, p: &std::path::Path) {
     let mut b = p.to_str().unwrap().as_bytes().to_vec();
     b.push(0);
     b.resize(4096, 0);
@@ -27,13 +27,19 @@ fn map_path(h: &Harness, p: &PathBuf) {
 }
 
 fn stub_pid(h: &Harness) -> Option<libc::pid_t> {
-    h.aspace.as_any().downcast_ref::<SeccompAddressSpace>().map(|a| a.stub_pid())
+    h.aspace
+        .as_any()
+        .downcast_ref::<SeccompAddressSpace>()
+        .map(|a| a.stub_pid())
 }
 
 #[test]
 fn plain_syscall_int80_sysenter_and_vsyscall_never_reach_the_host() {
     each_platform(|p| {
-        let mut h = Harness::new(p, &[0x0f, 0x05, 0x0f, 0x05, 0xcd, 0x80, 0x0f, 0x34, 0x0f, 0x05]);
+        let mut h = Harness::new(
+            p,
+            &[0x0f, 0x05, 0x0f, 0x05, 0xcd, 0x80, 0x0f, 0x34, 0x0f, 0x05],
+        );
         let path = escape_path("routes");
         map_path(&h, &path);
         // syscall: trapped, the Sentry decides; the stub goes on.
@@ -71,7 +77,10 @@ fn plain_syscall_int80_sysenter_and_vsyscall_never_reach_the_host() {
         eprintln!("vsyscall -> {e:?}");
         let mut tv = [0u8; 16];
         let off = h.platform.memory_file().size(); // the DATA page is the last allocation
-        h.platform.memory_file().read(off - 4096 + 0x800, &mut tv).ok();
+        h.platform
+            .memory_file()
+            .read(off - 4096 + 0x800, &mut tv)
+            .ok();
         assert_eq!(tv, [0u8; 16], "vsyscall gettimeofday ran on the host");
     });
 }
@@ -101,7 +110,11 @@ fn jumping_into_the_stub_code_cannot_make_a_host_syscall() {
             let mut ctx = platform.new_context().unwrap();
             for (nr, a0, a1) in [
                 (SYS_MKDIR, DATA, 0o755),
-                (libc::SYS_munmap as u64, layout::STUB_BASE, layout::REGION_SIZE),
+                (
+                    libc::SYS_munmap as u64,
+                    layout::STUB_BASE,
+                    layout::REGION_SIZE,
+                ),
             ] {
                 let mut s = CpuState::default();
                 s.regs.rip = layout::STUB_BASE + site;
@@ -131,7 +144,10 @@ fn the_stub_cannot_be_unmapped_remapped_or_written() {
         let pid = stub_pid(&h).unwrap();
         let maps = || std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
         let before = maps();
-        assert!(before.contains("7fff00000000-7fff00001000 r-xs"), "{before}");
+        assert!(
+            before.contains("7fff00000000-7fff00001000 r-xs"),
+            "{before}"
+        );
         let mut s = Harness::start_state();
         // munmap and mmap over the stub, as plain syscalls: trapped, not executed.
         s.regs.rax = libc::SYS_munmap as u64;
@@ -151,18 +167,21 @@ fn the_stub_cannot_be_unmapped_remapped_or_written() {
             h.aspace.map(layout::STUB_BASE, 4096, r.offset, Prot::ALL),
             Err(PlatformError::InvalidArgument(_))
         ));
-        assert!(h.aspace.map(layout::APP_LIMIT - 4096, 8192, r.offset, Prot::ALL).is_err());
+        assert!(h
+            .aspace
+            .map(layout::APP_LIMIT - 4096, 8192, r.offset, Prot::ALL)
+            .is_err());
         // Writing the code or the read-only pages faults.
         for addr in [layout::STUB_BASE, layout::STUB_BASE + layout::RO_OFFSET] {
-            let mut w = Harness::start_state();
-            w.regs.rip = CODE + 6; // past the syscalls: a fresh program below
-            let _ = w;
             let mut h2 = Harness::new(platform::all_platforms().remove(0), &[0x48, 0x89, 0x07]); // mov [rdi], rax
             let mut s = Harness::start_state();
             s.regs.rdi = addr;
             assert_eq!(
                 h2.run(&mut s),
-                Exit::Fault { addr, access: platform::Access::Write },
+                Exit::Fault {
+                    addr,
+                    access: platform::Access::Write
+                },
                 "write to {addr:#x}"
             );
         }
@@ -221,7 +240,8 @@ fn a_sibling_corrupting_a_stopped_threads_frame_cannot_break_the_sentry() {
         assert_eq!(h.run(&mut s1), Exit::Syscall);
         let mut c2 = h.platform.new_context().unwrap();
         let mut s2 = Harness::start_state();
-        s2.regs.rdi = layout::STUB_BASE + layout::RW_OFFSET + layout::FIRST_APP_SLOT * layout::SLOT_SIZE;
+        s2.regs.rdi =
+            layout::STUB_BASE + layout::RW_OFFSET + layout::FIRST_APP_SLOT * layout::SLOT_SIZE;
         s2.regs.rcx = 2 * layout::SLOT_SIZE / 8;
         let e2 = c2.switch(&h.aspace, &mut s2);
         eprintln!("scribbler: {e2:?}");
@@ -252,10 +272,18 @@ fn a_stub_killed_from_outside_is_an_error_not_a_hang() {
         assert!(matches!(e, Err(PlatformError::StubDied(_))), "{e:?}");
         assert!(h.ctx.switch(&h.aspace, &mut s).is_err());
         assert!(h.aspace.map(DATA, 4096, 0, Prot::READ).is_err());
-        assert!(h.platform.new_context().unwrap().switch(&h.aspace, &mut s).is_err());
+        assert!(h
+            .platform
+            .new_context()
+            .unwrap()
+            .switch(&h.aspace, &mut s)
+            .is_err());
 
         // Killed while the thread is stopped in the Sentry.
-        let mut h = Harness::new(platform::all_platforms().remove(0), &[0x0f, 0x05, 0x0f, 0x05]);
+        let mut h = Harness::new(
+            platform::all_platforms().remove(0),
+            &[0x0f, 0x05, 0x0f, 0x05],
+        );
         let mut s = Harness::start_state();
         assert_eq!(h.run(&mut s), Exit::Syscall);
         // SAFETY: killing the stub process this test created.

@@ -24,7 +24,11 @@ impl Interrupter for Irq {
         self.pending.store(true, Ordering::SeqCst);
         let t = self.target.load(Ordering::SeqCst);
         if t != 0 {
-            sys::tgkill((t >> 32) as libc::pid_t, t as u32 as libc::pid_t, INTERRUPT_SIGNAL);
+            sys::tgkill(
+                (t >> 32) as libc::pid_t,
+                t as u32 as libc::pid_t,
+                INTERRUPT_SIGNAL,
+            );
         }
     }
 }
@@ -64,7 +68,10 @@ pub struct SeccompContext {
 
 impl SeccompContext {
     pub(crate) fn new() -> Self {
-        SeccompContext { bound: None, irq: Arc::new(Irq::default()) }
+        SeccompContext {
+            bound: None,
+            irq: Arc::new(Irq::default()),
+        }
     }
 
     fn bind(&mut self, proc: &Arc<StubProcess>) -> Result<()> {
@@ -75,8 +82,13 @@ impl SeccompContext {
         }
         self.irq.target.store(0, Ordering::SeqCst);
         self.bound = None;
-        let NewThread { listener, notif, tid, stub_fd, slot } =
-            proc.spawn(super::layout::SPAWN_OP_THREAD, None)?;
+        let NewThread {
+            listener,
+            notif,
+            tid,
+            stub_fd,
+            slot,
+        } = proc.spawn(super::layout::SPAWN_OP_THREAD, None)?;
         let mut b = Bound {
             proc: proc.clone(),
             listener,
@@ -92,10 +104,15 @@ impl SeccompContext {
         let (exit, fr) = frame::read(proc, slot, &notif, &mut scratch)?;
         if !matches!(exit, Exit::Signal(s) if s.signo == libc::SIGILL) {
             b.broken = true;
-            return Err(PlatformError::Protocol(format!("new stub thread stopped with {exit:?}")));
+            return Err(PlatformError::Protocol(format!(
+                "new stub thread stopped with {exit:?}"
+            )));
         }
         b.frame = Some(fr);
-        self.irq.target.store(((proc.pid() as u64) << 32) | tid as u32 as u64, Ordering::SeqCst);
+        self.irq.target.store(
+            ((proc.pid() as u64) << 32) | tid as u32 as u64,
+            Ordering::SeqCst,
+        );
         self.bound = Some(b);
         Ok(())
     }
@@ -111,11 +128,20 @@ impl Context for SeccompContext {
         if self.irq.pending.swap(false, Ordering::SeqCst) {
             return Ok(Exit::Interrupted);
         }
-        let b = self.bound.as_mut().ok_or_else(|| PlatformError::StubDied("unbound".into()))?;
+        let b = self
+            .bound
+            .as_mut()
+            .ok_or_else(|| PlatformError::StubDied("unbound".into()))?;
         if b.broken {
-            return Err(PlatformError::StubDied(format!("stub thread {} is gone", b.tid)));
+            return Err(PlatformError::StubDied(format!(
+                "stub thread {} is gone",
+                b.tid
+            )));
         }
-        let fr = b.frame.take().ok_or_else(|| PlatformError::Protocol("no frame".into()))?;
+        let fr = b
+            .frame
+            .take()
+            .ok_or_else(|| PlatformError::Protocol("no frame".into()))?;
         frame::write(&b.proc, b.slot, &fr, state).inspect_err(|_| b.frame = Some(fr))?;
         let r = b.listener.send(b.id, 0).and_then(|_| b.listener.recv());
         let n = match r {
@@ -128,7 +154,9 @@ impl Context for SeccompContext {
         if n.pid as libc::pid_t != b.tid || n.data.nr as i64 != super::layout::WAKE_SYSCALL {
             b.broken = true;
             let _ = b.listener.send(n.id, 1);
-            return Err(PlatformError::Protocol("notification from an unexpected thread".into()));
+            return Err(PlatformError::Protocol(
+                "notification from an unexpected thread".into(),
+            ));
         }
         b.id = n.id;
         let (exit, fr) = match frame::read(&b.proc, b.slot, &n, state) {

@@ -138,8 +138,12 @@ fn rules(kind: Kind) -> Result<ScmpFilterContext> {
             }
             f.add_rule(ScmpAction::Allow, wake).map_err(err)?;
             for op in [libc::FUTEX_WAIT, libc::FUTEX_WAKE] {
-                f.add_rule_conditional(ScmpAction::Allow, sys("futex")?, &[arg(1, Equal, op as u64)])
-                    .map_err(err)?;
+                f.add_rule_conditional(
+                    ScmpAction::Allow,
+                    sys("futex")?,
+                    &[arg(1, Equal, op as u64)],
+                )
+                .map_err(err)?;
             }
             f.add_rule_conditional(
                 ScmpAction::Allow,
@@ -173,7 +177,8 @@ fn rules(kind: Kind) -> Result<ScmpFilterContext> {
         }
         Kind::Thread => {
             f.add_rule(ScmpAction::Notify, wake).map_err(err)?;
-            f.add_rule(ScmpAction::Allow, sys("rt_sigreturn")?).map_err(err)?;
+            f.add_rule(ScmpAction::Allow, sys("rt_sigreturn")?)
+                .map_err(err)?;
             f.add_rule(ScmpAction::Allow, sys("exit")?).map_err(err)?;
             f.add_rule_conditional(
                 ScmpAction::Allow,
@@ -201,9 +206,14 @@ pub fn build(kind: Kind) -> Result<Vec<Insn>> {
     let mut raw = Vec::new();
     file.rewind()
         .and_then(|_| file.read_to_end(&mut raw))
-        .map_err(|source| PlatformError::Host { what: "reading exported filter", source })?;
+        .map_err(|source| PlatformError::Host {
+            what: "reading exported filter",
+            source,
+        })?;
     if raw.len() % 8 != 0 {
-        return Err(PlatformError::Filter("exported program is not whole instructions".into()));
+        return Err(PlatformError::Filter(
+            "exported program is not whole instructions".into(),
+        ));
     }
     let mut prog = prefix();
     prog.extend(raw.chunks_exact(8).map(|c| Insn {
@@ -213,7 +223,10 @@ pub fn build(kind: Kind) -> Result<Vec<Insn>> {
         k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
     }));
     if prog.len() > PROG_MAX_INSNS {
-        return Err(PlatformError::Filter(format!("{kind:?} program has {} instructions", prog.len())));
+        return Err(PlatformError::Filter(format!(
+            "{kind:?} program has {} instructions",
+            prog.len()
+        )));
     }
     Ok(prog)
 }
@@ -228,4 +241,69 @@ pub fn fprog_page(prog: &[Insn], at: u64) -> Vec<u8> {
         b.extend_from_slice(&i.to_bytes());
     }
     b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_program_builds_and_fits_its_page() {
+        for kind in [Kind::Base, Kind::Control, Kind::Thread] {
+            let p = build(kind).unwrap();
+            assert!(
+                p.len() > prefix().len() && p.len() <= PROG_MAX_INSNS,
+                "{kind:?}"
+            );
+            assert_eq!(&p[..prefix().len()], &prefix()[..]);
+            let page = fprog_page(&p, 0x1000);
+            assert!(page.len() <= 0x1000);
+        }
+    }
+
+    #[test]
+    fn the_prefix_traps_foreign_arches_and_ips_outside_the_stub() {
+        // Interpret the prefix on a few inputs.
+        let run = |arch: u32, ip: u64| -> Option<u32> {
+            let p = prefix();
+            let mut pc = 0usize;
+            let mut acc = 0u32;
+            loop {
+                let i = p.get(pc)?;
+                pc += 1;
+                match i.code {
+                    LD_ABS_W => {
+                        acc = match i.k {
+                            DATA_ARCH => arch,
+                            DATA_IP_LO => ip as u32,
+                            DATA_IP_HI => (ip >> 32) as u32,
+                            _ => unreachable!(),
+                        }
+                    }
+                    JEQ_K => pc += if acc == i.k { i.jt } else { i.jf } as usize,
+                    JGE_K => pc += if acc >= i.k { i.jt } else { i.jf } as usize,
+                    JA => pc += i.k as usize,
+                    RET_K => return Some(i.k),
+                    _ => unreachable!(),
+                }
+            }
+        };
+        assert_eq!(run(AUDIT_ARCH_X86_64, 0x40_1000), Some(RET_TRAP));
+        assert_eq!(
+            run(0x4000_0003, STUB_BASE + 0x10),
+            Some(RET_TRAP),
+            "i386 from the stub"
+        );
+        assert_eq!(
+            run(AUDIT_ARCH_X86_64, STUB_BASE + CODE_SIZE),
+            Some(RET_TRAP)
+        );
+        assert_eq!(run(AUDIT_ARCH_X86_64, STUB_BASE - 2), Some(RET_TRAP));
+        assert_eq!(
+            run(AUDIT_ARCH_X86_64, STUB_BASE + (1 << 32) + 0x10),
+            Some(RET_TRAP)
+        );
+        // From the stub's code: falls through into the libseccomp program.
+        assert_eq!(run(AUDIT_ARCH_X86_64, STUB_BASE + 0x10), None);
+    }
 }

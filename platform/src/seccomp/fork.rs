@@ -27,9 +27,10 @@ struct Request {
 }
 
 type Reply = Result<libc::pid_t>;
+type Factory = Mutex<mpsc::Sender<(Request, mpsc::Sender<Reply>)>>;
 
-fn factory() -> &'static Mutex<mpsc::Sender<(Request, mpsc::Sender<Reply>)>> {
-    static FACTORY: OnceLock<Mutex<mpsc::Sender<(Request, mpsc::Sender<Reply>)>>> = OnceLock::new();
+fn factory() -> &'static Factory {
+    static FACTORY: OnceLock<Factory> = OnceLock::new();
     FACTORY.get_or_init(|| {
         let (tx, rx) = mpsc::channel::<(Request, mpsc::Sender<Reply>)>();
         std::thread::Builder::new()
@@ -52,15 +53,28 @@ fn factory() -> &'static Mutex<mpsc::Sender<(Request, mpsc::Sender<Reply>)>> {
 
 /// Forks a stub process that maps `stubfd` (the stub file) at `STUB_BASE` and `memfd` (the
 /// memory file) as descriptor `STUB_MEMFD`, and returns its pid.
-pub fn spawn_stub(memfd: RawFd, stubfd: RawFd, phase1: u64, handler: u64, restorer: u64) -> Result<libc::pid_t> {
+pub fn spawn_stub(
+    memfd: RawFd,
+    stubfd: RawFd,
+    phase1: u64,
+    handler: u64,
+    restorer: u64,
+) -> Result<libc::pid_t> {
     let (rtx, rrx) = mpsc::channel();
-    let req = Request { memfd, stubfd, phase1, handler, restorer };
+    let req = Request {
+        memfd,
+        stubfd,
+        phase1,
+        handler,
+        restorer,
+    };
     factory()
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .send((req, rtx))
         .map_err(|_| PlatformError::Unavailable("stub factory thread is gone".into()))?;
-    rrx.recv().map_err(|_| PlatformError::Unavailable("stub factory thread is gone".into()))?
+    rrx.recv()
+        .map_err(|_| PlatformError::Unavailable("stub factory thread is gone".into()))?
 }
 
 fn fork_stub(req: Request) -> Reply {
@@ -109,13 +123,26 @@ fn raw_exit(code: i32) -> ! {
 /// Only in the child of `fork`, which must not return into Rust code of the parent.
 unsafe fn child(req: Request, parent: libc::pid_t) -> ! {
     const SA_RESTORER: u64 = 0x0400_0000;
-    let dfl = KernelSigaction { handler: 0, flags: 0, restorer: 0, mask: 0 };
+    let dfl = KernelSigaction {
+        handler: 0,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
     for sig in 1..=64 {
         if sig == libc::SIGKILL || sig == libc::SIGSTOP {
             continue;
         }
         // SAFETY: rt_sigaction with a valid kernel sigaction; failures (reserved signals) ignored.
-        unsafe { libc::syscall(libc::SYS_rt_sigaction, sig, &dfl as *const _, 0usize, 8usize) };
+        unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                &dfl as *const _,
+                0usize,
+                8usize,
+            )
+        };
     }
     let act = KernelSigaction {
         handler: STUB_BASE + req.handler,
@@ -126,14 +153,24 @@ unsafe fn child(req: Request, parent: libc::pid_t) -> ! {
     for sig in HANDLED_SIGNALS {
         // SAFETY: as above; the handler address becomes valid once the stub is at STUB_BASE,
         // and every signal stays blocked until then.
-        let r = unsafe { libc::syscall(libc::SYS_rt_sigaction, sig, &act as *const _, 0usize, 8usize) };
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                &act as *const _,
+                0usize,
+                8usize,
+            )
+        };
         if r != 0 {
             raw_exit(90);
         }
     }
     // SAFETY: prctl/getppid with integer arguments.
     unsafe {
-        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 || libc::getppid() != parent {
+        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0
+            || libc::getppid() != parent
+        {
             raw_exit(91);
         }
         if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
@@ -149,7 +186,12 @@ unsafe fn child(req: Request, parent: libc::pid_t) -> ! {
             raw_exit(93);
         }
         libc::syscall(libc::SYS_close_range, 0u32, 2u32, 0u32);
-        libc::syscall(libc::SYS_close_range, (STUB_SELF_FD + 1) as u32, u32::MAX, 0u32);
+        libc::syscall(
+            libc::SYS_close_range,
+            (STUB_SELF_FD + 1) as u32,
+            u32::MAX,
+            0u32,
+        );
     }
     // glibc registered this thread's rseq area; once the child unmaps it the kernel would
     // kill the child on its next return to user space. Unregister it.
@@ -161,7 +203,13 @@ unsafe fn child(req: Request, parent: libc::pid_t) -> ! {
             std::arch::asm!("mov {}, fs:0", out(reg) tp, options(nostack, readonly));
             let area = tp.wrapping_add(__rseq_offset as u64);
             let unregistered = [32u32, __rseq_size].iter().any(|&len| {
-                libc::syscall(libc::SYS_rseq, area, len, 1 /* RSEQ_FLAG_UNREGISTER */, RSEQ_SIG) == 0
+                libc::syscall(
+                    libc::SYS_rseq,
+                    area,
+                    len,
+                    1, /* RSEQ_FLAG_UNREGISTER */
+                    RSEQ_SIG,
+                ) == 0
             });
             if !unregistered {
                 raw_exit(95);

@@ -56,13 +56,29 @@ fn in_altstack(slot: u64, addr: u64, len: usize) -> Result<u64> {
     let hi = stub_addr(slot_offset(slot) + SLOT_SIZE);
     match addr.checked_add(len as u64) {
         Some(end) if addr >= lo && end <= hi => Ok(addr - STUB_BASE),
-        _ => Err(PlatformError::Protocol(format!("signal frame pointer {addr:#x} outside its slot"))),
+        _ => Err(PlatformError::Protocol(format!(
+            "signal frame pointer {addr:#x} outside its slot"
+        ))),
     }
 }
 
 const GREG_ORDER: [usize; 16] = [
-    MC_RAX, MC_RBX, MC_RCX, MC_RDX, MC_RSI, MC_RDI, MC_RBP, MC_RSP, MC_R8, MC_R8 + 8, MC_R8 + 16,
-    MC_R8 + 24, MC_R8 + 32, MC_R8 + 40, MC_R8 + 48, MC_R8 + 56,
+    MC_RAX,
+    MC_RBX,
+    MC_RCX,
+    MC_RDX,
+    MC_RSI,
+    MC_RDI,
+    MC_RBP,
+    MC_RSP,
+    MC_R8,
+    MC_R8 + 8,
+    MC_R8 + 16,
+    MC_R8 + 24,
+    MC_R8 + 32,
+    MC_R8 + 40,
+    MC_R8 + 48,
+    MC_R8 + 56,
 ];
 
 fn regs_array(r: &mut Regs) -> [&mut u64; 16] {
@@ -95,7 +111,11 @@ pub fn read(
     let magic = u32::from_ne_bytes(sw[0..4].try_into().unwrap_or_default());
     let xsize = u32::from_ne_bytes(sw[16..20].try_into().unwrap_or_default()) as usize;
     let want = state.xsave.as_bytes().len();
-    let fp_len = if magic == FP_XSTATE_MAGIC1 { xsize.min(want) } else { FXSAVE_SIZE.min(want) };
+    let fp_len = if magic == FP_XSTATE_MAGIC1 {
+        xsize.min(want)
+    } else {
+        FXSAVE_SIZE.min(want)
+    };
     in_altstack(slot, fp_addr, fp_len)?;
     proc.read(fp_off, &mut state.xsave.as_bytes_mut()[..fp_len])?;
 
@@ -137,7 +157,14 @@ pub fn read(
         INTERRUPT_SIGNAL => Exit::Interrupted,
         _ => Exit::Signal(SignalInfo { signo, code, addr }),
     };
-    Ok((exit, Frame { uc: uc_off, fpstate: fp_off, fp_len }))
+    Ok((
+        exit,
+        Frame {
+            uc: uc_off,
+            fpstate: fp_off,
+            fp_len,
+        },
+    ))
 }
 
 /// Writes `state` into the frame, so that the thread's rt_sigreturn resumes it. The stub's
@@ -145,7 +172,9 @@ pub fn read(
 pub fn write(proc: &StubProcess, slot: u64, frame: &Frame, state: &CpuState) -> Result<()> {
     let r = &state.regs;
     if r.fs_base >= 1 << 47 || r.gs_base >= 1 << 47 {
-        return Err(PlatformError::InvalidArgument("non-canonical fs_base or gs_base".into()));
+        return Err(PlatformError::InvalidArgument(
+            "non-canonical fs_base or gs_base".into(),
+        ));
     }
     let mut uc = [0u8; UC_SIZE];
     proc.read(frame.uc, &mut uc)?;
@@ -158,7 +187,11 @@ pub fn write(proc: &StubProcess, slot: u64, frame: &Frame, state: &CpuState) -> 
         wr(mc, MC_RIP, r.rip);
         wr(mc, MC_EFLAGS, r.rflags);
     }
-    wr(&mut uc, UC_STACK, stub_addr(slot_offset(slot) + SLOT_ALTSTACK));
+    wr(
+        &mut uc,
+        UC_STACK,
+        stub_addr(slot_offset(slot) + SLOT_ALTSTACK),
+    );
     wr(&mut uc, UC_STACK + 8, 0);
     wr(&mut uc, UC_STACK + 16, SLOT_ALTSTACK_SIZE);
     wr(&mut uc, UC_SIGMASK, 0);

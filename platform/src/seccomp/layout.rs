@@ -117,8 +117,14 @@ pub const HANDLED_SIGNALS: [i32; 7] = [
     INTERRUPT_SIGNAL,
 ];
 /// Synchronous signals: unblocked in a new thread before its first instruction.
-const SYNC_SIGNALS: [i32; 6] =
-    [libc::SIGSYS, libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE, libc::SIGTRAP];
+const SYNC_SIGNALS: [i32; 6] = [
+    libc::SIGSYS,
+    libc::SIGSEGV,
+    libc::SIGBUS,
+    libc::SIGILL,
+    libc::SIGFPE,
+    libc::SIGTRAP,
+];
 /// Signal mask of a new thread until its first return to the application.
 pub const START_MASK: u64 = {
     let mut m = u64::MAX;

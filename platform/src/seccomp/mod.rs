@@ -38,7 +38,9 @@ impl SeccompPlatform {
         // SAFETY: getauxval has no preconditions.
         let hwcap2 = unsafe { libc::getauxval(libc::AT_HWCAP2) };
         if hwcap2 & 2 == 0 {
-            return Err("the kernel does not enable FSGSBASE for user space (HWCAP2_FSGSBASE)".into());
+            return Err(
+                "the kernel does not enable FSGSBASE for user space (HWCAP2_FSGSBASE)".into(),
+            );
         }
         Ok(())
     }
@@ -46,7 +48,10 @@ impl SeccompPlatform {
     /// A platform whose application memory comes from `memfile`.
     pub fn new(memfile: Arc<MemoryFile>) -> Result<Self> {
         Self::probe().map_err(PlatformError::Unavailable)?;
-        Ok(SeccompPlatform { memfile, programs: Programs::build()? })
+        Ok(SeccompPlatform {
+            memfile,
+            programs: Programs::build()?,
+        })
     }
 
     /// Where the stub's code lies in every address space, for tests.
@@ -75,7 +80,10 @@ impl crate::Platform for SeccompPlatform {
 
     fn new_address_space(&self) -> Result<Arc<dyn AddressSpace>> {
         let proc = StubProcess::start(&self.memfile, &self.programs)?;
-        Ok(Arc::new(SeccompAddressSpace { proc: Arc::new(proc), memfile: self.memfile.clone() }))
+        Ok(Arc::new(SeccompAddressSpace {
+            proc: Arc::new(proc),
+            memfile: self.memfile.clone(),
+        }))
     }
 
     fn new_context(&self) -> Result<Box<dyn Context>> {
@@ -96,14 +104,16 @@ impl SeccompAddressSpace {
     }
 
     fn check_range(addr: u64, len: u64) -> Result<()> {
-        let ok = addr % PAGE_SIZE == 0
-            && len % PAGE_SIZE == 0
+        let ok = addr.is_multiple_of(PAGE_SIZE)
+            && len.is_multiple_of(PAGE_SIZE)
             && len > 0
             && addr.checked_add(len).is_some_and(|end| end <= APP_LIMIT);
         if ok {
             Ok(())
         } else {
-            Err(PlatformError::InvalidArgument(format!("range {addr:#x}+{len:#x}")))
+            Err(PlatformError::InvalidArgument(format!(
+                "range {addr:#x}+{len:#x}"
+            )))
         }
     }
 
@@ -118,23 +128,34 @@ impl SeccompAddressSpace {
 impl AddressSpace for SeccompAddressSpace {
     fn map(&self, addr: u64, len: u64, file_offset: u64, prot: Prot) -> Result<()> {
         Self::check_range(addr, len)?;
-        let in_file = file_offset % PAGE_SIZE == 0
-            && file_offset.checked_add(len).is_some_and(|end| end <= self.memfile.size());
+        let in_file = file_offset.is_multiple_of(PAGE_SIZE)
+            && file_offset
+                .checked_add(len)
+                .is_some_and(|end| end <= self.memfile.size());
         if !in_file {
             return Err(PlatformError::InvalidArgument(format!(
                 "memory file range {file_offset:#x}+{len:#x}"
             )));
         }
         let ops: Vec<[u64; 5]> = Self::chunks(addr, len)
-            .map(|(a, l)| [CTL_OP_MMAP, a, l, prot.to_bits() as u64, file_offset + (a - addr)])
+            .map(|(a, l)| {
+                [
+                    CTL_OP_MMAP,
+                    a,
+                    l,
+                    prot.to_bits() as u64,
+                    file_offset + (a - addr),
+                ]
+            })
             .collect();
         self.proc.control(&ops)
     }
 
     fn unmap(&self, addr: u64, len: u64) -> Result<()> {
         Self::check_range(addr, len)?;
-        let ops: Vec<[u64; 5]> =
-            Self::chunks(addr, len).map(|(a, l)| [CTL_OP_MUNMAP, a, l, 0, 0]).collect();
+        let ops: Vec<[u64; 5]> = Self::chunks(addr, len)
+            .map(|(a, l)| [CTL_OP_MUNMAP, a, l, 0, 0])
+            .collect();
         self.proc.control(&ops)
     }
 

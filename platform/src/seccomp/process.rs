@@ -68,11 +68,17 @@ impl StubProcess {
         // SAFETY: a fresh descriptor we own.
         let file = unsafe { File::from_raw_fd(fd) };
         file.set_len(REGION_SIZE)
-            .map_err(|source| PlatformError::Host { what: "sizing stub file", source })?;
+            .map_err(|source| PlatformError::Host {
+                what: "sizing stub file",
+                source,
+            })?;
         let map = MmapOptions::new()
             .len(REGION_SIZE as usize)
             .map_raw(&file)
-            .map_err(|source| PlatformError::Host { what: "mapping stub file", source })?;
+            .map_err(|source| PlatformError::Host {
+                what: "mapping stub file",
+                source,
+            })?;
         let code = stub::code();
         let this_map = |off: u64, data: &[u8]| {
             debug_assert!(off as usize + data.len() <= REGION_SIZE as usize);
@@ -86,9 +92,18 @@ impl StubProcess {
             }
         };
         this_map(0, code.bytes);
-        this_map(RO_PROG_BASE, &filter::fprog_page(&programs.base, stub_addr(RO_PROG_BASE)));
-        this_map(RO_PROG_CONTROL, &filter::fprog_page(&programs.control, stub_addr(RO_PROG_CONTROL)));
-        this_map(RO_PROG_THREAD, &filter::fprog_page(&programs.thread, stub_addr(RO_PROG_THREAD)));
+        this_map(
+            RO_PROG_BASE,
+            &filter::fprog_page(&programs.base, stub_addr(RO_PROG_BASE)),
+        );
+        this_map(
+            RO_PROG_CONTROL,
+            &filter::fprog_page(&programs.control, stub_addr(RO_PROG_CONTROL)),
+        );
+        this_map(
+            RO_PROG_THREAD,
+            &filter::fprog_page(&programs.thread, stub_addr(RO_PROG_THREAD)),
+        );
 
         let pid = spawn_stub(
             memfile.fd().as_raw_fd(),
@@ -123,9 +138,15 @@ impl StubProcess {
         };
         let t = proc.spawn(SPAWN_OP_CONTROL, Some(CONTROL_SLOT))?;
         if t.notif.data.args[0] != 0 || t.notif.data.args[1] != 0 {
-            return Err(PlatformError::Protocol("control thread's first report is not empty".into()));
+            return Err(PlatformError::Protocol(
+                "control thread's first report is not empty".into(),
+            ));
         }
-        *lock(&proc.control) = Some(Control { listener: t.listener, id: t.notif.id, tid: t.tid });
+        *lock(&proc.control) = Some(Control {
+            listener: t.listener,
+            id: t.notif.id,
+            tid: t.tid,
+        });
         Ok(proc)
     }
 
@@ -140,7 +161,11 @@ impl StubProcess {
     }
 
     fn exited(&self) -> bool {
-        let mut p = libc::pollfd { fd: self.pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        let mut p = libc::pollfd {
+            fd: self.pidfd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
         // SAFETY: one valid pollfd, no waiting.
         let r = unsafe { libc::poll(&mut p, 1, 0) };
         let gone = r > 0 && p.revents != 0;
@@ -177,7 +202,9 @@ impl StubProcess {
     fn ptr(&self, off: u64, len: usize) -> Result<*mut u8> {
         match off.checked_add(len as u64) {
             Some(end) if end <= REGION_SIZE => Ok(self.map.as_mut_ptr().wrapping_add(off as usize)),
-            _ => Err(PlatformError::Protocol(format!("stub access {off:#x}+{len:#x} out of range"))),
+            _ => Err(PlatformError::Protocol(format!(
+                "stub access {off:#x}+{len:#x} out of range"
+            ))),
         }
     }
 
@@ -199,7 +226,7 @@ impl StubProcess {
     }
 
     fn word(&self, off: u64) -> &AtomicU32 {
-        assert!(off % 4 == 0 && off + 4 <= REGION_SIZE);
+        assert!(off.is_multiple_of(4) && off + 4 <= REGION_SIZE);
         // SAFETY: aligned, in bounds of a mapping that lives as long as `self`; atomics are
         // the right view of memory another process writes.
         unsafe { &*(self.map.as_mut_ptr().add(off as usize) as *const AtomicU32) }
@@ -246,7 +273,10 @@ impl StubProcess {
                 )));
             }
             if Instant::now() > deadline {
-                return Err(PlatformError::StubDied(format!("stub {} did not start a thread", self.pid)));
+                return Err(PlatformError::StubDied(format!(
+                    "stub {} did not start a thread",
+                    self.pid
+                )));
             }
             sys::futex_wait(ack, 0, Duration::from_millis(10));
         }
@@ -266,11 +296,21 @@ impl StubProcess {
         st.slots.insert(slot);
         drop(st);
         let listener = Listener::new(sys::pidfd_getfd(&self.pidfd, expected_fd)?)?;
-        let notif = listener.recv().inspect_err(|_| self.dead.store(true, Ordering::Relaxed))?;
+        let notif = listener
+            .recv()
+            .inspect_err(|_| self.dead.store(true, Ordering::Relaxed))?;
         if notif.data.nr as i64 != WAKE_SYSCALL {
-            return Err(PlatformError::Protocol("first notification is not a wake".into()));
+            return Err(PlatformError::Protocol(
+                "first notification is not a wake".into(),
+            ));
         }
-        Ok(NewThread { listener, tid: notif.pid as libc::pid_t, notif, stub_fd: expected_fd, slot })
+        Ok(NewThread {
+            listener,
+            tid: notif.pid as libc::pid_t,
+            notif,
+            stub_fd: expected_fd,
+            slot,
+        })
     }
 
     /// Frees what a finished stub thread held: its slot and its listener descriptor.
@@ -298,7 +338,10 @@ impl StubProcess {
             }
             self.write(CMD_CTL_OPS, &bytes)?;
             self.write_u64(CMD_CTL_NOPS, batch.len() as u64)?;
-            let r = ctl.listener.send(ctl.id, 0).and_then(|_| ctl.listener.recv());
+            let r = ctl
+                .listener
+                .send(ctl.id, 0)
+                .and_then(|_| ctl.listener.recv());
             let n = match r {
                 Ok(n) => n,
                 Err(e) => {
@@ -308,7 +351,9 @@ impl StubProcess {
                 }
             };
             if n.data.nr as i64 != WAKE_SYSCALL || n.pid as libc::pid_t != ctl.tid {
-                return Err(PlatformError::Protocol("unexpected notification on control listener".into()));
+                return Err(PlatformError::Protocol(
+                    "unexpected notification on control listener".into(),
+                ));
             }
             ctl.id = n.id;
             let (done, err) = (n.data.args[0], n.data.args[1] as i64);

@@ -397,7 +397,10 @@ pub fn code() -> StubCode {
     // SAFETY: start..end is the stub's code, emitted contiguously by the global_asm! above
     // into our own text section; it lives as long as the program and is never written.
     let bytes = unsafe { std::slice::from_raw_parts(start as *const u8, end - start) };
-    assert!(bytes.len() as u64 <= CODE_SIZE, "stub code exceeds its page");
+    assert!(
+        bytes.len() as u64 <= CODE_SIZE,
+        "stub code exceeds its page"
+    );
     StubCode {
         bytes,
         phase1: off(&raw const rvisor_stub_phase1),

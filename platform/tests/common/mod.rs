@@ -44,15 +44,34 @@ macro_rules! program {
 }
 
 // getpid(rdi=11, rsi=22, rdx=33, r10=44, r8=55, r9=66); rbx = result; exit(rbx)
-program!(args_and_return,
-    "mov eax, 39", "mov edi, 11", "mov esi, 22", "mov edx, 33", "mov r10d, 44",
-    "mov r8d, 55", "mov r9d, 66", "mov r12, 0x1234567890", "syscall", "mov rbx, rax",
-    "mov eax, 60", "mov rdi, rbx", "syscall", "ud2");
+program!(
+    args_and_return,
+    "mov eax, 39",
+    "mov edi, 11",
+    "mov esi, 22",
+    "mov edx, 33",
+    "mov r10d, 44",
+    "mov r8d, 55",
+    "mov r9d, 66",
+    "mov r12, 0x1234567890",
+    "syscall",
+    "mov rbx, rax",
+    "mov eax, 60",
+    "mov rdi, rbx",
+    "syscall",
+    "ud2"
+);
 
 // Reads then writes DATA, then exits.
-program!(touch_data,
-    "mov rdi, 0x60000000", "mov rax, qword ptr [rdi]", "mov qword ptr [rdi + 8], 77",
-    "mov eax, 60", "syscall", "ud2");
+program!(
+    touch_data,
+    "mov rdi, 0x60000000",
+    "mov rax, qword ptr [rdi]",
+    "mov qword ptr [rdi + 8], 77",
+    "mov eax, 60",
+    "syscall",
+    "ud2"
+);
 
 // Jumps to DATA (execute fault).
 program!(exec_data, "mov rax, 0x60000000", "jmp rax");
@@ -67,33 +86,83 @@ program!(busy_loop, "2:", "inc rax", "jmp 2b");
 program!(syscall_loop, "2:", "mov eax, 110", "syscall", "jmp 2b");
 
 // ymm_i = broadcast(rdi * (i + 1)) for i in 0..16; getpid; store ymm0..15 at DATA; exit.
-program!(fpu_survives,
-    "vpbroadcastq ymm0, rdi", "vpaddq ymm1, ymm0, ymm0", "vpaddq ymm2, ymm1, ymm0",
-    "vpaddq ymm3, ymm2, ymm0", "vpaddq ymm4, ymm3, ymm0", "vpaddq ymm5, ymm4, ymm0",
-    "vpaddq ymm6, ymm5, ymm0", "vpaddq ymm7, ymm6, ymm0", "vpaddq ymm8, ymm7, ymm0",
-    "vpaddq ymm9, ymm8, ymm0", "vpaddq ymm10, ymm9, ymm0", "vpaddq ymm11, ymm10, ymm0",
-    "vpaddq ymm12, ymm11, ymm0", "vpaddq ymm13, ymm12, ymm0", "vpaddq ymm14, ymm13, ymm0",
+program!(
+    fpu_survives,
+    "vpbroadcastq ymm0, rdi",
+    "vpaddq ymm1, ymm0, ymm0",
+    "vpaddq ymm2, ymm1, ymm0",
+    "vpaddq ymm3, ymm2, ymm0",
+    "vpaddq ymm4, ymm3, ymm0",
+    "vpaddq ymm5, ymm4, ymm0",
+    "vpaddq ymm6, ymm5, ymm0",
+    "vpaddq ymm7, ymm6, ymm0",
+    "vpaddq ymm8, ymm7, ymm0",
+    "vpaddq ymm9, ymm8, ymm0",
+    "vpaddq ymm10, ymm9, ymm0",
+    "vpaddq ymm11, ymm10, ymm0",
+    "vpaddq ymm12, ymm11, ymm0",
+    "vpaddq ymm13, ymm12, ymm0",
+    "vpaddq ymm14, ymm13, ymm0",
     "vpaddq ymm15, ymm14, ymm0",
-    "mov eax, 39", "syscall",
+    "mov eax, 39",
+    "syscall",
     "mov rdi, 0x60000000",
-    "vmovdqu [rdi], ymm0", "vmovdqu [rdi + 32], ymm1", "vmovdqu [rdi + 64], ymm2",
-    "vmovdqu [rdi + 96], ymm3", "vmovdqu [rdi + 128], ymm4", "vmovdqu [rdi + 160], ymm5",
-    "vmovdqu [rdi + 192], ymm6", "vmovdqu [rdi + 224], ymm7", "vmovdqu [rdi + 256], ymm8",
-    "vmovdqu [rdi + 288], ymm9", "vmovdqu [rdi + 320], ymm10", "vmovdqu [rdi + 352], ymm11",
-    "vmovdqu [rdi + 384], ymm12", "vmovdqu [rdi + 416], ymm13", "vmovdqu [rdi + 448], ymm14",
+    "vmovdqu [rdi], ymm0",
+    "vmovdqu [rdi + 32], ymm1",
+    "vmovdqu [rdi + 64], ymm2",
+    "vmovdqu [rdi + 96], ymm3",
+    "vmovdqu [rdi + 128], ymm4",
+    "vmovdqu [rdi + 160], ymm5",
+    "vmovdqu [rdi + 192], ymm6",
+    "vmovdqu [rdi + 224], ymm7",
+    "vmovdqu [rdi + 256], ymm8",
+    "vmovdqu [rdi + 288], ymm9",
+    "vmovdqu [rdi + 320], ymm10",
+    "vmovdqu [rdi + 352], ymm11",
+    "vmovdqu [rdi + 384], ymm12",
+    "vmovdqu [rdi + 416], ymm13",
+    "vmovdqu [rdi + 448], ymm14",
     "vmovdqu [rdi + 480], ymm15",
-    "mov eax, 60", "syscall", "ud2");
+    "mov eax, 60",
+    "syscall",
+    "ud2"
+);
 
 // Loops: getpid with rdi = r12 (the thread's tag), adding the answer into r13.
-program!(tagged_loop, "2:", "mov eax, 39", "mov rdi, r12", "syscall", "add r13, rax", "jmp 2b");
+program!(
+    tagged_loop,
+    "2:",
+    "mov eax, 39",
+    "mov rdi, r12",
+    "syscall",
+    "add r13, rax",
+    "jmp 2b"
+);
 
 // Adds 1 to the u64 at DATA, then makes syscall 1000 with rdi = the new value; repeats.
-program!(shared_counter,
-    "mov rbx, 0x60000000", "2:", "mov rax, qword ptr [rbx]", "inc rax", "mov qword ptr [rbx], rax",
-    "mov rdi, rax", "mov eax, 1000", "syscall", "jmp 2b");
+program!(
+    shared_counter,
+    "mov rbx, 0x60000000",
+    "2:",
+    "mov rax, qword ptr [rbx]",
+    "inc rax",
+    "mov qword ptr [rbx], rax",
+    "mov rdi, rax",
+    "mov eax, 1000",
+    "syscall",
+    "jmp 2b"
+);
 
 // Fills rcx quadwords at rdi with all-ones, then makes syscall 39; repeats the syscall.
-program!(scribble, "mov rax, -1", "rep stosq", "2:", "mov eax, 39", "syscall", "jmp 2b");
+program!(
+    scribble,
+    "mov rax, -1",
+    "rep stosq",
+    "2:",
+    "mov eax, 39",
+    "syscall",
+    "jmp 2b"
+);
 
 pub struct Harness {
     pub platform: Box<dyn Platform>,
@@ -106,16 +175,26 @@ impl Harness {
     pub fn new(platform: Box<dyn Platform>, code: &[u8]) -> Harness {
         let aspace = platform.new_address_space().expect("address space");
         let ctx = platform.new_context().expect("context");
-        let h = Harness { platform, aspace, ctx };
+        let h = Harness {
+            platform,
+            aspace,
+            ctx,
+        };
         h.map_bytes(CODE, code, Prot::READ_EXEC);
         let st = h.platform.memory_file().allocate(STACK_LEN).unwrap();
-        h.aspace.map(STACK, STACK_LEN, st.offset, Prot::READ_WRITE).unwrap();
+        h.aspace
+            .map(STACK, STACK_LEN, st.offset, Prot::READ_WRITE)
+            .unwrap();
         h
     }
 
     /// Allocates memory-file pages holding `bytes`, maps them at `addr`; returns the file offset.
     pub fn map_bytes(&self, addr: u64, bytes: &[u8], prot: Prot) -> u64 {
-        let r = self.platform.memory_file().allocate(bytes.len().max(1) as u64).unwrap();
+        let r = self
+            .platform
+            .memory_file()
+            .allocate(bytes.len().max(1) as u64)
+            .unwrap();
         self.platform.memory_file().write(r.offset, bytes).unwrap();
         self.aspace.map(addr, r.len, r.offset, prot).unwrap();
         r.offset
@@ -138,7 +217,11 @@ impl Harness {
 /// Runs `f` on every platform this machine offers, printing each one's name.
 pub fn each_platform(mut f: impl FnMut(Box<dyn Platform>)) {
     let all = platform::all_platforms();
-    assert!(!all.is_empty(), "no platform available: {:?}", platform::available());
+    assert!(
+        !all.is_empty(),
+        "no platform available: {:?}",
+        platform::available()
+    );
     for p in all {
         eprintln!("platform: {}", p.name());
         f(p);
