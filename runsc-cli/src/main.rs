@@ -1,10 +1,17 @@
 //! `rvisor`: the OCI runtime's command line.
 
+mod do_cmd;
+
 use std::process::ExitCode;
 
-fn usage() -> &'static str {
-    "usage: rvisor <command>\n\ncommands:\n  platforms   list the platforms this host can run, and why not the others\n"
-}
+const USAGE: &str = "usage: rvisor [--debug] <command> [args]
+
+commands:
+  do [--platform NAME] [--rootfs DIR] [--cwd DIR] [--env K=V]... -- CMD [ARG...]
+              run CMD sandboxed (default root: the host's /, read-only)
+  platforms   list the platforms this host can run, and why not the others
+  version     print the version
+";
 
 fn platforms() -> ExitCode {
     let mut any = false;
@@ -25,19 +32,44 @@ fn platforms() -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut debug = false;
+    while let Some(a) = args.first() {
+        match a.as_str() {
+            "--debug" => debug = true,
+            _ => break,
+        }
+        args.remove(0);
+    }
+    let filter = if debug { "debug" } else { "warn" };
+    let env = std::env::var("RVISOR_LOG").unwrap_or_else(|_| filter.to_string());
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(env))
+        .with_writer(std::io::stderr)
+        .init();
     match args.first().map(String::as_str) {
         Some("platforms") => platforms(),
+        Some("do") => match do_cmd::run(&args[1..]) {
+            Ok(code) => ExitCode::from(code as u8),
+            Err(e) => {
+                eprintln!("rvisor do: {e:#}");
+                ExitCode::from(125)
+            }
+        },
         Some("--version") | Some("version") => {
             println!("rvisor version {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
+        Some("--help") | Some("-h") | Some("help") => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
         Some(other) => {
-            eprintln!("rvisor: unknown command {other:?}\n{}", usage());
+            eprintln!("rvisor: unknown command {other:?}\n{USAGE}");
             ExitCode::from(2)
         }
         None => {
-            eprint!("{}", usage());
+            eprint!("{USAGE}");
             ExitCode::from(2)
         }
     }

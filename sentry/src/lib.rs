@@ -1,1 +1,9 @@
-//! sentry
+//! The Sentry: rvisor's Linux-compatible kernel in user space.
+
+pub mod errno;
+pub mod fs;
+pub mod kernel;
+pub mod loader;
+pub mod mm;
+pub mod sandbox;
+pub mod syscalls;

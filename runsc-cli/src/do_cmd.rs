@@ -1,0 +1,100 @@
+//! `rvisor do`: run a command sandboxed, without a bundle.
+
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context as _};
+
+struct Options {
+    platform: String,
+    rootfs: Option<PathBuf>,
+    cwd: Option<String>,
+    env: Vec<String>,
+    argv: Vec<String>,
+}
+
+fn parse(args: &[String]) -> anyhow::Result<Options> {
+    let mut o = Options { platform: "seccomp".into(), rootfs: None, cwd: None, env: Vec::new(), argv: Vec::new() };
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        let mut value = |name: &str| -> anyhow::Result<String> {
+            if let Some(v) = a.strip_prefix(&format!("{name}=")) {
+                return Ok(v.to_string());
+            }
+            i += 1;
+            args.get(i).cloned().with_context(|| format!("{name} needs a value"))
+        };
+        match a.as_str() {
+            "--" => {
+                o.argv = args[i + 1..].to_vec();
+                break;
+            }
+            s if s.starts_with("--platform") => o.platform = value("--platform")?,
+            s if s.starts_with("--rootfs") => o.rootfs = Some(value("--rootfs")?.into()),
+            s if s.starts_with("--cwd") => o.cwd = Some(value("--cwd")?),
+            s if s.starts_with("--env") => {
+                let kv = value("--env")?;
+                if !kv.contains('=') {
+                    bail!("--env wants K=V, got {kv:?}");
+                }
+                o.env.push(kv);
+            }
+            s if s.starts_with('-') => bail!("unknown option {s:?}"),
+            _ => {
+                o.argv = args[i..].to_vec();
+                break;
+            }
+        }
+        i += 1;
+    }
+    if o.argv.is_empty() {
+        bail!("no command given: rvisor do [options] -- CMD [ARG...]");
+    }
+    Ok(o)
+}
+
+fn make_platform(name: &str) -> anyhow::Result<Box<dyn platform::Platform>> {
+    match name {
+        "seccomp" => {
+            let mf = platform::MemoryFile::new("rvisor-memory").context("creating the memory file")?;
+            let p = platform::seccomp::SeccompPlatform::new(Arc::new(mf)).context("the seccomp platform")?;
+            Ok(Box::new(p))
+        }
+        "kvm" => bail!("platform kvm is not available yet"),
+        other => bail!("unknown platform {other:?} (try `rvisor platforms`)"),
+    }
+}
+
+/// Runs the command; returns the exit code a shell would report.
+pub fn run(args: &[String]) -> anyhow::Result<i32> {
+    let o = parse(args)?;
+    let platform = make_platform(&o.platform)?;
+    let rootfs = o.rootfs.unwrap_or_else(|| PathBuf::from("/"));
+    if !rootfs.is_dir() {
+        bail!("--rootfs {}: not a directory", rootfs.display());
+    }
+    let cwd = match o.cwd {
+        Some(c) => c.into_bytes(),
+        None if rootfs == PathBuf::from("/") => {
+            std::env::current_dir().map(|d| d.as_os_str().as_bytes().to_vec()).unwrap_or_else(|_| b"/".to_vec())
+        }
+        None => b"/".to_vec(),
+    };
+    // The caller's environment, with --env entries replacing same-named ones.
+    let overridden = |k: &[u8]| o.env.iter().any(|e| e.split('=').next().map(str::as_bytes) == Some(k));
+    let mut env: Vec<Vec<u8>> = std::env::vars_os()
+        .filter(|(k, _)| !overridden(k.as_bytes()))
+        .map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes()].concat())
+        .collect();
+    env.extend(o.env.iter().map(|e| e.as_bytes().to_vec()));
+    let cfg = sentry::sandbox::Config {
+        rootfs,
+        cwd,
+        env,
+        argv: o.argv.iter().map(|a| a.as_bytes().to_vec()).collect(),
+    };
+    let status = sentry::sandbox::run(platform, cfg)?;
+    Ok(sentry::sandbox::exit_code(status))
+}

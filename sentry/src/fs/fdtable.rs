@@ -1,0 +1,86 @@
+//! Descriptor tables: shared between tasks with CLONE_FILES, copied otherwise.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::file::OpenFile;
+use crate::errno::Errno;
+
+/// Highest descriptor number + 1 (RLIMIT_NOFILE).
+pub const MAX_FDS: i32 = 1024;
+
+#[derive(Clone)]
+struct Entry {
+    file: Arc<OpenFile>,
+    cloexec: bool,
+}
+
+/// One descriptor table.
+#[derive(Clone, Default)]
+pub struct FdTable {
+    fds: BTreeMap<i32, Entry>,
+}
+
+impl FdTable {
+    /// The file at `fd`.
+    pub fn get(&self, fd: i32) -> Result<Arc<OpenFile>, Errno> {
+        self.fds.get(&fd).map(|e| e.file.clone()).ok_or(Errno::EBADF)
+    }
+
+    /// Installs `file` at the lowest free descriptor >= `min`.
+    pub fn insert(&mut self, file: Arc<OpenFile>, cloexec: bool, min: i32) -> Result<i32, Errno> {
+        let mut fd = min.max(0);
+        for (&k, _) in self.fds.range(fd..) {
+            if k != fd {
+                break;
+            }
+            fd += 1;
+        }
+        if fd >= MAX_FDS {
+            return Err(Errno::EMFILE);
+        }
+        self.fds.insert(fd, Entry { file, cloexec });
+        Ok(fd)
+    }
+
+    /// Installs `file` at exactly `fd`, closing what was there.
+    pub fn set(&mut self, fd: i32, file: Arc<OpenFile>, cloexec: bool) -> Result<(), Errno> {
+        if !(0..MAX_FDS).contains(&fd) {
+            return Err(Errno::EBADF);
+        }
+        self.fds.insert(fd, Entry { file, cloexec });
+        Ok(())
+    }
+
+    /// Closes `fd`.
+    pub fn remove(&mut self, fd: i32) -> Result<Arc<OpenFile>, Errno> {
+        self.fds.remove(&fd).map(|e| e.file).ok_or(Errno::EBADF)
+    }
+
+    /// FD_CLOEXEC of `fd`.
+    pub fn cloexec(&self, fd: i32) -> Result<bool, Errno> {
+        self.fds.get(&fd).map(|e| e.cloexec).ok_or(Errno::EBADF)
+    }
+
+    /// Sets FD_CLOEXEC of `fd`.
+    pub fn set_cloexec(&mut self, fd: i32, on: bool) -> Result<(), Errno> {
+        self.fds.get_mut(&fd).map(|e| e.cloexec = on).ok_or(Errno::EBADF)
+    }
+
+    /// Closes every close-on-exec descriptor (execve).
+    pub fn close_on_exec(&mut self) {
+        self.fds.retain(|_, e| !e.cloexec);
+    }
+
+    /// Closes descriptors in `[lo, hi]` (close_range), or marks them close-on-exec.
+    pub fn close_range(&mut self, lo: i32, hi: i32, cloexec_only: bool) {
+        let keys: Vec<i32> = self.fds.range(lo..=hi).map(|(k, _)| *k).collect();
+        for k in keys {
+            if cloexec_only {
+                let _ = self.set_cloexec(k, true);
+            } else {
+                self.fds.remove(&k);
+            }
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! Open file descriptions and the operations every kind of file provides.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::errno::Errno;
+use crate::mm::MappableFile;
+
+/// The subset of `struct stat` the Sentry reports.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stat {
+    pub dev: u64,
+    pub ino: u64,
+    pub mode: u32,
+    pub nlink: u64,
+    pub uid: u32,
+    pub gid: u32,
+    pub rdev: u64,
+    pub size: i64,
+    pub blksize: i64,
+    pub blocks: i64,
+    pub atime: (i64, i64),
+    pub mtime: (i64, i64),
+    pub ctime: (i64, i64),
+}
+
+impl Stat {
+    /// From a host `struct stat`.
+    pub fn from_host(s: &libc::stat) -> Stat {
+        Stat {
+            dev: s.st_dev,
+            ino: s.st_ino,
+            mode: s.st_mode,
+            nlink: s.st_nlink,
+            uid: s.st_uid,
+            gid: s.st_gid,
+            rdev: s.st_rdev,
+            size: s.st_size,
+            blksize: s.st_blksize,
+            blocks: s.st_blocks,
+            atime: (s.st_atime, s.st_atime_nsec),
+            mtime: (s.st_mtime, s.st_mtime_nsec),
+            ctime: (s.st_ctime, s.st_ctime_nsec),
+        }
+    }
+
+    /// The 144 bytes of x86-64 `struct stat`.
+    pub fn to_bytes(&self) -> [u8; 144] {
+        let mut b = [0u8; 144];
+        let mut put = |o: usize, v: &[u8]| b[o..o + v.len()].copy_from_slice(v);
+        put(0, &self.dev.to_le_bytes());
+        put(8, &self.ino.to_le_bytes());
+        put(16, &self.nlink.to_le_bytes());
+        put(24, &self.mode.to_le_bytes());
+        put(28, &self.uid.to_le_bytes());
+        put(32, &self.gid.to_le_bytes());
+        put(40, &self.rdev.to_le_bytes());
+        put(48, &self.size.to_le_bytes());
+        put(56, &self.blksize.to_le_bytes());
+        put(64, &self.blocks.to_le_bytes());
+        put(72, &self.atime.0.to_le_bytes());
+        put(80, &self.atime.1.to_le_bytes());
+        put(88, &self.mtime.0.to_le_bytes());
+        put(96, &self.mtime.1.to_le_bytes());
+        put(104, &self.ctime.0.to_le_bytes());
+        put(112, &self.ctime.1.to_le_bytes());
+        b
+    }
+}
+
+/// What a kind of file can do. Defaults are what Linux answers for files that lack the
+/// operation.
+pub trait FileOps: Send + Sync {
+    /// Reads at the description's offset (`off`), or from a stream when `off` is None.
+    fn read(&self, _buf: &mut [u8], _off: Option<u64>) -> Result<usize, Errno> {
+        Err(Errno::EINVAL)
+    }
+    /// Writes at `off`, or to a stream.
+    fn write(&self, _data: &[u8], _off: Option<u64>) -> Result<usize, Errno> {
+        Err(Errno::EINVAL)
+    }
+    /// Whether the file has offsets (regular files, directories) or is a stream.
+    fn seekable(&self) -> bool {
+        false
+    }
+    /// File size, for SEEK_END.
+    fn size(&self) -> Result<u64, Errno> {
+        Ok(0)
+    }
+    /// fstat.
+    fn stat(&self) -> Result<Stat, Errno>;
+    /// ioctl.
+    fn ioctl(&self, _req: u64, _arg: u64) -> Result<IoctlReply, Errno> {
+        Err(Errno::ENOTTY)
+    }
+    /// getdents64 into `buf` from directory cursor `pos`; returns bytes used and new cursor.
+    fn getdents(&self, _buf: &mut [u8], _pos: u64) -> Result<(usize, u64), Errno> {
+        Err(Errno::ENOTDIR)
+    }
+    /// The file's contents for a private mapping.
+    fn mappable(&self) -> Option<Arc<dyn MappableFile>> {
+        None
+    }
+}
+
+/// The answer to an ioctl: a return value and bytes to copy to the argument pointer.
+pub struct IoctlReply {
+    pub ret: u64,
+    pub out: Vec<u8>,
+}
+
+/// An open file description (shared by dup'd descriptors and across fork).
+pub struct OpenFile {
+    pub ops: Arc<dyn FileOps>,
+    /// O_* status flags (O_APPEND, O_NONBLOCK, access mode).
+    pub flags: AtomicU32,
+    pub offset: Mutex<u64>,
+}
+
+impl OpenFile {
+    pub fn new(ops: Arc<dyn FileOps>, flags: u32) -> Arc<OpenFile> {
+        Arc::new(OpenFile { ops, flags: AtomicU32::new(flags), offset: Mutex::new(0) })
+    }
+
+    pub fn flags(&self) -> u32 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    fn access(&self) -> u32 {
+        self.flags() & libc::O_ACCMODE as u32
+    }
+
+    pub fn readable(&self) -> bool {
+        self.access() != libc::O_WRONLY as u32 && self.flags() & libc::O_PATH as u32 == 0
+    }
+
+    pub fn writable(&self) -> bool {
+        self.access() != libc::O_RDONLY as u32 && self.flags() & libc::O_PATH as u32 == 0
+    }
+
+    /// read(2).
+    pub fn read(&self, buf: &mut [u8]) -> Result<usize, Errno> {
+        if !self.readable() {
+            return Err(Errno::EBADF);
+        }
+        if self.ops.seekable() {
+            let mut off = self.offset.lock().unwrap_or_else(|e| e.into_inner());
+            let n = self.ops.read(buf, Some(*off))?;
+            *off += n as u64;
+            Ok(n)
+        } else {
+            self.ops.read(buf, None)
+        }
+    }
+
+    /// write(2).
+    pub fn write(&self, data: &[u8]) -> Result<usize, Errno> {
+        if !self.writable() {
+            return Err(Errno::EBADF);
+        }
+        if self.ops.seekable() {
+            let mut off = self.offset.lock().unwrap_or_else(|e| e.into_inner());
+            if self.flags() & libc::O_APPEND as u32 != 0 {
+                *off = self.ops.size()?;
+            }
+            let n = self.ops.write(data, Some(*off))?;
+            *off += n as u64;
+            Ok(n)
+        } else {
+            self.ops.write(data, None)
+        }
+    }
+
+    /// lseek(2).
+    pub fn seek(&self, offset: i64, whence: i32) -> Result<u64, Errno> {
+        if !self.ops.seekable() {
+            return Err(Errno::ESPIPE);
+        }
+        let mut off = self.offset.lock().unwrap_or_else(|e| e.into_inner());
+        let base = match whence {
+            libc::SEEK_SET => 0,
+            libc::SEEK_CUR => *off as i64,
+            libc::SEEK_END => self.ops.size()? as i64,
+            _ => return Err(Errno::EINVAL),
+        };
+        let new = base.checked_add(offset).filter(|&n| n >= 0).ok_or(Errno::EINVAL)?;
+        *off = new as u64;
+        Ok(new as u64)
+    }
+}

@@ -1,0 +1,10 @@
+//! Files: descriptions, descriptor tables, and the filesystems the Sentry serves.
+
+pub mod dev;
+pub mod fdtable;
+pub mod file;
+pub mod host;
+pub mod pipe;
+
+pub use fdtable::FdTable;
+pub use file::{FileOps, OpenFile, Stat};

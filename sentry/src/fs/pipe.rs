@@ -1,0 +1,121 @@
+//! Pipes, entirely inside the Sentry.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex};
+
+use super::file::{FileOps, Stat};
+use crate::errno::Errno;
+
+/// Capacity of a pipe, as Linux's default.
+pub const PIPE_SIZE: usize = 65536;
+/// Writes up to this size are atomic.
+pub const PIPE_BUF: usize = 4096;
+
+#[derive(Default)]
+struct State {
+    buf: VecDeque<u8>,
+    readers: usize,
+    writers: usize,
+}
+
+#[derive(Default)]
+struct Pipe {
+    state: Mutex<State>,
+    cv: Condvar,
+    ino: u64,
+}
+
+/// One end of a pipe.
+pub struct PipeEnd {
+    pipe: Arc<Pipe>,
+    write: bool,
+    nonblock: bool,
+}
+
+/// A new pipe: (read end, write end).
+pub fn new_pipe(nonblock: bool) -> (Arc<PipeEnd>, Arc<PipeEnd>) {
+    static INO: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1000);
+    let pipe = Arc::new(Pipe {
+        state: Mutex::new(State { buf: VecDeque::new(), readers: 1, writers: 1 }),
+        cv: Condvar::new(),
+        ino: INO.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+    });
+    (
+        Arc::new(PipeEnd { pipe: pipe.clone(), write: false, nonblock }),
+        Arc::new(PipeEnd { pipe, write: true, nonblock }),
+    )
+}
+
+impl Drop for PipeEnd {
+    fn drop(&mut self) {
+        let mut st = self.pipe.state.lock().unwrap_or_else(|e| e.into_inner());
+        if self.write {
+            st.writers -= 1;
+        } else {
+            st.readers -= 1;
+        }
+        self.pipe.cv.notify_all();
+    }
+}
+
+impl FileOps for PipeEnd {
+    fn read(&self, buf: &mut [u8], _off: Option<u64>) -> Result<usize, Errno> {
+        if self.write {
+            return Err(Errno::EBADF);
+        }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let mut st = self.pipe.state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if !st.buf.is_empty() {
+                let n = buf.len().min(st.buf.len());
+                for (i, b) in st.buf.drain(..n).enumerate() {
+                    buf[i] = b;
+                }
+                self.pipe.cv.notify_all();
+                return Ok(n);
+            }
+            if st.writers == 0 {
+                return Ok(0);
+            }
+            if self.nonblock {
+                return Err(Errno::EAGAIN);
+            }
+            st = self.pipe.cv.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn write(&self, data: &[u8], _off: Option<u64>) -> Result<usize, Errno> {
+        if !self.write {
+            return Err(Errno::EBADF);
+        }
+        let mut st = self.pipe.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut done = 0;
+        while done < data.len() {
+            if st.readers == 0 {
+                return if done > 0 { Ok(done) } else { Err(Errno::EPIPE) };
+            }
+            let room = PIPE_SIZE - st.buf.len();
+            let left = data.len() - done;
+            // Small writes go in whole or not at all.
+            let fits = if left <= PIPE_BUF { room >= left } else { room > 0 };
+            if fits {
+                let n = room.min(left);
+                st.buf.extend(&data[done..done + n]);
+                done += n;
+                self.pipe.cv.notify_all();
+                continue;
+            }
+            if self.nonblock {
+                return if done > 0 { Ok(done) } else { Err(Errno::EAGAIN) };
+            }
+            st = self.pipe.cv.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+        Ok(done)
+    }
+
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(Stat { dev: 12, ino: self.pipe.ino, mode: libc::S_IFIFO | 0o600, nlink: 1, blksize: 4096, ..Stat::default() })
+    }
+}

@@ -1,0 +1,152 @@
+//! The kernel: the process table and what every task shares.
+
+mod exec;
+mod task;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::time::Instant;
+
+use platform::{Interrupter, Platform};
+
+use crate::fs::host::HostRoot;
+pub use exec::{load_program, Program};
+pub use task::{spawn_task, Task};
+
+/// A signal disposition.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SigAction {
+    pub handler: u64,
+    pub flags: u64,
+    pub restorer: u64,
+    pub mask: u64,
+}
+
+/// `SIG_DFL`.
+pub const SIG_DFL: u64 = 0;
+/// `SIG_IGN`.
+pub const SIG_IGN: u64 = 1;
+
+/// Mutable state of a thread group (a process).
+pub struct TgState {
+    pub parent: Option<Arc<ThreadGroup>>,
+    pub children: Vec<Arc<ThreadGroup>>,
+    pub live_threads: usize,
+    /// Wait status once the last thread is gone (a zombie).
+    pub exit_status: Option<i32>,
+    /// Set by exit_group or a fatal signal: every thread stops with this wait status.
+    pub group_exit: Option<i32>,
+    pub pgid: i32,
+    pub sid: i32,
+    pub actions: [SigAction; 64],
+    /// Interrupters of the live threads, to stop them on group exit.
+    pub threads: BTreeMap<i32, Arc<dyn Interrupter>>,
+}
+
+/// A process.
+pub struct ThreadGroup {
+    pub tgid: i32,
+    pub state: Mutex<TgState>,
+    /// Notified when a child changes state (wait4).
+    pub child_cv: Condvar,
+}
+
+impl ThreadGroup {
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, TgState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Asks every thread to stop with `status` (exit_group, fatal signal).
+    pub fn kill_group(&self, status: i32) {
+        let mut st = self.lock();
+        if st.group_exit.is_none() {
+            st.group_exit = Some(status);
+        }
+        for irq in st.threads.values() {
+            irq.interrupt();
+        }
+    }
+}
+
+/// The sandbox's kernel.
+pub struct Kernel {
+    pub platform: Box<dyn Platform>,
+    pub root: HostRoot,
+    pub hostname: Mutex<Vec<u8>>,
+    pub boot: Instant,
+    pids: Mutex<Pids>,
+    /// Wait status of pid 1 once it is gone.
+    init_status: (Mutex<Option<i32>>, Condvar),
+}
+
+struct Pids {
+    next: i32,
+    groups: BTreeMap<i32, Weak<ThreadGroup>>,
+}
+
+impl Kernel {
+    pub fn new(platform: Box<dyn Platform>, root: HostRoot) -> Arc<Kernel> {
+        Arc::new(Kernel {
+            platform,
+            root,
+            hostname: Mutex::new(b"rvisor".to_vec()),
+            boot: Instant::now(),
+            pids: Mutex::new(Pids { next: 1, groups: BTreeMap::new() }),
+            init_status: (Mutex::new(None), Condvar::new()),
+        })
+    }
+
+    /// A new, unused pid.
+    pub fn alloc_pid(&self) -> i32 {
+        let mut p = self.pids.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            let pid = p.next;
+            p.next = if p.next >= 4_194_303 { 2 } else { p.next + 1 };
+            if !p.groups.contains_key(&pid) {
+                return pid;
+            }
+        }
+    }
+
+    /// Registers a new process.
+    pub fn add_group(&self, tg: &Arc<ThreadGroup>) {
+        let mut p = self.pids.lock().unwrap_or_else(|e| e.into_inner());
+        p.groups.retain(|_, w| w.strong_count() > 0);
+        p.groups.insert(tg.tgid, Arc::downgrade(tg));
+    }
+
+    /// The live process with pid `pid`.
+    pub fn group(&self, pid: i32) -> Option<Arc<ThreadGroup>> {
+        let p = self.pids.lock().unwrap_or_else(|e| e.into_inner());
+        p.groups.get(&pid).and_then(Weak::upgrade)
+    }
+
+    /// Every live process.
+    pub fn groups(&self) -> Vec<Arc<ThreadGroup>> {
+        let p = self.pids.lock().unwrap_or_else(|e| e.into_inner());
+        p.groups.values().filter_map(Weak::upgrade).collect()
+    }
+
+    /// Called when pid 1 is gone.
+    pub(crate) fn init_exited(&self, status: i32) {
+        let (m, cv) = &self.init_status;
+        *m.lock().unwrap_or_else(|e| e.into_inner()) = Some(status);
+        cv.notify_all();
+        // Like a pid namespace whose init died: everyone else is killed.
+        for g in self.groups() {
+            g.kill_group(libc::SIGKILL);
+        }
+    }
+
+    /// Waits until pid 1 is gone; returns its wait status.
+    pub fn wait_init(&self) -> i32 {
+        let (m, cv) = &self.init_status;
+        let mut g = m.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(s) = *g {
+                return s;
+            }
+            g = cv.wait(g).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Booting a sandbox: the first process, its root and stdio.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex};
+
+use platform::Platform;
+
+use crate::errno::Errno;
+use crate::fs::host::HostRoot;
+use crate::fs::FdTable;
+use crate::kernel::{load_program, spawn_task, Kernel, SigAction, Task, TgState, ThreadGroup};
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Root directory on the host.
+    pub rootfs: PathBuf,
+    /// Working directory inside the sandbox.
+    pub cwd: Vec<u8>,
+    /// Environment.
+    pub env: Vec<Vec<u8>>,
+    /// Command and arguments.
+    pub argv: Vec<Vec<u8>>,
+}
+
+/// Why a sandbox could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// The root directory cannot be opened.
+    #[error("cannot open root {0}: {1}")]
+    Root(PathBuf, std::io::Error),
+    /// The command cannot be started.
+    #[error("cannot run {cmd}: {why}")]
+    Exec {
+        /// The command.
+        cmd: String,
+        /// The errno, spelled out.
+        why: String,
+    },
+    /// No command given.
+    #[error("no command given")]
+    NoCommand,
+    /// Stdio could not be set up.
+    #[error("stdio: {0}")]
+    Stdio(std::io::Error),
+}
+
+fn describe(e: Errno) -> String {
+    std::io::Error::from_raw_os_error(e.0).to_string()
+}
+
+/// Finds `cmd` in `PATH` inside the root, as a shell would.
+fn search_path(root: &HostRoot, cwd: &[u8], env: &[Vec<u8>], cmd: &[u8]) -> Vec<u8> {
+    if cmd.contains(&b'/') {
+        return cmd.to_vec();
+    }
+    let path = env
+        .iter()
+        .find_map(|e| e.strip_prefix(b"PATH="))
+        .unwrap_or(b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    for dir in path.split(|&b| b == b':') {
+        let mut p = dir.to_vec();
+        p.push(b'/');
+        p.extend_from_slice(cmd);
+        if let Ok(l) = root.lookup(cwd, &p, true) {
+            if l.stat.st_mode & libc::S_IFMT == libc::S_IFREG {
+                return p;
+            }
+        }
+    }
+    cmd.to_vec()
+}
+
+/// Runs the command as pid 1 on `platform` until it exits; returns its wait status.
+pub fn run(platform: Box<dyn Platform>, cfg: Config) -> Result<i32, SandboxError> {
+    let root = HostRoot::open(&cfg.rootfs).map_err(|e| SandboxError::Root(cfg.rootfs.clone(), e))?;
+    let cmd = cfg.argv.first().ok_or(SandboxError::NoCommand)?.clone();
+    let exec_err = |e: Errno| SandboxError::Exec { cmd: String::from_utf8_lossy(&cmd).into_owned(), why: describe(e) };
+    let cwd = root.lookup(b"/", &cfg.cwd, true).map_err(exec_err)?.path;
+    let path = search_path(&root, &cwd, &cfg.env, &cmd);
+    let kernel = Kernel::new(platform, root);
+    let prog = load_program(&kernel, &cwd, &path, cfg.argv.clone(), cfg.env.clone()).map_err(exec_err)?;
+    let mut fds = FdTable::default();
+    for (fd, f) in crate::syscalls::host_stdio().map_err(SandboxError::Stdio)? {
+        fds.set(fd, f, false).map_err(|e| SandboxError::Stdio(std::io::Error::from_raw_os_error(e.0)))?;
+    }
+    let pid = kernel.alloc_pid();
+    let tg = Arc::new(ThreadGroup {
+        tgid: pid,
+        state: Mutex::new(TgState {
+            parent: None,
+            children: Vec::new(),
+            live_threads: 0,
+            exit_status: None,
+            group_exit: None,
+            pgid: pid,
+            sid: pid,
+            actions: [SigAction::default(); 64],
+            threads: Default::default(),
+        }),
+        child_cv: Condvar::new(),
+    });
+    kernel.add_group(&tg);
+    let ctx = kernel.platform.new_context().map_err(|e| SandboxError::Exec {
+        cmd: String::from_utf8_lossy(&cmd).into_owned(),
+        why: e.to_string(),
+    })?;
+    let mut comm = [0u8; 16];
+    let base = path.rsplit(|&b| b == b'/').next().unwrap_or(&path);
+    let n = base.len().min(15);
+    comm[..n].copy_from_slice(&base[..n]);
+    let task = Task {
+        tid: pid,
+        tg,
+        kernel: kernel.clone(),
+        ctx,
+        regs: prog.regs,
+        mm: Arc::new(Mutex::new(prog.mm)),
+        fds: Arc::new(Mutex::new(fds)),
+        cwd: Arc::new(Mutex::new(cwd)),
+        umask: 0o022,
+        clear_child_tid: 0,
+        sigmask: 0,
+        exiting: None,
+        regs_replaced: false,
+        vfork_done: None,
+        comm,
+    };
+    spawn_task(task).map_err(exec_err)?;
+    Ok(kernel.wait_init())
+}
+
+/// The exit code a shell reports for wait status `status`.
+pub fn exit_code(status: i32) -> i32 {
+    if status & 0x7f == 0 {
+        (status >> 8) & 0xff
+    } else {
+        128 + (status & 0x7f)
+    }
+}

@@ -1,0 +1,437 @@
+//! Descriptors and files: read/write, open/close, stat, dup, fcntl, pipes, directories.
+
+use std::sync::Arc;
+
+use crate::errno::{Errno, SysResult};
+use crate::fs::dev::Device;
+use crate::fs::file::IoctlReply;
+use crate::fs::pipe::new_pipe;
+use crate::fs::{FileOps, OpenFile, Stat};
+use crate::kernel::Task;
+
+/// Largest single read/write buffer the Sentry copies at once.
+const MAX_RW: usize = 1 << 20;
+
+fn fd_of(v: u64) -> i32 {
+    v as i32
+}
+
+pub fn read(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = t.fds().get(fd_of(a[0]))?;
+    let mut buf = vec![0u8; (a[2] as usize).min(MAX_RW)];
+    let n = f.read(&mut buf)?;
+    t.write_mem(a[1], &buf[..n])?;
+    Ok(n as u64)
+}
+
+pub fn write(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = t.fds().get(fd_of(a[0]))?;
+    let mut buf = vec![0u8; (a[2] as usize).min(MAX_RW)];
+    t.read_mem(a[1], &mut buf)?;
+    let r = f.write(&buf);
+    if r == Err(Errno::EPIPE) {
+        Task::signal_group(&t.tg, libc::SIGPIPE);
+    }
+    Ok(r? as u64)
+}
+
+fn iovecs(t: &Task, addr: u64, cnt: u64) -> Result<Vec<(u64, usize)>, Errno> {
+    if cnt > 1024 {
+        return Err(Errno::EINVAL);
+    }
+    let mut v = Vec::with_capacity(cnt as usize);
+    let mut total: usize = 0;
+    for i in 0..cnt {
+        let base = t.read_u64(addr + 16 * i)?;
+        let len = t.read_u64(addr + 16 * i + 8)?;
+        if len > isize::MAX as u64 {
+            return Err(Errno::EINVAL);
+        }
+        total = total.checked_add(len as usize).ok_or(Errno::EINVAL)?;
+        v.push((base, len as usize));
+    }
+    Ok(v)
+}
+
+pub fn readv(t: &mut Task, a: [u64; 6], write: bool) -> SysResult {
+    let f = t.fds().get(fd_of(a[0]))?;
+    let iov = iovecs(t, a[1], a[2])?;
+    let mut done = 0u64;
+    for (base, len) in iov {
+        let len = len.min(MAX_RW);
+        let mut buf = vec![0u8; len];
+        let n = if write {
+            t.read_mem(base, &mut buf)?;
+            match f.write(&buf) {
+                Ok(n) => n,
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => break,
+            }
+        } else {
+            let n = match f.read(&mut buf) {
+                Ok(n) => n,
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => break,
+            };
+            t.write_mem(base, &buf[..n])?;
+            n
+        };
+        done += n as u64;
+        if n < len {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+pub fn pread(t: &mut Task, a: [u64; 6], write: bool) -> SysResult {
+    let f = t.fds().get(fd_of(a[0]))?;
+    if (a[3] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !f.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    let mut buf = vec![0u8; (a[2] as usize).min(MAX_RW)];
+    if write {
+        if !f.writable() {
+            return Err(Errno::EBADF);
+        }
+        t.read_mem(a[1], &mut buf)?;
+        Ok(f.ops.write(&buf, Some(a[3]))? as u64)
+    } else {
+        if !f.readable() {
+            return Err(Errno::EBADF);
+        }
+        let n = f.ops.read(&mut buf, Some(a[3]))?;
+        t.write_mem(a[1], &buf[..n])?;
+        Ok(n as u64)
+    }
+}
+
+/// The device a /dev path names, for the descriptors of `t` (/dev/stdin ...).
+fn dev_path(t: &Task, path: &[u8]) -> Option<Result<Arc<OpenFile>, Errno>> {
+    let name = path.strip_prefix(b"/dev/")?;
+    if let Some(d) = Device::by_name(name) {
+        return Some(Ok(OpenFile::new(d.open(), libc::O_RDWR as u32)));
+    }
+    let fd = match name {
+        b"stdin" => 0,
+        b"stdout" => 1,
+        b"stderr" => 2,
+        _ => std::str::from_utf8(name.strip_prefix(b"fd/")?).ok()?.parse().ok()?,
+    };
+    Some(t.fds().get(fd))
+}
+
+/// Absolute form of `path` relative to `dirfd` (only AT_FDCWD and absolute paths for now).
+fn base_dir(t: &Task, dirfd: u64, path: &[u8]) -> Result<Vec<u8>, Errno> {
+    if path.first() == Some(&b'/') || dirfd as i32 == libc::AT_FDCWD {
+        return Ok(t.cwd());
+    }
+    // Directory descriptors of host directories remember no path yet.
+    t.fds().get(fd_of(dirfd))?;
+    Err(Errno::ENOSYS)
+}
+
+pub fn openat(t: &mut Task, dirfd: u64, path: u64, flags: u64, _mode: u64) -> SysResult {
+    let path = t.read_path(path)?;
+    let flags = flags as u32;
+    let cloexec = flags & libc::O_CLOEXEC as u32 != 0;
+    let file = open_path(t, dirfd, &path, flags)?;
+    t.fds().insert(file, cloexec, 0).map(|fd| fd as u64)
+}
+
+fn open_path(t: &Task, dirfd: u64, path: &[u8], flags: u32) -> Result<Arc<OpenFile>, Errno> {
+    let status = flags & !(libc::O_CLOEXEC | libc::O_CREAT | libc::O_EXCL | libc::O_NOCTTY | libc::O_TRUNC) as u32;
+    if let Some(r) = dev_path(t, path) {
+        let f = r?;
+        // /dev/stdin and friends reopen the same file; devices are fresh.
+        return Ok(OpenFile::new(f.ops.clone(), status));
+    }
+    let cwd = base_dir(t, dirfd, path)?;
+    let follow = flags & libc::O_NOFOLLOW as u32 == 0;
+    let l = match t.kernel.root.lookup(&cwd, path, follow) {
+        Ok(l) => l,
+        Err(Errno::ENOENT) if flags & libc::O_CREAT as u32 != 0 => return Err(Errno::EROFS),
+        Err(e) => return Err(e),
+    };
+    if let Some(r) = dev_path(t, &l.path) {
+        return Ok(OpenFile::new(r?.ops.clone(), status));
+    }
+    if flags & libc::O_CREAT as u32 != 0 && flags & libc::O_EXCL as u32 != 0 {
+        return Err(Errno::EEXIST);
+    }
+    let is_dir = l.stat.st_mode & libc::S_IFMT == libc::S_IFDIR;
+    if flags & libc::O_DIRECTORY as u32 != 0 && !is_dir {
+        return Err(Errno::ENOTDIR);
+    }
+    if l.stat.st_mode & libc::S_IFMT == libc::S_IFLNK {
+        return Err(Errno::ELOOP);
+    }
+    let acc = flags & libc::O_ACCMODE as u32;
+    if acc != libc::O_RDONLY as u32 || flags & libc::O_TRUNC as u32 != 0 {
+        return Err(if is_dir { Errno::EISDIR } else { Errno::EROFS });
+    }
+    let f = t.kernel.root.open_file(&l)?;
+    Ok(OpenFile::new(f, status))
+}
+
+pub fn close(t: &mut Task, a: [u64; 6]) -> SysResult {
+    t.fds().remove(fd_of(a[0]))?;
+    Ok(0)
+}
+
+pub fn close_range(t: &mut Task, a: [u64; 6]) -> SysResult {
+    const CLOSE_RANGE_CLOEXEC: u64 = 4;
+    const CLOSE_RANGE_UNSHARE: u64 = 2;
+    if a[2] & !(CLOSE_RANGE_CLOEXEC | CLOSE_RANGE_UNSHARE) != 0 || a[0] > a[1] {
+        return Err(Errno::EINVAL);
+    }
+    let hi = a[1].min(i32::MAX as u64) as i32;
+    t.fds().close_range(a[0].min(i32::MAX as u64) as i32, hi, a[2] & CLOSE_RANGE_CLOEXEC != 0);
+    Ok(0)
+}
+
+fn put_stat(t: &Task, addr: u64, s: &Stat) -> SysResult {
+    t.write_mem(addr, &s.to_bytes())?;
+    Ok(0)
+}
+
+pub fn fstat(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = t.fds().get(fd_of(a[0]))?;
+    let s = f.ops.stat()?;
+    put_stat(t, a[1], &s)
+}
+
+pub fn stat_path(t: &mut Task, dirfd: u64, path: u64, buf: u64, flags: u64) -> SysResult {
+    let p = t.mm().read_cstring(path, 4095)?;
+    if p.is_empty() {
+        if flags & libc::AT_EMPTY_PATH as u64 != 0 {
+            return fstat(t, [dirfd, buf, 0, 0, 0, 0]);
+        }
+        return Err(Errno::ENOENT);
+    }
+    if let Some(r) = dev_path(t, &p) {
+        let s = r?.ops.stat()?;
+        return put_stat(t, buf, &s);
+    }
+    let cwd = base_dir(t, dirfd, &p)?;
+    let follow = flags & libc::AT_SYMLINK_NOFOLLOW as u64 == 0;
+    let l = t.kernel.root.lookup(&cwd, &p, follow)?;
+    if let Some(r) = dev_path(t, &l.path) {
+        let s = r?.ops.stat()?;
+        return put_stat(t, buf, &s);
+    }
+    put_stat(t, buf, &Stat::from_host(&l.stat))
+}
+
+pub fn lseek(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = t.fds().get(fd_of(a[0]))?;
+    f.seek(a[1] as i64, a[2] as i32)
+}
+
+pub fn getdents64(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = t.fds().get(fd_of(a[0]))?;
+    let mut buf = vec![0u8; (a[2] as usize).min(MAX_RW)];
+    let mut off = f.offset.lock().unwrap_or_else(|e| e.into_inner());
+    let (n, pos) = f.ops.getdents(&mut buf, *off)?;
+    t.write_mem(a[1], &buf[..n])?;
+    *off = pos;
+    Ok(n as u64)
+}
+
+pub fn dup(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let mut fds = t.fds();
+    let f = fds.get(fd_of(a[0]))?;
+    fds.insert(f, false, 0).map(|fd| fd as u64)
+}
+
+pub fn dup3(t: &mut Task, old: u64, new: u64, flags: u64, dup2: bool) -> SysResult {
+    let mut fds = t.fds();
+    let f = fds.get(fd_of(old))?;
+    if old == new {
+        return if dup2 { Ok(new) } else { Err(Errno::EINVAL) };
+    }
+    if flags & !(libc::O_CLOEXEC as u64) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    fds.set(fd_of(new), f, flags != 0)?;
+    Ok(new)
+}
+
+pub fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let fd = fd_of(a[0]);
+    let mut fds = t.fds();
+    let f = fds.get(fd)?;
+    match a[1] as i32 {
+        libc::F_DUPFD | libc::F_DUPFD_CLOEXEC => {
+            if a[2] >= crate::fs::fdtable::MAX_FDS as u64 {
+                return Err(Errno::EINVAL);
+            }
+            fds.insert(f, a[1] as i32 == libc::F_DUPFD_CLOEXEC, a[2] as i32).map(|fd| fd as u64)
+        }
+        libc::F_GETFD => Ok(fds.cloexec(fd)? as u64),
+        libc::F_SETFD => fds.set_cloexec(fd, a[2] & 1 != 0).map(|_| 0),
+        libc::F_GETFL => Ok(f.flags() as u64),
+        libc::F_SETFL => {
+            let settable = (libc::O_APPEND | libc::O_NONBLOCK | libc::O_ASYNC | libc::O_DIRECT | libc::O_NOATIME) as u32;
+            let old = f.flags();
+            f.flags.store((old & !settable) | (a[2] as u32 & settable), std::sync::atomic::Ordering::Relaxed);
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn pipe2(t: &mut Task, addr: u64, flags: u64) -> SysResult {
+    if flags & !((libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_DIRECT) as u64) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let nonblock = flags & libc::O_NONBLOCK as u64 != 0;
+    let cloexec = flags & libc::O_CLOEXEC as u64 != 0;
+    let (r, w) = new_pipe(nonblock);
+    let st = if nonblock { libc::O_NONBLOCK as u32 } else { 0 };
+    let (rf, wf) = (OpenFile::new(r, st), OpenFile::new(w, st | libc::O_WRONLY as u32));
+    let (rfd, wfd) = {
+        let mut fds = t.fds();
+        let rfd = fds.insert(rf, cloexec, 0)?;
+        match fds.insert(wf, cloexec, 0) {
+            Ok(w) => (rfd, w),
+            Err(e) => {
+                let _ = fds.remove(rfd);
+                return Err(e);
+            }
+        }
+    };
+    let mut b = [0u8; 8];
+    b[..4].copy_from_slice(&rfd.to_le_bytes());
+    b[4..].copy_from_slice(&wfd.to_le_bytes());
+    if let Err(e) = t.write_mem(addr, &b) {
+        let mut fds = t.fds();
+        let _ = fds.remove(rfd);
+        let _ = fds.remove(wfd);
+        return Err(e);
+    }
+    Ok(0)
+}
+
+pub fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = t.fds().get(fd_of(a[0]))?;
+    match a[1] {
+        // FIONBIO
+        0x5421 => {
+            let mut b = [0u8; 4];
+            t.read_mem(a[2], &mut b)?;
+            let on = u32::from_le_bytes(b) != 0;
+            let fl = f.flags();
+            let nb = libc::O_NONBLOCK as u32;
+            f.flags.store(if on { fl | nb } else { fl & !nb }, std::sync::atomic::Ordering::Relaxed);
+            Ok(0)
+        }
+        // FIOCLEX / FIONCLEX
+        0x5451 | 0x5450 => t.fds().set_cloexec(fd_of(a[0]), a[1] == 0x5451).map(|_| 0),
+        req => {
+            let IoctlReply { ret, out } = f.ops.ioctl(req, a[2])?;
+            if !out.is_empty() {
+                t.write_mem(a[2], &out)?;
+            }
+            Ok(ret)
+        }
+    }
+}
+
+pub fn faccessat(t: &mut Task, dirfd: u64, path: u64, mode: u64) -> SysResult {
+    let p = t.read_path(path)?;
+    if mode & !7 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if dev_path(t, &p).is_some() {
+        return Ok(0);
+    }
+    let cwd = base_dir(t, dirfd, &p)?;
+    let l = t.kernel.root.lookup(&cwd, &p, true)?;
+    if mode & 2 != 0 {
+        return Err(Errno::EROFS);
+    }
+    if mode & 1 != 0 && l.stat.st_mode & 0o111 == 0 && l.stat.st_mode & libc::S_IFMT != libc::S_IFDIR {
+        return Err(Errno::EACCES);
+    }
+    Ok(0)
+}
+
+pub fn readlinkat(t: &mut Task, dirfd: u64, path: u64, buf: u64, size: u64) -> SysResult {
+    let p = t.read_path(path)?;
+    if size as i64 <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let target = if p == b"/proc/self/exe" {
+        return Err(Errno::ENOENT);
+    } else {
+        let cwd = base_dir(t, dirfd, &p)?;
+        let l = t.kernel.root.lookup(&cwd, &p, false)?;
+        if l.stat.st_mode & libc::S_IFMT != libc::S_IFLNK {
+            return Err(Errno::EINVAL);
+        }
+        let fd = {
+            use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+            // SAFETY: opening the symlink itself (O_PATH|O_NOFOLLOW) under a directory we hold.
+            let n = unsafe {
+                libc::openat(l.parent.as_raw_fd(), l.name.as_ptr(), libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            };
+            if n < 0 {
+                return Err(Errno::from(std::io::Error::last_os_error()));
+            }
+            // SAFETY: a fresh descriptor we own.
+            unsafe { OwnedFd::from_raw_fd(n) }
+        };
+        crate::fs::host::readlink(&fd)?
+    };
+    let n = target.len().min(size as usize);
+    t.write_mem(buf, &target[..n])?;
+    Ok(n as u64)
+}
+
+pub fn getcwd(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let mut c = t.cwd();
+    if c.is_empty() {
+        c = b"/".to_vec();
+    }
+    c.push(0);
+    if (a[1] as usize) < c.len() {
+        return Err(Errno::ERANGE);
+    }
+    t.write_mem(a[0], &c)?;
+    Ok(c.len() as u64)
+}
+
+fn set_cwd(t: &Task, path: &[u8]) -> SysResult {
+    let cwd = t.cwd();
+    let l = t.kernel.root.lookup(&cwd, path, true)?;
+    if l.stat.st_mode & libc::S_IFMT != libc::S_IFDIR {
+        return Err(Errno::ENOTDIR);
+    }
+    *t.cwd.lock().unwrap_or_else(|e| e.into_inner()) = l.path;
+    Ok(0)
+}
+
+pub fn chdir(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let p = t.read_path(a[0])?;
+    set_cwd(t, &p)
+}
+
+pub fn fchdir(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = t.fds().get(fd_of(a[0]))?;
+    let _ = f;
+    Err(Errno::ENOSYS)
+}
+
+/// Descriptors 0-2 of the first process: the host's own stdio.
+pub fn host_stdio() -> std::io::Result<Vec<(i32, Arc<OpenFile>)>> {
+    let mut v = Vec::new();
+    for (fd, fl) in [(0, libc::O_RDONLY), (1, libc::O_WRONLY), (2, libc::O_WRONLY)] {
+        let s = crate::fs::host::HostStream::dup(fd)?;
+        v.push((fd, OpenFile::new(Arc::new(s) as Arc<dyn FileOps>, fl as u32)));
+    }
+    Ok(v)
+}

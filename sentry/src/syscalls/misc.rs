@@ -1,0 +1,192 @@
+//! Identity, time and system information.
+
+use std::time::Duration;
+
+use crate::errno::{Errno, SysResult};
+use crate::kernel::Task;
+
+fn utsname_field(s: &[u8]) -> [u8; 65] {
+    let mut f = [0u8; 65];
+    let n = s.len().min(64);
+    f[..n].copy_from_slice(&s[..n]);
+    f
+}
+
+pub fn uname(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let host = t.kernel.hostname.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut b = Vec::with_capacity(65 * 6);
+    for f in [
+        &b"Linux"[..],
+        &host,
+        b"6.1.0-rvisor",
+        b"#1 SMP PREEMPT_DYNAMIC rvisor",
+        b"x86_64",
+        b"(none)",
+    ] {
+        b.extend_from_slice(&utsname_field(f));
+    }
+    t.write_mem(a[0], &b).map(|_| 0)
+}
+
+pub fn sethostname(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[1] > 64 {
+        return Err(Errno::EINVAL);
+    }
+    let mut b = vec![0u8; a[1] as usize];
+    t.read_mem(a[0], &mut b)?;
+    *t.kernel.hostname.lock().unwrap_or_else(|e| e.into_inner()) = b;
+    Ok(0)
+}
+
+pub fn umask(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let old = t.umask;
+    t.umask = a[0] as u32 & 0o777;
+    Ok(old as u64)
+}
+
+/// The host's reading of `clock`.
+pub fn clock_now(clock: i32) -> Result<Duration, Errno> {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes one timespec.
+    if unsafe { libc::clock_gettime(clock, &mut ts) } < 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+}
+
+fn host_clock(clock: u64) -> Result<i32, Errno> {
+    match clock as i32 {
+        c @ (libc::CLOCK_REALTIME
+        | libc::CLOCK_MONOTONIC
+        | libc::CLOCK_MONOTONIC_RAW
+        | libc::CLOCK_REALTIME_COARSE
+        | libc::CLOCK_MONOTONIC_COARSE
+        | libc::CLOCK_BOOTTIME
+        | libc::CLOCK_PROCESS_CPUTIME_ID
+        | libc::CLOCK_THREAD_CPUTIME_ID) => Ok(c),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+fn timespec_bytes(d: Duration) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&(d.as_secs() as i64).to_le_bytes());
+    b[8..].copy_from_slice(&(d.subsec_nanos() as i64).to_le_bytes());
+    b
+}
+
+pub fn clock_gettime(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let now = clock_now(host_clock(a[0])?)?;
+    t.write_mem(a[1], &timespec_bytes(now)).map(|_| 0)
+}
+
+pub fn clock_getres(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let c = host_clock(a[0])?;
+    if a[1] != 0 {
+        let res = if c == libc::CLOCK_REALTIME_COARSE || c == libc::CLOCK_MONOTONIC_COARSE {
+            Duration::from_millis(4)
+        } else {
+            Duration::from_nanos(1)
+        };
+        t.write_mem(a[1], &timespec_bytes(res))?;
+    }
+    Ok(0)
+}
+
+pub fn gettimeofday(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[0] != 0 {
+        let now = clock_now(libc::CLOCK_REALTIME)?;
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&(now.as_secs() as i64).to_le_bytes());
+        b[8..].copy_from_slice(&(now.subsec_micros() as i64).to_le_bytes());
+        t.write_mem(a[0], &b)?;
+    }
+    if a[1] != 0 {
+        t.write_mem(a[1], &[0u8; 8])?;
+    }
+    Ok(0)
+}
+
+pub fn time(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let s = clock_now(libc::CLOCK_REALTIME)?.as_secs();
+    if a[0] != 0 {
+        t.write_mem(a[0], &s.to_le_bytes())?;
+    }
+    Ok(s)
+}
+
+fn read_timespec(t: &Task, addr: u64) -> Result<Duration, Errno> {
+    let mut b = [0u8; 16];
+    t.read_mem(addr, &mut b)?;
+    let sec = i64::from_le_bytes(b[..8].try_into().unwrap_or_default());
+    let nsec = i64::from_le_bytes(b[8..].try_into().unwrap_or_default());
+    if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(Duration::new(sec as u64, nsec as u32))
+}
+
+pub fn nanosleep(t: &mut Task, req: u64, _rem: u64) -> SysResult {
+    let d = read_timespec(t, req)?;
+    std::thread::sleep(d);
+    Ok(0)
+}
+
+pub fn clock_nanosleep(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let c = host_clock(a[0])?;
+    if c == libc::CLOCK_THREAD_CPUTIME_ID {
+        return Err(Errno::EINVAL);
+    }
+    let d = read_timespec(t, a[2])?;
+    let d = if a[1] as i32 & libc::TIMER_ABSTIME != 0 { d.saturating_sub(clock_now(c)?) } else { d };
+    std::thread::sleep(d);
+    Ok(0)
+}
+
+pub fn getrandom(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[2] & !7 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut b = vec![0u8; (a[1] as usize).min(1 << 20)];
+    crate::fs::dev::random_bytes(&mut b)?;
+    t.write_mem(a[0], &b)?;
+    Ok(b.len() as u64)
+}
+
+pub fn sysinfo(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let mut b = [0u8; 112];
+    let up = t.kernel.boot.elapsed().as_secs() as i64;
+    b[..8].copy_from_slice(&up.to_le_bytes());
+    let total: u64 = 2 << 30;
+    b[32..40].copy_from_slice(&total.to_le_bytes());
+    b[40..48].copy_from_slice(&(total / 2).to_le_bytes());
+    let procs = t.kernel.groups().len() as u16;
+    b[80..82].copy_from_slice(&procs.to_le_bytes());
+    b[104..108].copy_from_slice(&1u32.to_le_bytes());
+    t.write_mem(a[0], &b).map(|_| 0)
+}
+
+pub fn sched_getaffinity(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(64);
+    if a[1] < 8 || a[1] % 8 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mask: u64 = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
+    t.write_mem(a[2], &mask.to_le_bytes())?;
+    Ok(8)
+}
+
+pub fn getrusage(t: &mut Task, a: [u64; 6]) -> SysResult {
+    match a[0] as i32 {
+        libc::RUSAGE_SELF | libc::RUSAGE_CHILDREN | libc::RUSAGE_THREAD => {}
+        _ => return Err(Errno::EINVAL),
+    }
+    t.write_mem(a[1], &[0u8; 144]).map(|_| 0)
+}
+
+pub fn times(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[0] != 0 {
+        t.write_mem(a[0], &[0u8; 32])?;
+    }
+    Ok(t.kernel.boot.elapsed().as_millis() as u64 / 10)
+}

@@ -1,0 +1,143 @@
+//! The syscall table: one module per family.
+
+mod file;
+pub use file::host_stdio;
+pub mod futex;
+mod memory;
+mod misc;
+mod process;
+mod signal;
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use crate::errno::{Errno, SysResult};
+use crate::kernel::Task;
+
+/// Logs an unimplemented syscall once.
+fn unimplemented(nr: u64) -> SysResult {
+    static SEEN: Mutex<Option<HashSet<u64>>> = Mutex::new(None);
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    if seen.get_or_insert_with(HashSet::new).insert(nr) {
+        tracing::debug!(nr, name = name(nr), "unimplemented syscall: ENOSYS");
+    }
+    Err(Errno::ENOSYS)
+}
+
+/// A syscall's name, for logs.
+pub fn name(nr: u64) -> &'static str {
+    NAMES.iter().find(|(n, _)| *n == nr as i64).map(|(_, s)| *s).unwrap_or("?")
+}
+
+macro_rules! table {
+    ($t:ident, $nr:ident, $a:ident; $($sys:ident => $handler:expr,)*) => {
+        const NAMES: &[(i64, &str)] = &[$((libc::$sys, stringify!($sys)),)*];
+        /// Serves syscall `nr` for `task`; the arguments are in its registers.
+        pub fn dispatch($t: &mut Task, $nr: u64) -> SysResult {
+            let $a = $t.regs.regs.syscall_args();
+            tracing::trace!(tid = $t.tid, nr = $nr, name = name($nr), ?$a, "syscall");
+            match $nr as i64 {
+                $(libc::$sys => $handler,)*
+                _ => unimplemented($nr),
+            }
+        }
+    };
+}
+
+table! { t, nr, a;
+    SYS_read => file::read(t, a),
+    SYS_write => file::write(t, a),
+    SYS_readv => file::readv(t, a, false),
+    SYS_writev => file::readv(t, a, true),
+    SYS_pread64 => file::pread(t, a, false),
+    SYS_pwrite64 => file::pread(t, a, true),
+    SYS_open => file::openat(t, libc::AT_FDCWD as u64, a[0], a[1], a[2]),
+    SYS_openat => file::openat(t, a[0], a[1], a[2], a[3]),
+    SYS_close => file::close(t, a),
+    SYS_close_range => file::close_range(t, a),
+    SYS_fstat => file::fstat(t, a),
+    SYS_stat => file::stat_path(t, libc::AT_FDCWD as u64, a[0], a[1], 0),
+    SYS_lstat => file::stat_path(t, libc::AT_FDCWD as u64, a[0], a[1], libc::AT_SYMLINK_NOFOLLOW as u64),
+    SYS_newfstatat => file::stat_path(t, a[0], a[1], a[2], a[3]),
+    SYS_lseek => file::lseek(t, a),
+    SYS_getdents64 => file::getdents64(t, a),
+    SYS_dup => file::dup(t, a),
+    SYS_dup2 => file::dup3(t, a[0], a[1], 0, true),
+    SYS_dup3 => file::dup3(t, a[0], a[1], a[2], false),
+    SYS_fcntl => file::fcntl(t, a),
+    SYS_pipe => file::pipe2(t, a[0], 0),
+    SYS_pipe2 => file::pipe2(t, a[0], a[1]),
+    SYS_ioctl => file::ioctl(t, a),
+    SYS_access => file::faccessat(t, libc::AT_FDCWD as u64, a[0], a[1]),
+    SYS_faccessat => file::faccessat(t, a[0], a[1], a[2]),
+    SYS_faccessat2 => file::faccessat(t, a[0], a[1], a[2]),
+    SYS_readlink => file::readlinkat(t, libc::AT_FDCWD as u64, a[0], a[1], a[2]),
+    SYS_readlinkat => file::readlinkat(t, a[0], a[1], a[2], a[3]),
+    SYS_getcwd => file::getcwd(t, a),
+    SYS_chdir => file::chdir(t, a),
+    SYS_fchdir => file::fchdir(t, a),
+    SYS_mmap => memory::mmap(t, a),
+    SYS_munmap => memory::munmap(t, a),
+    SYS_mprotect => memory::mprotect(t, a),
+    SYS_brk => memory::brk(t, a),
+    SYS_madvise => memory::madvise(t, a),
+    SYS_mremap => memory::mremap(t, a),
+    SYS_msync => memory::msync(t, a),
+    SYS_mincore => memory::mincore(t, a),
+    SYS_mlock => memory::mlock(t, a),
+    SYS_munlock => memory::mlock(t, a),
+    SYS_mlockall => Ok(0),
+    SYS_munlockall => Ok(0),
+    SYS_exit => process::exit(t, a, false),
+    SYS_exit_group => process::exit(t, a, true),
+    SYS_getpid => Ok(t.tg.tgid as u64),
+    SYS_gettid => Ok(t.tid as u64),
+    SYS_getppid => process::getppid(t),
+    SYS_clone => process::clone(t, a[0], a[1], a[2], a[3], a[4]),
+    SYS_fork => process::clone(t, libc::SIGCHLD as u64, 0, 0, 0, 0),
+    SYS_vfork => process::clone(t, (libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD) as u64, 0, 0, 0, 0),
+    SYS_wait4 => process::wait4(t, a),
+    SYS_execve => process::execve(t, libc::AT_FDCWD as u64, a[0], a[1], a[2], 0),
+    SYS_execveat => process::execve(t, a[0], a[1], a[2], a[3], a[4]),
+    SYS_set_tid_address => process::set_tid_address(t, a),
+    SYS_set_robust_list => Ok(0),
+    SYS_arch_prctl => process::arch_prctl(t, a),
+    SYS_prctl => process::prctl(t, a),
+    SYS_getpgid => process::getpgid(t, a),
+    SYS_getpgrp => process::getpgid(t, [0; 6]),
+    SYS_setpgid => process::setpgid(t, a),
+    SYS_getsid => process::getsid(t, a),
+    SYS_setsid => process::setsid(t),
+    SYS_prlimit64 => process::prlimit64(t, a),
+    SYS_getrlimit => process::prlimit64(t, [0, a[0], 0, a[1], 0, 0]),
+    SYS_setrlimit => Ok(0),
+    SYS_kill => signal::kill(t, a),
+    SYS_tgkill => signal::tgkill(t, a[0] as i32, a[1] as i32, a[2] as i32),
+    SYS_tkill => signal::tgkill(t, -1, a[0] as i32, a[1] as i32),
+    SYS_rt_sigaction => signal::rt_sigaction(t, a),
+    SYS_rt_sigprocmask => signal::rt_sigprocmask(t, a),
+    SYS_sigaltstack => Ok(0),
+    SYS_futex => futex::futex(t, a),
+    SYS_uname => misc::uname(t, a),
+    SYS_sethostname => misc::sethostname(t, a),
+    SYS_getuid => Ok(0),
+    SYS_geteuid => Ok(0),
+    SYS_getgid => Ok(0),
+    SYS_getegid => Ok(0),
+    SYS_umask => misc::umask(t, a),
+    SYS_clock_gettime => misc::clock_gettime(t, a),
+    SYS_clock_getres => misc::clock_getres(t, a),
+    SYS_gettimeofday => misc::gettimeofday(t, a),
+    SYS_time => misc::time(t, a),
+    SYS_nanosleep => misc::nanosleep(t, a[0], a[1]),
+    SYS_clock_nanosleep => misc::clock_nanosleep(t, a),
+    SYS_getrandom => misc::getrandom(t, a),
+    SYS_sysinfo => misc::sysinfo(t, a),
+    SYS_sched_yield => {
+        std::thread::yield_now();
+        Ok(0)
+    },
+    SYS_sched_getaffinity => misc::sched_getaffinity(t, a),
+    SYS_getrusage => misc::getrusage(t, a),
+    SYS_times => misc::times(t, a),
+}

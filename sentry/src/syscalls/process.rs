@@ -1,0 +1,354 @@
+//! Processes and threads: exit, clone/fork/vfork, wait4, execve, ids, prctl, rlimits.
+
+use std::sync::{Arc, Condvar, Mutex};
+
+use crate::errno::{Errno, SysResult};
+use crate::kernel::{load_program, spawn_task, Task, TgState, ThreadGroup, SIG_IGN};
+
+pub fn exit(t: &mut Task, a: [u64; 6], group: bool) -> SysResult {
+    let status = ((a[0] & 0xff) << 8) as i32;
+    if group {
+        t.tg.kill_group(status);
+    }
+    t.exiting = Some(status);
+    Ok(0)
+}
+
+pub fn getppid(t: &mut Task) -> SysResult {
+    Ok(t.tg.lock().parent.as_ref().map(|p| p.tgid).unwrap_or(0) as u64)
+}
+
+pub fn clone(t: &mut Task, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u64) -> SysResult {
+    let f = flags as i32;
+    let thread = f & libc::CLONE_THREAD != 0;
+    if thread && (f & libc::CLONE_SIGHAND == 0 || f & libc::CLONE_VM == 0) {
+        return Err(Errno::EINVAL);
+    }
+    if f & libc::CLONE_SIGHAND != 0 && f & libc::CLONE_VM == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let unsupported = libc::CLONE_NEWNS
+        | libc::CLONE_NEWUTS
+        | libc::CLONE_NEWIPC
+        | libc::CLONE_NEWUSER
+        | libc::CLONE_NEWPID
+        | libc::CLONE_NEWNET
+        | libc::CLONE_NEWCGROUP;
+    if f & unsupported != 0 {
+        return Err(Errno::EPERM);
+    }
+    let kernel = t.kernel.clone();
+    let tid = kernel.alloc_pid();
+    let mm = if f & libc::CLONE_VM != 0 {
+        t.mm.clone()
+    } else {
+        let child = t.mm().fork(kernel.platform.as_ref())?;
+        Arc::new(Mutex::new(child))
+    };
+    let fds = if f & libc::CLONE_FILES != 0 { t.fds.clone() } else { Arc::new(Mutex::new(t.fds().clone())) };
+    let cwd = if f & libc::CLONE_FS != 0 { t.cwd.clone() } else { Arc::new(Mutex::new(t.cwd())) };
+    let tg = if thread {
+        t.tg.clone()
+    } else {
+        let (pgid, sid, actions, parent) = {
+            let st = t.tg.lock();
+            let parent = if f & libc::CLONE_PARENT != 0 { st.parent.clone() } else { Some(t.tg.clone()) };
+            (st.pgid, st.sid, st.actions, parent)
+        };
+        let tg = Arc::new(ThreadGroup {
+            tgid: tid,
+            state: Mutex::new(TgState {
+                parent: parent.clone(),
+                children: Vec::new(),
+                live_threads: 0,
+                exit_status: None,
+                group_exit: None,
+                pgid,
+                sid,
+                actions,
+                threads: Default::default(),
+            }),
+            child_cv: Condvar::new(),
+        });
+        kernel.add_group(&tg);
+        if let Some(p) = parent {
+            p.lock().children.push(tg.clone());
+        }
+        tg
+    };
+    let mut regs = t.regs.clone();
+    regs.regs.rax = 0;
+    if stack != 0 {
+        regs.regs.rsp = stack;
+    }
+    if f & libc::CLONE_SETTLS != 0 {
+        if tls >= 1 << 47 {
+            return Err(Errno::EPERM);
+        }
+        regs.regs.fs_base = tls;
+    }
+    let ctx = kernel.platform.new_context().map_err(|_| Errno::EAGAIN)?;
+    let vfork = if f & libc::CLONE_VFORK != 0 { Some(Arc::new((Mutex::new(false), Condvar::new()))) } else { None };
+    let child = Task {
+        tid,
+        tg,
+        kernel: kernel.clone(),
+        ctx,
+        regs,
+        mm,
+        fds,
+        cwd,
+        umask: t.umask,
+        clear_child_tid: if f & libc::CLONE_CHILD_CLEARTID != 0 { ctid } else { 0 },
+        sigmask: t.sigmask,
+        exiting: None,
+        regs_replaced: false,
+        vfork_done: vfork.clone(),
+        comm: t.comm,
+    };
+    if f & libc::CLONE_PARENT_SETTID != 0 {
+        t.write_mem(ptid, &tid.to_le_bytes())?;
+    }
+    if f & libc::CLONE_CHILD_SETTID != 0 {
+        child.write_mem(ctid, &tid.to_le_bytes())?;
+    }
+    spawn_task(child)?;
+    if let Some(v) = vfork {
+        let mut done = v.0.lock().unwrap_or_else(|e| e.into_inner());
+        while !*done {
+            done = v.1.wait(done).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+    Ok(tid as u64)
+}
+
+fn matches(t: &Task, child: &ThreadGroup, pid: i32) -> bool {
+    match pid {
+        -1 => true,
+        0 => child.lock().pgid == t.tg.lock().pgid,
+        p if p > 0 => child.tgid == p,
+        p => child.lock().pgid == -p,
+    }
+}
+
+pub fn wait4(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (pid, status_addr, options) = (a[0] as i32, a[1], a[2] as i32);
+    if options & !(libc::WNOHANG | libc::WUNTRACED | libc::WCONTINUED | libc::__WALL | libc::__WCLONE | libc::__WNOTHREAD) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let tg = t.tg.clone();
+    let mut st = tg.lock();
+    loop {
+        let candidates: Vec<Arc<ThreadGroup>> =
+            st.children.iter().filter(|c| matches(t, c, pid)).cloned().collect();
+        if candidates.is_empty() {
+            return Err(Errno::ECHILD);
+        }
+        for c in candidates {
+            let status = c.lock().exit_status;
+            if let Some(s) = status {
+                st.children.retain(|x| !Arc::ptr_eq(x, &c));
+                drop(st);
+                if status_addr != 0 {
+                    t.write_mem(status_addr, &s.to_le_bytes())?;
+                }
+                if a[3] != 0 {
+                    t.write_mem(a[3], &[0u8; 144])?;
+                }
+                return Ok(c.tgid as u64);
+            }
+        }
+        if options & libc::WNOHANG != 0 {
+            return Ok(0);
+        }
+        st = tg.child_cv.wait(st).unwrap_or_else(|e| e.into_inner());
+    }
+}
+
+/// Reads a NULL-terminated array of string pointers.
+fn string_array(t: &Task, mut addr: u64) -> Result<Vec<Vec<u8>>, Errno> {
+    let mut v = Vec::new();
+    if addr == 0 {
+        return Ok(v);
+    }
+    let mut total = 0usize;
+    loop {
+        let p = t.read_u64(addr)?;
+        if p == 0 {
+            return Ok(v);
+        }
+        let s = t.mm().read_cstring(p, 32 * 4096).map_err(|e| if e == Errno::ENAMETOOLONG { Errno::E2BIG } else { e })?;
+        total += s.len() + 1;
+        if v.len() >= 0x7fff_ffff || total > 2 << 20 {
+            return Err(Errno::E2BIG);
+        }
+        v.push(s);
+        addr += 8;
+    }
+}
+
+pub fn execve(t: &mut Task, dirfd: u64, path: u64, argv: u64, envp: u64, flags: u64) -> SysResult {
+    if flags & !((libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW) as u64) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let p = t.mm().read_cstring(path, 4095)?;
+    if p.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    if p[0] != b'/' && dirfd as i32 != libc::AT_FDCWD {
+        return Err(Errno::ENOSYS);
+    }
+    let argv = string_array(t, argv)?;
+    let envp = string_array(t, envp)?;
+    let prog = load_program(&t.kernel, &t.cwd(), &p, argv, envp)?;
+    // Point of no return.
+    t.mm = Arc::new(Mutex::new(prog.mm));
+    t.regs = prog.regs;
+    t.regs_replaced = true;
+    t.fds().close_on_exec();
+    {
+        let mut st = t.tg.lock();
+        for a in st.actions.iter_mut() {
+            if a.handler != SIG_IGN {
+                *a = Default::default();
+            }
+        }
+    }
+    let base = p.rsplit(|&b| b == b'/').next().unwrap_or(&p);
+    t.comm = [0; 16];
+    let n = base.len().min(15);
+    t.comm[..n].copy_from_slice(&base[..n]);
+    if let Some(v) = t.vfork_done.take() {
+        *v.0.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        v.1.notify_all();
+    }
+    Ok(0)
+}
+
+pub fn set_tid_address(t: &mut Task, a: [u64; 6]) -> SysResult {
+    t.clear_child_tid = a[0];
+    Ok(t.tid as u64)
+}
+
+pub fn arch_prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
+    const ARCH_SET_GS: u64 = 0x1001;
+    const ARCH_SET_FS: u64 = 0x1002;
+    const ARCH_GET_FS: u64 = 0x1003;
+    const ARCH_GET_GS: u64 = 0x1004;
+    match a[0] {
+        ARCH_SET_FS | ARCH_SET_GS => {
+            if a[1] >= 1 << 47 {
+                return Err(Errno::EPERM);
+            }
+            if a[0] == ARCH_SET_FS {
+                t.regs.regs.fs_base = a[1];
+            } else {
+                t.regs.regs.gs_base = a[1];
+            }
+            Ok(0)
+        }
+        ARCH_GET_FS => {
+            let v = t.regs.regs.fs_base;
+            t.write_mem(a[1], &v.to_le_bytes()).map(|_| 0)
+        }
+        ARCH_GET_GS => {
+            let v = t.regs.regs.gs_base;
+            t.write_mem(a[1], &v.to_le_bytes()).map(|_| 0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
+    match a[0] as i32 {
+        libc::PR_SET_NAME => {
+            let mut b = [0u8; 16];
+            let s = t.mm().read_cstring(a[1], 4096).or_else(|_| -> Result<Vec<u8>, Errno> {
+                let mut raw = [0u8; 16];
+                t.read_mem(a[1], &mut raw)?;
+                Ok(raw.iter().take_while(|&&c| c != 0).copied().collect())
+            })?;
+            let n = s.len().min(15);
+            b[..n].copy_from_slice(&s[..n]);
+            t.comm = b;
+            Ok(0)
+        }
+        libc::PR_GET_NAME => {
+            let c = t.comm;
+            t.write_mem(a[1], &c).map(|_| 0)
+        }
+        libc::PR_SET_PDEATHSIG | libc::PR_SET_DUMPABLE | libc::PR_SET_NO_NEW_PRIVS => Ok(0),
+        libc::PR_GET_DUMPABLE => Ok(1),
+        libc::PR_GET_NO_NEW_PRIVS => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn getpgid(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let pid = a[0] as i32;
+    let g = if pid == 0 { t.tg.clone() } else { t.kernel.group(pid).ok_or(Errno::ESRCH)? };
+    let pgid = g.lock().pgid;
+    Ok(pgid as u64)
+}
+
+pub fn setpgid(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (pid, pgid) = (a[0] as i32, a[1] as i32);
+    if pgid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let g = if pid == 0 || pid == t.tg.tgid { t.tg.clone() } else {
+        let c = t.tg.lock().children.iter().find(|c| c.tgid == pid).cloned();
+        c.ok_or(Errno::ESRCH)?
+    };
+    let target = if pgid == 0 { g.tgid } else { pgid };
+    let mut st = g.lock();
+    if st.sid == g.tgid {
+        return Err(Errno::EPERM);
+    }
+    st.pgid = target;
+    Ok(0)
+}
+
+pub fn getsid(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let pid = a[0] as i32;
+    let g = if pid == 0 { t.tg.clone() } else { t.kernel.group(pid).ok_or(Errno::ESRCH)? };
+    let sid = g.lock().sid;
+    Ok(sid as u64)
+}
+
+pub fn setsid(t: &mut Task) -> SysResult {
+    let id = t.tg.tgid;
+    let leader = t.kernel.groups().iter().any(|g| g.tgid != id && g.lock().pgid == id);
+    let mut st = t.tg.lock();
+    if st.pgid == id || leader {
+        return Err(Errno::EPERM);
+    }
+    st.pgid = id;
+    st.sid = id;
+    Ok(id as u64)
+}
+
+pub fn prlimit64(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (res, new, old) = (a[1] as u32, a[2], a[3]);
+    if res >= 16 {
+        return Err(Errno::EINVAL);
+    }
+    if a[0] != 0 && a[0] as i32 != t.tg.tgid && t.kernel.group(a[0] as i32).is_none() {
+        return Err(Errno::ESRCH);
+    }
+    if old != 0 {
+        let inf = u64::MAX;
+        let (cur, max) = match res {
+            libc::RLIMIT_STACK => (crate::mm::STACK_SIZE, inf),
+            libc::RLIMIT_NOFILE => (crate::fs::fdtable::MAX_FDS as u64, crate::fs::fdtable::MAX_FDS as u64),
+            libc::RLIMIT_CORE => (0, inf),
+            _ => (inf, inf),
+        };
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&cur.to_le_bytes());
+        b[8..].copy_from_slice(&max.to_le_bytes());
+        t.write_mem(old, &b)?;
+    }
+    let _ = new;
+    Ok(0)
+}
