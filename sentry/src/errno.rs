@@ -26,6 +26,10 @@ errnos!(
 );
 
 impl Errno {
+    /// Internal: a blocking syscall was interrupted by a signal; restarted if the handler
+    /// asks for SA_RESTART, else EINTR. Never reaches the application.
+    pub const ERESTARTSYS: Errno = Errno(512);
+
     /// Returned in rax: `-errno` as u64.
     pub fn as_rax(self) -> u64 {
         (-(self.0 as i64)) as u64

@@ -87,18 +87,9 @@ pub fn run(platform: Box<dyn Platform>, cfg: Config) -> Result<i32, SandboxError
     let pid = kernel.alloc_pid();
     let tg = Arc::new(ThreadGroup {
         tgid: pid,
-        state: Mutex::new(TgState {
-            parent: None,
-            children: Vec::new(),
-            live_threads: 0,
-            exit_status: None,
-            group_exit: None,
-            pgid: pid,
-            sid: pid,
-            actions: [SigAction::default(); 64],
-            threads: Default::default(),
-        }),
+        state: Mutex::new(TgState::new(None, pid, pid, [SigAction::default(); 64])),
         child_cv: Condvar::new(),
+        sig: Default::default(),
     });
     kernel.add_group(&tg);
     let ctx = kernel.platform.new_context().map_err(|e| SandboxError::Exec {
@@ -114,17 +105,18 @@ pub fn run(platform: Box<dyn Platform>, cfg: Config) -> Result<i32, SandboxError
         tg,
         kernel: kernel.clone(),
         ctx,
-        regs: prog.regs,
+        regs: prog.regs.clone(),
         mm: Arc::new(Mutex::new(prog.mm)),
         fds: Arc::new(Mutex::new(fds)),
         cwd: Arc::new(Mutex::new(cwd)),
         umask: 0o022,
         clear_child_tid: 0,
-        sigmask: 0,
+        sig: Default::default(),
         exiting: None,
         regs_replaced: false,
         vfork_done: None,
         comm,
+        exe: prog.path.clone(),
     };
     spawn_task(task).map_err(exec_err)?;
     Ok(kernel.wait_init())

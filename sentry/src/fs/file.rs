@@ -97,6 +97,10 @@ pub trait FileOps: Send + Sync {
     fn getdents(&self, _buf: &mut [u8], _pos: u64) -> Result<(usize, u64), Errno> {
         Err(Errno::ENOTDIR)
     }
+    /// poll(2) readiness: `POLLIN | POLLOUT | POLLHUP | POLLERR` bits that hold now.
+    fn poll_ready(&self) -> u16 {
+        (libc::POLLIN | libc::POLLOUT) as u16
+    }
     /// The file's contents for a private mapping.
     fn mappable(&self) -> Option<Arc<dyn MappableFile>> {
         None

@@ -16,6 +16,8 @@ use crate::mm::MappableFile;
 
 /// Symlinks followed in one lookup, as Linux's MAXSYMLINKS.
 const MAX_SYMLINKS: u32 = 40;
+/// Top-level host directories the sandbox never sees (the Sentry serves its own).
+const HIDDEN: [&[u8]; 2] = [b"proc", b"sys"];
 /// Longest path accepted.
 pub const PATH_MAX: usize = 4096;
 
@@ -124,6 +126,10 @@ impl HostRoot {
             }
             if comp.len() > 255 {
                 return Err(Errno::ENAMETOOLONG);
+            }
+            // The host's /proc and /sys describe the host: never shown to the sandbox.
+            if stack.len() == 1 && HIDDEN.contains(&comp.as_slice()) {
+                return Err(Errno::ENOENT);
             }
             let (dir, _) = stack.last().ok_or(Errno::ENOENT)?;
             let st = fstat(dir.as_raw_fd())?;
@@ -319,6 +325,12 @@ impl FileOps for HostStream {
     }
     fn stat(&self) -> Result<Stat, Errno> {
         Ok(Stat::from_host(&fstat(self.fd.as_raw_fd())?))
+    }
+    fn poll_ready(&self) -> u16 {
+        let mut p = libc::pollfd { fd: self.fd.as_raw_fd(), events: libc::POLLIN | libc::POLLOUT, revents: 0 };
+        // SAFETY: one valid pollfd, no waiting.
+        unsafe { libc::poll(&mut p, 1, 0) };
+        p.revents as u16
     }
     fn ioctl(&self, req: u64, _arg: u64) -> Result<super::file::IoctlReply, Errno> {
         // Read-only terminal queries pass through: TCGETS and TIOCGWINSZ.

@@ -5,6 +5,7 @@ pub mod fdtable;
 pub mod file;
 pub mod host;
 pub mod pipe;
+pub mod tmpfs;
 
 pub use fdtable::FdTable;
 pub use file::{FileOps, OpenFile, Stat};

@@ -8,6 +8,8 @@ use crate::errno::Errno;
 
 /// Capacity of a pipe, as Linux's default.
 pub const PIPE_SIZE: usize = 65536;
+/// How often a blocked reader or writer looks for signals.
+const TICK: std::time::Duration = std::time::Duration::from_millis(10);
 /// Writes up to this size are atomic.
 pub const PIPE_BUF: usize = 4096;
 
@@ -82,7 +84,10 @@ impl FileOps for PipeEnd {
             if self.nonblock {
                 return Err(Errno::EAGAIN);
             }
-            st = self.pipe.cv.wait(st).unwrap_or_else(|e| e.into_inner());
+            st = self.pipe.cv.wait_timeout(st, TICK).unwrap_or_else(|e| e.into_inner()).0;
+            if crate::kernel::signal::interrupted() {
+                return Err(Errno::ERESTARTSYS);
+            }
         }
     }
 
@@ -110,9 +115,32 @@ impl FileOps for PipeEnd {
             if self.nonblock {
                 return if done > 0 { Ok(done) } else { Err(Errno::EAGAIN) };
             }
-            st = self.pipe.cv.wait(st).unwrap_or_else(|e| e.into_inner());
+            st = self.pipe.cv.wait_timeout(st, TICK).unwrap_or_else(|e| e.into_inner()).0;
+            if crate::kernel::signal::interrupted() {
+                return if done > 0 { Ok(done) } else { Err(Errno::ERESTARTSYS) };
+            }
         }
         Ok(done)
+    }
+
+    fn poll_ready(&self) -> u16 {
+        let st = self.pipe.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut r = 0;
+        if self.write {
+            if st.readers == 0 {
+                r |= libc::POLLERR;
+            } else if PIPE_SIZE - st.buf.len() >= PIPE_BUF {
+                r |= libc::POLLOUT;
+            }
+        } else {
+            if !st.buf.is_empty() {
+                r |= libc::POLLIN;
+            }
+            if st.writers == 0 {
+                r |= libc::POLLHUP;
+            }
+        }
+        r as u16
     }
 
     fn stat(&self) -> Result<Stat, Errno> {

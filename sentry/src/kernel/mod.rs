@@ -1,6 +1,7 @@
 //! The kernel: the process table and what every task shares.
 
 mod exec;
+pub mod signal;
 mod task;
 
 use std::collections::BTreeMap;
@@ -12,6 +13,24 @@ use platform::{Interrupter, Platform};
 use crate::fs::host::HostRoot;
 pub use exec::{load_program, Program};
 pub use task::{spawn_task, Task};
+
+impl TgState {
+    /// State of a new process.
+    pub fn new(parent: Option<Arc<ThreadGroup>>, pgid: i32, sid: i32, actions: [SigAction; 64]) -> TgState {
+        TgState {
+            parent,
+            children: Vec::new(),
+            live_threads: 0,
+            exit_status: None,
+            group_exit: None,
+            pgid,
+            sid,
+            actions,
+            threads: BTreeMap::new(),
+            signals: BTreeMap::new(),
+        }
+    }
+}
 
 /// A signal disposition.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -41,6 +60,8 @@ pub struct TgState {
     pub actions: [SigAction; 64],
     /// Interrupters of the live threads, to stop them on group exit.
     pub threads: BTreeMap<i32, Arc<dyn Interrupter>>,
+    /// Signal state of the live threads.
+    pub signals: BTreeMap<i32, Arc<signal::TaskSignals>>,
 }
 
 /// A process.
@@ -49,6 +70,8 @@ pub struct ThreadGroup {
     pub state: Mutex<TgState>,
     /// Notified when a child changes state (wait4).
     pub child_cv: Condvar,
+    /// Signals pending for the whole process.
+    pub sig: signal::GroupSignals,
 }
 
 impl ThreadGroup {

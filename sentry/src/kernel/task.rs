@@ -8,22 +8,10 @@ use super::{Kernel, ThreadGroup};
 use crate::errno::Errno;
 use crate::fs::FdTable;
 use crate::mm::{MemoryManager, SegvCode};
+
 use crate::syscalls;
 
-/// Signals whose default action is to do nothing.
-fn default_ignored(sig: i32) -> bool {
-    matches!(sig, libc::SIGCHLD | libc::SIGURG | libc::SIGWINCH | libc::SIGCONT)
-}
-
-/// Wait status of a process killed by `sig`.
-pub fn signal_status(sig: i32) -> i32 {
-    let core = matches!(
-        sig,
-        libc::SIGQUIT | libc::SIGILL | libc::SIGTRAP | libc::SIGABRT | libc::SIGBUS | libc::SIGFPE
-            | libc::SIGSEGV | libc::SIGSYS | libc::SIGXCPU | libc::SIGXFSZ
-    );
-    sig | if core { 0x80 } else { 0 }
-}
+use super::signal::{self, signal_status, Interrupted, SigInfo};
 
 /// One application thread.
 pub struct Task {
@@ -38,7 +26,8 @@ pub struct Task {
     pub cwd: Arc<Mutex<Vec<u8>>>,
     pub umask: u32,
     pub clear_child_tid: u64,
-    pub sigmask: u64,
+    /// Signal mask, pending signals, alternate stack.
+    pub sig: Arc<super::signal::TaskSignals>,
     /// Set when the task must stop; the wait status the group gets if it is the last.
     pub exiting: Option<i32>,
     /// Whether the syscall handler already wrote the registers (execve, rt_sigreturn).
@@ -47,6 +36,8 @@ pub struct Task {
     pub vfork_done: Option<Arc<(Mutex<bool>, Condvar)>>,
     /// Name (prctl PR_SET_NAME, /proc/PID/comm).
     pub comm: [u8; 16],
+    /// Path of the running executable (/proc/self/exe).
+    pub exe: Vec<u8>,
 }
 
 impl Task {
@@ -91,30 +82,28 @@ impl Task {
         self.cwd.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Sends `sig` to this task's process, acting on the default disposition.
-    pub fn signal_group(tg: &Arc<ThreadGroup>, sig: i32) {
-        if sig == 0 {
+    /// Sends `sig` from this task to process `tg` (kill).
+    pub fn signal_group(&self, tg: &Arc<ThreadGroup>, sig: i32) {
+        signal::send(tg, None, SigInfo { signo: sig, code: 0, pid: self.tg.tgid, ..Default::default() });
+    }
+
+    /// A synchronous signal raised by the task's own instruction: delivered to a handler if
+    /// there is one and it is not blocked or ignored, else fatal.
+    fn force_signal(&mut self, info: SigInfo) {
+        let sig = info.signo;
+        let handler = self.tg.lock().actions[(sig - 1) as usize].handler;
+        let blocked = self.sig.mask.load(std::sync::atomic::Ordering::SeqCst) & signal::bit(sig) != 0;
+        if handler == super::SIG_DFL || handler == super::SIG_IGN || blocked {
+            self.tg.kill_group(signal_status(sig));
             return;
         }
-        let action = tg.lock().actions[(sig - 1) as usize].handler;
-        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-            if action == super::SIG_IGN || (action == super::SIG_DFL && default_ignored(sig)) {
-                return;
-            }
-            if action != super::SIG_DFL {
-                tracing::warn!(sig, "signal handlers are not delivered yet; ignoring");
-                return;
-            }
-        }
-        if sig == libc::SIGSTOP || sig == libc::SIGTSTP || sig == libc::SIGTTIN || sig == libc::SIGTTOU {
-            tracing::warn!(sig, "job-control stop is not implemented; ignoring");
-            return;
-        }
-        tg.kill_group(signal_status(sig));
+        signal::send(&self.tg, Some(self.tid), info);
     }
 
     /// Runs the task until it exits. Consumes the host thread.
     pub fn run(mut self) {
+        signal::set_current(self.sig.clone(), self.tg.clone());
+        let mut intr = Interrupted::No;
         loop {
             if let Some(st) = self.tg.lock().group_exit {
                 self.exiting.get_or_insert(st);
@@ -122,6 +111,10 @@ impl Task {
             if self.exiting.is_some() {
                 break;
             }
+            if !signal::deliver(&mut self, intr) {
+                continue;
+            }
+            intr = Interrupted::No;
             let aspace = self.mm().aspace().clone();
             let exit = match self.ctx.switch(&aspace, &mut self.regs) {
                 Ok(e) => e,
@@ -136,7 +129,10 @@ impl Task {
                     let nr = self.regs.regs.rax;
                     self.regs_replaced = false;
                     let r = syscalls::dispatch(&mut self, nr);
-                    if !self.regs_replaced {
+                    if r == Err(Errno::ERESTARTSYS) {
+                        intr = Interrupted::Restartable { nr };
+                        self.regs.regs.rax = Errno::EINTR.as_rax();
+                    } else if !self.regs_replaced {
                         self.regs.regs.rax = match r {
                             Ok(v) => v,
                             Err(e) => e.as_rax(),
@@ -147,15 +143,14 @@ impl Task {
                     let r = self.mm().fault(addr, access);
                     if let Err(code) = r {
                         tracing::debug!(tid = self.tid, addr, ?access, ?code, "segmentation fault");
-                        let _ = matches!(code, SegvCode::MapErr);
-                        Self::signal_group(&self.tg, libc::SIGSEGV);
-                        self.tg.kill_group(signal_status(libc::SIGSEGV));
+                        let code = if code == SegvCode::MapErr { 1 } else { 2 };
+                        self.force_signal(SigInfo { signo: libc::SIGSEGV, code, addr, ..Default::default() });
                     }
                 }
                 Exit::Signal(info) => {
                     tracing::debug!(tid = self.tid, ?info, "synchronous signal");
-                    let sig = if info.signo == libc::SIGSYS { libc::SIGSEGV } else { info.signo };
-                    self.tg.kill_group(signal_status(sig));
+                    let signo = if info.signo == libc::SIGSYS { libc::SIGSEGV } else { info.signo };
+                    self.force_signal(SigInfo { signo, code: info.code, addr: info.addr, ..Default::default() });
                 }
                 Exit::Interrupted => {}
             }
@@ -179,6 +174,7 @@ impl Task {
         let last = {
             let mut st = self.tg.lock();
             st.threads.remove(&self.tid);
+            st.signals.remove(&self.tid);
             st.live_threads -= 1;
             st.live_threads == 0
         };
@@ -204,6 +200,9 @@ impl Task {
         }
         match parent {
             Some(p) => {
+                let (code, st) = if status & 0x7f == 0 { (1, (status >> 8) & 0xff) } else { (2, status & 0x7f) };
+                let info = SigInfo { signo: libc::SIGCHLD, code, pid: self.tg.tgid, status: st, ..Default::default() };
+                signal::send(&p, None, info);
                 let _g = p.lock();
                 p.child_cv.notify_all();
             }
@@ -218,6 +217,7 @@ pub fn spawn_task(task: Task) -> Result<(), Errno> {
         let mut st = task.tg.lock();
         st.live_threads += 1;
         st.threads.insert(task.tid, task.ctx.interrupter());
+        st.signals.insert(task.tid, task.sig.clone());
     }
     let tid = task.tid;
     std::thread::Builder::new()

@@ -243,6 +243,14 @@ mod tests {
                 });
             } else if let Some(e) = line.strip_prefix("Entry point ") {
                 assert_eq!(info.entry, hex(e), "{path}");
+            } else if let Some(rest) = line.strip_prefix("There are ") {
+                let want = format!(
+                    "{} program headers, starting at offset {}",
+                    info.phnum, info.phoff
+                );
+                assert_eq!(rest, want, "{path}");
+            } else if let Some(t) = line.strip_prefix("Elf file type is ") {
+                assert_eq!(t.starts_with("DYN"), info.kind == ElfKind::Dyn, "{path}");
             }
         }
         assert_eq!(info.segments, loads, "{path}");
@@ -295,7 +303,12 @@ mod tests {
             let _ = elf::parse(&b);
             // The same flips on the whole file, where segment bounds can pass.
             whole[..4096].copy_from_slice(&b);
-            accepted += usize::from(elf::parse(&whole).is_ok());
+            if let Ok(info) = elf::parse(&whole) {
+                accepted += 1;
+                assert!(!info.segments.is_empty() && info.phnum > 0);
+                assert!(info.min_vaddr <= info.max_vaddr && info.max_vaddr <= elf::TASK_SIZE);
+                assert!(info.segments.iter().all(|s| s.filesz <= s.memsz));
+            }
         }
         assert!(
             accepted > 0,

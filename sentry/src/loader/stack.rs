@@ -105,11 +105,11 @@ pub struct StackImage {
     pub bytes: Vec<u8>,
     /// The initial rsp: 16-byte aligned, pointing at argc.
     pub sp: u64,
-    /// Address of the argv[0] string (for /proc/PID/cmdline).
+    /// Address of the `argv[0]` string (for /proc/PID/cmdline).
     pub arg_start: u64,
     /// One past the NUL of the last argv string.
     pub arg_end: u64,
-    /// Address of the envp[0] string (equal to `arg_end`) (for /proc/PID/environ).
+    /// Address of the `envp[0]` string (equal to `arg_end`) (for /proc/PID/environ).
     pub env_start: u64,
     /// One past the NUL of the last envp string.
     pub env_end: u64,

@@ -30,7 +30,8 @@ pub fn write(t: &mut Task, a: [u64; 6]) -> SysResult {
     t.read_mem(a[1], &mut buf)?;
     let r = f.write(&buf);
     if r == Err(Errno::EPIPE) {
-        Task::signal_group(&t.tg, libc::SIGPIPE);
+        let tg = t.tg.clone();
+        t.signal_group(&tg, libc::SIGPIPE);
     }
     Ok(r? as u64)
 }
@@ -366,7 +367,7 @@ pub fn readlinkat(t: &mut Task, dirfd: u64, path: u64, buf: u64, size: u64) -> S
         return Err(Errno::EINVAL);
     }
     let target = if p == b"/proc/self/exe" {
-        return Err(Errno::ENOENT);
+        t.exe.clone()
     } else {
         let cwd = base_dir(t, dirfd, &p)?;
         let l = t.kernel.root.lookup(&cwd, &p, false)?;

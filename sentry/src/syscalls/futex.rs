@@ -15,6 +15,9 @@ struct Waiter {
 
 type Key = (usize, u64);
 
+/// How often a blocked waiter looks for signals.
+const TICK: Duration = Duration::from_millis(10);
+
 fn table() -> &'static Mutex<HashMap<Key, Vec<Arc<Waiter>>>> {
     static T: std::sync::OnceLock<Mutex<HashMap<Key, Vec<Arc<Waiter>>>>> = std::sync::OnceLock::new();
     T.get_or_init(Default::default)
@@ -89,16 +92,17 @@ fn wait(t: &Task, addr: u64, val: u32, deadline: Option<Instant>, bitset: u32) -
         tab.entry(key(t, addr)).or_default().push(w.clone());
     }
     let mut woken = w.woken.lock().unwrap_or_else(|e| e.into_inner());
+    let mut interrupted = false;
     while !*woken {
-        match deadline {
-            None => woken = w.cv.wait(woken).unwrap_or_else(|e| e.into_inner()),
-            Some(d) => {
-                let now = Instant::now();
-                if now >= d {
-                    break;
-                }
-                woken = w.cv.wait_timeout(woken, d - now).unwrap_or_else(|e| e.into_inner()).0;
-            }
+        let now = Instant::now();
+        if deadline.is_some_and(|d| now >= d) {
+            break;
+        }
+        let slice = deadline.map(|d| d - now).unwrap_or(TICK).min(TICK);
+        woken = w.cv.wait_timeout(woken, slice).unwrap_or_else(|e| e.into_inner()).0;
+        if !*woken && crate::kernel::signal::interrupted() {
+            interrupted = true;
+            break;
         }
     }
     if *woken {
@@ -112,7 +116,7 @@ fn wait(t: &Task, addr: u64, val: u32, deadline: Option<Instant>, bitset: u32) -
     if *w.woken.lock().unwrap_or_else(|e| e.into_inner()) {
         return Ok(0);
     }
-    Err(Errno::ETIMEDOUT)
+    Err(if interrupted { Errno::EINTR } else { Errno::ETIMEDOUT })
 }
 
 fn requeue(t: &Task, from: u64, to: u64, nwake: usize, nmove: usize) -> usize {

@@ -126,10 +126,26 @@ fn read_timespec(t: &Task, addr: u64) -> Result<Duration, Errno> {
     Ok(Duration::new(sec as u64, nsec as u32))
 }
 
-pub fn nanosleep(t: &mut Task, req: u64, _rem: u64) -> SysResult {
+/// Sleeps until `until`, or until a signal: then EINTR with the time left written to `rem`.
+fn sleep_until(t: &Task, until: std::time::Instant, rem: u64) -> SysResult {
+    loop {
+        let now = std::time::Instant::now();
+        if now >= until {
+            return Ok(0);
+        }
+        if crate::kernel::signal::interrupted() {
+            if rem != 0 {
+                t.write_mem(rem, &timespec_bytes(until - now))?;
+            }
+            return Err(Errno::EINTR);
+        }
+        std::thread::sleep((until - now).min(Duration::from_millis(10)));
+    }
+}
+
+pub fn nanosleep(t: &mut Task, req: u64, rem: u64) -> SysResult {
     let d = read_timespec(t, req)?;
-    std::thread::sleep(d);
-    Ok(0)
+    sleep_until(t, std::time::Instant::now() + d, rem)
 }
 
 pub fn clock_nanosleep(t: &mut Task, a: [u64; 6]) -> SysResult {
@@ -138,9 +154,9 @@ pub fn clock_nanosleep(t: &mut Task, a: [u64; 6]) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let d = read_timespec(t, a[2])?;
-    let d = if a[1] as i32 & libc::TIMER_ABSTIME != 0 { d.saturating_sub(clock_now(c)?) } else { d };
-    std::thread::sleep(d);
-    Ok(0)
+    let abs = a[1] as i32 & libc::TIMER_ABSTIME != 0;
+    let d = if abs { d.saturating_sub(clock_now(c)?) } else { d };
+    sleep_until(t, std::time::Instant::now() + d, if abs { 0 } else { a[3] })
 }
 
 pub fn getrandom(t: &mut Task, a: [u64; 6]) -> SysResult {

@@ -5,6 +5,7 @@ pub use file::host_stdio;
 pub mod futex;
 mod memory;
 mod misc;
+mod poll;
 mod process;
 mod signal;
 
@@ -116,8 +117,17 @@ table! { t, nr, a;
     SYS_tkill => signal::tgkill(t, -1, a[0] as i32, a[1] as i32),
     SYS_rt_sigaction => signal::rt_sigaction(t, a),
     SYS_rt_sigprocmask => signal::rt_sigprocmask(t, a),
-    SYS_sigaltstack => Ok(0),
+    SYS_sigaltstack => signal::sigaltstack(t, a),
+    SYS_rt_sigreturn => signal::rt_sigreturn(t),
+    SYS_rt_sigsuspend => signal::rt_sigsuspend(t, a),
+    SYS_rt_sigpending => signal::rt_sigpending(t, a),
+    SYS_pause => signal::pause(t),
     SYS_futex => futex::futex(t, a),
+    SYS_poll => poll::poll(t, a),
+    SYS_ppoll => poll::ppoll(t, a),
+    SYS_select => poll::select(t, a),
+    SYS_pselect6 => poll::pselect6(t, a),
+    SYS_rseq => Err(Errno::ENOSYS),
     SYS_uname => misc::uname(t, a),
     SYS_sethostname => misc::sethostname(t, a),
     SYS_getuid => Ok(0),

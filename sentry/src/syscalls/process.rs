@@ -57,18 +57,9 @@ pub fn clone(t: &mut Task, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u6
         };
         let tg = Arc::new(ThreadGroup {
             tgid: tid,
-            state: Mutex::new(TgState {
-                parent: parent.clone(),
-                children: Vec::new(),
-                live_threads: 0,
-                exit_status: None,
-                group_exit: None,
-                pgid,
-                sid,
-                actions,
-                threads: Default::default(),
-            }),
+            state: Mutex::new(TgState::new(parent.clone(), pgid, sid, actions)),
             child_cv: Condvar::new(),
+            sig: Default::default(),
         });
         kernel.add_group(&tg);
         if let Some(p) = parent {
@@ -100,11 +91,16 @@ pub fn clone(t: &mut Task, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u6
         cwd,
         umask: t.umask,
         clear_child_tid: if f & libc::CLONE_CHILD_CLEARTID != 0 { ctid } else { 0 },
-        sigmask: t.sigmask,
+        sig: Arc::new(crate::kernel::signal::TaskSignals {
+            mask: std::sync::atomic::AtomicU64::new(t.sig.mask.load(std::sync::atomic::Ordering::SeqCst)),
+            altstack: Mutex::new(if f & libc::CLONE_VM != 0 && f & libc::CLONE_VFORK == 0 { (0, 0, 2) } else { *t.sig.altstack.lock().unwrap_or_else(|e| e.into_inner()) }),
+            ..Default::default()
+        }),
         exiting: None,
         regs_replaced: false,
         vfork_done: vfork.clone(),
         comm: t.comm,
+        exe: t.exe.clone(),
     };
     if f & libc::CLONE_PARENT_SETTID != 0 {
         t.write_mem(ptid, &tid.to_le_bytes())?;
@@ -161,7 +157,10 @@ pub fn wait4(t: &mut Task, a: [u64; 6]) -> SysResult {
         if options & libc::WNOHANG != 0 {
             return Ok(0);
         }
-        st = tg.child_cv.wait(st).unwrap_or_else(|e| e.into_inner());
+        st = tg.child_cv.wait_timeout(st, std::time::Duration::from_millis(10)).unwrap_or_else(|e| e.into_inner()).0;
+        if crate::kernel::signal::interrupted() {
+            return Err(Errno::ERESTARTSYS);
+        }
     }
 }
 
@@ -200,7 +199,9 @@ pub fn execve(t: &mut Task, dirfd: u64, path: u64, argv: u64, envp: u64, flags: 
     }
     let argv = string_array(t, argv)?;
     let envp = string_array(t, envp)?;
+    let p = if p == b"/proc/self/exe" { t.exe.clone() } else { p };
     let prog = load_program(&t.kernel, &t.cwd(), &p, argv, envp)?;
+    t.exe = prog.path.clone();
     // Point of no return.
     t.mm = Arc::new(Mutex::new(prog.mm));
     t.regs = prog.regs;

@@ -1,9 +1,17 @@
-//! Signals: dispositions, masks, kill. (Handlers are recorded; delivery comes next.)
+//! Signals: dispositions, masks, kill, sigreturn, sigsuspend, sigaltstack.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use crate::errno::{Errno, SysResult};
+use crate::kernel::signal::{self, SigInfo, UNBLOCKABLE};
 use crate::kernel::{SigAction, Task};
 
 const NSIG: u64 = 64;
+/// si_code of kill(2).
+const SI_USER: i32 = 0;
+/// si_code of tgkill(2).
+const SI_TKILL: i32 = -6;
 
 pub fn kill(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (pid, sig) = (a[0] as i32, a[1] as i32);
@@ -17,15 +25,15 @@ pub fn kill(t: &mut Task, a: [u64; 6]) -> SysResult {
             t.kernel.groups().into_iter().filter(|g| g.lock().pgid == pg).collect()
         }
         -1 => t.kernel.groups().into_iter().filter(|g| g.tgid != 1 && g.tgid != t.tg.tgid).collect(),
+        p if p == i32::MIN => return Err(Errno::ESRCH),
         p => t.kernel.groups().into_iter().filter(|g| g.lock().pgid == -p).collect(),
     };
-    if targets.is_empty() {
+    let live: Vec<_> = targets.into_iter().filter(|g| g.lock().exit_status.is_none()).collect();
+    if live.is_empty() {
         return Err(Errno::ESRCH);
     }
-    for g in targets {
-        if g.lock().exit_status.is_none() {
-            Task::signal_group(&g, sig);
-        }
+    for g in live {
+        signal::send(&g, None, SigInfo { signo: sig, code: SI_USER, pid: t.tg.tgid, ..Default::default() });
     }
     Ok(0)
 }
@@ -40,7 +48,7 @@ pub fn tgkill(t: &mut Task, tgid: i32, tid: i32, sig: i32) -> SysResult {
         .into_iter()
         .find(|g| g.lock().threads.contains_key(&tid) && (tgid == -1 || g.tgid == tgid))
         .ok_or(Errno::ESRCH)?;
-    Task::signal_group(&g, sig);
+    signal::send(&g, Some(tid), SigInfo { signo: sig, code: SI_TKILL, pid: t.tg.tgid, ..Default::default() });
     Ok(0)
 }
 
@@ -56,7 +64,7 @@ pub fn rt_sigaction(t: &mut Task, a: [u64; 6]) -> SysResult {
         let mut b = [0u8; 32];
         t.read_mem(act, &mut b)?;
         let w = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or_default());
-        Some(SigAction { handler: w(0), flags: w(1), restorer: w(2), mask: w(3) })
+        Some(SigAction { handler: w(0), flags: w(1), restorer: w(2), mask: w(3) & !UNBLOCKABLE })
     } else {
         None
     };
@@ -83,19 +91,104 @@ pub fn rt_sigprocmask(t: &mut Task, a: [u64; 6]) -> SysResult {
     if size != 8 {
         return Err(Errno::EINVAL);
     }
-    let prev = t.sigmask;
+    let prev = t.sig.mask.load(Ordering::SeqCst);
     if set != 0 {
         let new = t.read_u64(set)?;
-        let unblockable = (1u64 << (libc::SIGKILL - 1)) | (1u64 << (libc::SIGSTOP - 1));
-        t.sigmask = match how {
+        let m = match how {
             libc::SIG_BLOCK => prev | new,
             libc::SIG_UNBLOCK => prev & !new,
             libc::SIG_SETMASK => new,
             _ => return Err(Errno::EINVAL),
-        } & !unblockable;
+        } & !UNBLOCKABLE;
+        t.sig.mask.store(m, Ordering::SeqCst);
     }
     if old != 0 {
         t.write_mem(old, &prev.to_le_bytes())?;
     }
     Ok(0)
+}
+
+pub fn rt_sigreturn(t: &mut Task) -> SysResult {
+    match signal::sigreturn(t) {
+        Ok(()) => {
+            t.regs_replaced = true;
+            Ok(0)
+        }
+        Err(_) => {
+            t.tg.kill_group(signal::signal_status(libc::SIGSEGV));
+            Err(Errno::EFAULT)
+        }
+    }
+}
+
+pub fn rt_sigpending(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[1] != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let p = (t.sig.pending.load(Ordering::SeqCst) | t.tg.sig.pending.load(Ordering::SeqCst))
+        & t.sig.mask.load(Ordering::SeqCst);
+    t.write_mem(a[0], &p.to_le_bytes()).map(|_| 0)
+}
+
+pub fn rt_sigsuspend(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[1] != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let new = t.read_u64(a[0])? & !UNBLOCKABLE;
+    let old = t.sig.mask.swap(new, Ordering::SeqCst);
+    *t.sig.saved_mask.lock().unwrap_or_else(|e| e.into_inner()) = Some(old);
+    while !signal::interrupted() {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // The handler runs with `new`; its sigreturn restores `old` (saved above).
+    Err(Errno::EINTR)
+}
+
+pub fn sigaltstack(t: &mut Task, a: [u64; 6]) -> SysResult {
+    const SS_ONSTACK: i32 = 1;
+    const SS_DISABLE: i32 = 2;
+    const MINSIGSTKSZ: u64 = 2048;
+    let cur = *t.sig.altstack.lock().unwrap_or_else(|e| e.into_inner());
+    let sp = t.regs.regs.rsp;
+    let on = cur.1 != 0 && sp > cur.0 && sp <= cur.0 + cur.1;
+    if a[1] != 0 {
+        let mut b = [0u8; 24];
+        if cur.1 == 0 {
+            b[8..12].copy_from_slice(&SS_DISABLE.to_le_bytes());
+        } else {
+            b[..8].copy_from_slice(&cur.0.to_le_bytes());
+            b[8..12].copy_from_slice(&(if on { SS_ONSTACK } else { 0 }).to_le_bytes());
+            b[16..].copy_from_slice(&cur.1.to_le_bytes());
+        }
+        t.write_mem(a[1], &b)?;
+    }
+    if a[0] != 0 {
+        let mut b = [0u8; 24];
+        t.read_mem(a[0], &mut b)?;
+        let ss_sp = u64::from_le_bytes(b[..8].try_into().unwrap_or_default());
+        let flags = i32::from_le_bytes(b[8..12].try_into().unwrap_or_default());
+        let size = u64::from_le_bytes(b[16..].try_into().unwrap_or_default());
+        if on {
+            return Err(Errno::EPERM);
+        }
+        let new = match flags & !(1 << 31) {
+            SS_DISABLE => (0, 0, SS_DISABLE),
+            0 | SS_ONSTACK => {
+                if size < MINSIGSTKSZ {
+                    return Err(Errno::ENOMEM);
+                }
+                (ss_sp, size, 0)
+            }
+            _ => return Err(Errno::EINVAL),
+        };
+        *t.sig.altstack.lock().unwrap_or_else(|e| e.into_inner()) = new;
+    }
+    Ok(0)
+}
+
+pub fn pause(_t: &mut Task) -> SysResult {
+    while !signal::interrupted() {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Err(Errno::EINTR)
 }

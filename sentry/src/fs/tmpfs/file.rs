@@ -1,0 +1,193 @@
+//! Open tmpfs files: regular files, directories, and symlinks opened with O_PATH.
+
+use std::sync::Arc;
+
+use super::inode::{lock, rlock, wlock, Inode, Kind, FIRST_COOKIE};
+use crate::errno::Errno;
+use crate::fs::file::{FileOps, Stat};
+use crate::mm::MappableFile;
+
+/// Size of `struct linux_dirent64` before the name.
+const DIRENT_HEADER: usize = 19;
+
+/// An open regular file. Holding it keeps the inode (and its data) alive after unlink.
+pub(super) struct RegFile {
+    pub inode: Arc<Inode>,
+    /// The path it was opened by, for /proc/PID/maps.
+    pub name: String,
+}
+
+impl RegFile {
+    fn data(&self) -> Result<&std::sync::RwLock<super::inode::FileData>, Errno> {
+        match &self.inode.kind {
+            Kind::File(d) => Ok(d),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+}
+
+impl FileOps for RegFile {
+    fn read(&self, buf: &mut [u8], off: Option<u64>) -> Result<usize, Errno> {
+        let off = off.ok_or(Errno::ESPIPE)?;
+        let n = rlock(self.data()?).read(off, buf);
+        if !buf.is_empty() {
+            self.inode.touch_atime();
+        }
+        Ok(n)
+    }
+
+    fn write(&self, data: &[u8], off: Option<u64>) -> Result<usize, Errno> {
+        let off = off.ok_or(Errno::ESPIPE)?;
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let mut d = wlock(self.data()?);
+        let n = d.write(off, data)?;
+        self.inode.with_meta(|m| m.modified());
+        Ok(n)
+    }
+
+    fn seekable(&self) -> bool {
+        true
+    }
+
+    fn size(&self) -> Result<u64, Errno> {
+        Ok(rlock(self.data()?).size)
+    }
+
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(self.inode.stat())
+    }
+
+    fn mappable(&self) -> Option<Arc<dyn MappableFile>> {
+        Some(Arc::new(Mapped { inode: self.inode.clone(), name: self.name.clone() }))
+    }
+}
+
+/// A tmpfs file as a private mapping sees it: its current contents.
+struct Mapped {
+    inode: Arc<Inode>,
+    name: String,
+}
+
+impl std::fmt::Debug for Mapped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "tmpfs:{}:{}", self.inode.ino, self.name)
+    }
+}
+
+impl MappableFile for Mapped {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        match &self.inode.kind {
+            Kind::File(d) => Ok(rlock(d).read(offset, buf)),
+            _ => Err(std::io::Error::from_raw_os_error(libc::EINVAL)),
+        }
+    }
+
+    fn name(&self) -> String {
+        if lock(&self.inode.meta).nlink == 0 {
+            format!("{} (deleted)", self.name)
+        } else {
+            self.name.clone()
+        }
+    }
+}
+
+/// An open directory. Its getdents cursor is a cookie: 0 is ".", 1 is "..", and from
+/// [`FIRST_COOKIE`] on, the entry with that cookie or the next larger one. Each record's
+/// `d_off` is the cursor just past it.
+pub(super) struct DirFile {
+    pub inode: Arc<Inode>,
+}
+
+/// Appends one `linux_dirent64` to `buf` at `*used`; false if it does not fit.
+fn put_dirent(buf: &mut [u8], used: &mut usize, ino: u64, off: u64, dtype: u8, name: &[u8]) -> bool {
+    let reclen = (DIRENT_HEADER + name.len() + 1).next_multiple_of(8);
+    if buf.len() - *used < reclen {
+        return false;
+    }
+    let rec = &mut buf[*used..*used + reclen];
+    rec[0..8].copy_from_slice(&ino.to_le_bytes());
+    rec[8..16].copy_from_slice(&off.to_le_bytes());
+    rec[16..18].copy_from_slice(&(reclen as u16).to_le_bytes());
+    rec[18] = dtype;
+    rec[DIRENT_HEADER..DIRENT_HEADER + name.len()].copy_from_slice(name);
+    rec[DIRENT_HEADER + name.len()..].fill(0);
+    *used += reclen;
+    true
+}
+
+impl FileOps for DirFile {
+    fn read(&self, _buf: &mut [u8], _off: Option<u64>) -> Result<usize, Errno> {
+        Err(Errno::EISDIR)
+    }
+
+    fn write(&self, _data: &[u8], _off: Option<u64>) -> Result<usize, Errno> {
+        Err(Errno::EISDIR)
+    }
+
+    fn seekable(&self) -> bool {
+        true
+    }
+
+    fn size(&self) -> Result<u64, Errno> {
+        Ok(self.inode.stat().size as u64)
+    }
+
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(self.inode.stat())
+    }
+
+    fn getdents(&self, buf: &mut [u8], pos: u64) -> Result<(usize, u64), Errno> {
+        let table = self.inode.dir().ok_or(Errno::ENOTDIR)?;
+        let mut used = 0;
+        let mut pos = pos;
+        let mut full = false;
+        {
+            let d = lock(table);
+            if d.dead {
+                return Err(Errno::ENOENT);
+            }
+            if pos == 0 {
+                if put_dirent(buf, &mut used, self.inode.ino, 1, libc::DT_DIR, b".") {
+                    pos = 1;
+                } else {
+                    full = true;
+                }
+            }
+            if pos == 1 && !full {
+                let parent = d.parent.upgrade().map_or(self.inode.ino, |p| p.ino);
+                if put_dirent(buf, &mut used, parent, FIRST_COOKIE, libc::DT_DIR, b"..") {
+                    pos = FIRST_COOKIE;
+                } else {
+                    full = true;
+                }
+            }
+            if !full {
+                for (&cookie, e) in d.from_cookie(pos) {
+                    if !put_dirent(buf, &mut used, e.inode.ino, cookie + 1, e.inode.dtype(), &e.name) {
+                        full = true;
+                        break;
+                    }
+                    pos = cookie + 1;
+                }
+            }
+        }
+        if full && used == 0 {
+            return Err(Errno::EINVAL);
+        }
+        self.inode.touch_atime();
+        Ok((used, pos))
+    }
+}
+
+/// A symlink opened with O_PATH|O_NOFOLLOW: good for fstat only.
+pub(super) struct LinkFile {
+    pub inode: Arc<Inode>,
+}
+
+impl FileOps for LinkFile {
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(self.inode.stat())
+    }
+}

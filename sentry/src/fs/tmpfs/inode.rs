@@ -1,0 +1,398 @@
+//! Tmpfs inodes: metadata, directory tables with stable cookies, and sparse file pages.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
+
+use crate::errno::Errno;
+use crate::fs::file::Stat;
+
+/// Size of one page of file data; also `st_blksize`.
+pub(super) const PAGE: usize = 4096;
+/// Linux's BOGO_DIRENT_SIZE: what one entry adds to a tmpfs directory's size.
+const BOGO_DIRENT_SIZE: i64 = 20;
+/// Symlink targets at least this long (with their NUL) take a page on Linux's tmpfs.
+const SHORT_SYMLINK_LEN: usize = 128;
+/// First cookie handed to a directory entry; 0 and 1 are "." and "..".
+pub(super) const FIRST_COOKIE: u64 = 2;
+
+/// Locks a mutex, ignoring poisoning (a panicking holder leaves consistent data here).
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Read-locks, ignoring poisoning.
+pub(super) fn rlock<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Write-locks, ignoring poisoning.
+pub(super) fn wlock<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|e| e.into_inner())
+}
+
+/// CLOCK_REALTIME as (seconds, nanoseconds).
+pub(super) fn now() -> (i64, i64) {
+    match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => (d.as_secs() as i64, i64::from(d.subsec_nanos())),
+        Err(e) => {
+            let d = e.duration();
+            if d.subsec_nanos() == 0 {
+                (-(d.as_secs() as i64), 0)
+            } else {
+                (-(d.as_secs() as i64) - 1, 1_000_000_000 - i64::from(d.subsec_nanos()))
+            }
+        }
+    }
+}
+
+/// Limits and usage shared by every inode of one filesystem.
+#[derive(Debug)]
+pub(super) struct Shared {
+    /// Pages of file data allocated now.
+    used_pages: AtomicU64,
+    /// Most pages the filesystem may hold (ENOSPC beyond).
+    max_pages: u64,
+    /// Largest file size (EFBIG beyond).
+    pub max_file_size: u64,
+}
+
+impl Shared {
+    pub(super) fn new(max_bytes: u64, max_file_size: u64) -> Shared {
+        Shared { used_pages: AtomicU64::new(0), max_pages: max_bytes / PAGE as u64, max_file_size }
+    }
+
+    /// Takes one page from the budget; false when the filesystem is full.
+    fn charge(&self) -> bool {
+        self.used_pages
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| (u < self.max_pages).then_some(u + 1))
+            .is_ok()
+    }
+
+    fn release(&self, pages: u64) {
+        self.used_pages.fetch_sub(pages, Ordering::Relaxed);
+    }
+
+    /// Bytes of file data held now.
+    pub(super) fn used_bytes(&self) -> u64 {
+        self.used_pages.load(Ordering::Relaxed) * PAGE as u64
+    }
+}
+
+/// Attributes every inode has.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Meta {
+    /// Type and permission bits (`st_mode`).
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub nlink: u64,
+    pub atime: (i64, i64),
+    pub mtime: (i64, i64),
+    pub ctime: (i64, i64),
+}
+
+impl Meta {
+    fn new(mode: u32, uid: u32, gid: u32, nlink: u64) -> Meta {
+        let t = now();
+        Meta { mode, uid, gid, nlink, atime: t, mtime: t, ctime: t }
+    }
+
+    /// A change to the contents: mtime and ctime become now.
+    pub fn modified(&mut self) {
+        let t = now();
+        self.mtime = t;
+        self.ctime = t;
+    }
+}
+
+/// A file's data: pages present are allocated, holes read as zeros.
+#[derive(Debug)]
+pub(super) struct FileData {
+    pages: BTreeMap<u64, Box<[u8]>>,
+    pub size: u64,
+    shared: Arc<Shared>,
+}
+
+impl FileData {
+    fn new(shared: Arc<Shared>) -> FileData {
+        FileData { pages: BTreeMap::new(), size: 0, shared }
+    }
+
+    /// Copies from `off` into `buf`; returns the bytes read (short at the end of the file).
+    pub fn read(&self, off: u64, buf: &mut [u8]) -> usize {
+        if off >= self.size {
+            return 0;
+        }
+        let n = buf.len().min((self.size - off).min(usize::MAX as u64) as usize);
+        let mut done = 0;
+        while done < n {
+            let pos = off + done as u64;
+            let (idx, in_page) = (pos / PAGE as u64, (pos % PAGE as u64) as usize);
+            let len = (PAGE - in_page).min(n - done);
+            match self.pages.get(&idx) {
+                Some(p) => buf[done..done + len].copy_from_slice(&p[in_page..in_page + len]),
+                None => buf[done..done + len].fill(0),
+            }
+            done += len;
+        }
+        n
+    }
+
+    /// Writes `data` at `off`, growing the file (holes stay unallocated). Stops short when
+    /// the filesystem fills up (ENOSPC if nothing was written) or at the size limit (EFBIG
+    /// if `off` is already there).
+    pub fn write(&mut self, off: u64, data: &[u8]) -> Result<usize, Errno> {
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let max = self.shared.max_file_size;
+        if off >= max {
+            return Err(Errno::EFBIG);
+        }
+        let n = data.len().min((max - off).min(usize::MAX as u64) as usize);
+        let mut done = 0;
+        while done < n {
+            let pos = off + done as u64;
+            let (idx, in_page) = (pos / PAGE as u64, (pos % PAGE as u64) as usize);
+            let len = (PAGE - in_page).min(n - done);
+            let page = match self.pages.entry(idx) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    if !self.shared.charge() {
+                        break;
+                    }
+                    e.insert(vec![0u8; PAGE].into_boxed_slice())
+                }
+            };
+            page[in_page..in_page + len].copy_from_slice(&data[done..done + len]);
+            done += len;
+        }
+        if done == 0 {
+            return Err(Errno::ENOSPC);
+        }
+        self.size = self.size.max(off + done as u64);
+        Ok(done)
+    }
+
+    /// Sets the size; pages past the end are freed and the tail of the last one zeroed, so
+    /// that growing again reads zeros.
+    pub fn truncate(&mut self, len: u64) {
+        if len < self.size {
+            let keep = len.div_ceil(PAGE as u64);
+            let gone = self.pages.split_off(&keep);
+            self.shared.release(gone.len() as u64);
+            let tail = (len % PAGE as u64) as usize;
+            if tail != 0 {
+                if let Some(p) = self.pages.get_mut(&(len / PAGE as u64)) {
+                    p[tail..].fill(0);
+                }
+            }
+        }
+        self.size = len;
+    }
+
+    /// `st_blocks`: 512-byte units of allocated pages.
+    fn blocks(&self) -> i64 {
+        self.pages.len() as i64 * (PAGE as i64 / 512)
+    }
+}
+
+impl Drop for FileData {
+    fn drop(&mut self) {
+        self.shared.release(self.pages.len() as u64);
+    }
+}
+
+/// One name in a directory.
+#[derive(Debug)]
+pub(super) struct Entry {
+    pub name: Vec<u8>,
+    pub inode: Arc<Inode>,
+}
+
+/// A directory's table. Every entry gets a cookie larger than any given before in this
+/// directory, so a getdents cursor (the next cookie to read) stays valid whatever is added
+/// or removed meanwhile.
+#[derive(Debug)]
+pub(super) struct Dir {
+    /// The parent directory; empty for the root.
+    pub parent: Weak<Inode>,
+    names: HashMap<Vec<u8>, u64>,
+    entries: BTreeMap<u64, Entry>,
+    next_cookie: u64,
+    /// Removed by rmdir or replaced by rename: getdents answers ENOENT.
+    pub dead: bool,
+}
+
+impl Dir {
+    fn new(parent: Weak<Inode>) -> Dir {
+        Dir { parent, names: HashMap::new(), entries: BTreeMap::new(), next_cookie: FIRST_COOKIE, dead: false }
+    }
+
+    /// The inode called `name`.
+    pub fn get(&self, name: &[u8]) -> Option<Arc<Inode>> {
+        self.names.get(name).and_then(|c| self.entries.get(c)).map(|e| e.inode.clone())
+    }
+
+    /// Adds `name` (which must not exist) under a fresh cookie.
+    pub fn insert(&mut self, name: Vec<u8>, inode: Arc<Inode>) {
+        let cookie = self.next_cookie;
+        self.next_cookie += 1;
+        self.names.insert(name.clone(), cookie);
+        self.entries.insert(cookie, Entry { name, inode });
+    }
+
+    /// Removes `name`, returning its inode.
+    pub fn remove(&mut self, name: &[u8]) -> Option<Arc<Inode>> {
+        let cookie = self.names.remove(name)?;
+        self.entries.remove(&cookie).map(|e| e.inode)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Entries with cookie `from` or later, in cookie order.
+    pub fn from_cookie(&self, from: u64) -> impl Iterator<Item = (&u64, &Entry)> {
+        self.entries.range(from.max(FIRST_COOKIE)..)
+    }
+
+    /// Empties the table, returning the inodes (for non-recursive teardown).
+    pub fn drain(&mut self) -> Vec<Arc<Inode>> {
+        self.names.clear();
+        std::mem::take(&mut self.entries).into_values().map(|e| e.inode).collect()
+    }
+
+    /// `st_size` as Linux's tmpfs reports it.
+    fn size(&self) -> i64 {
+        2 * BOGO_DIRENT_SIZE + BOGO_DIRENT_SIZE * self.entries.len() as i64
+    }
+}
+
+/// What an inode is.
+#[derive(Debug)]
+pub(super) enum Kind {
+    Dir(Mutex<Dir>),
+    File(RwLock<FileData>),
+    Symlink(Vec<u8>),
+}
+
+/// A tmpfs inode. It lives as long as a directory entry or an open file refers to it.
+#[derive(Debug)]
+pub(super) struct Inode {
+    pub ino: u64,
+    pub dev: u64,
+    pub meta: Mutex<Meta>,
+    pub kind: Kind,
+}
+
+impl Inode {
+    /// A new directory (nlink 2) under `parent`.
+    pub fn new_dir(ino: u64, dev: u64, perm: u32, uid: u32, gid: u32, parent: Weak<Inode>) -> Arc<Inode> {
+        Arc::new(Inode {
+            ino,
+            dev,
+            meta: Mutex::new(Meta::new(libc::S_IFDIR | perm, uid, gid, 2)),
+            kind: Kind::Dir(Mutex::new(Dir::new(parent))),
+        })
+    }
+
+    /// A new empty regular file with `nlink` links.
+    pub fn new_file(ino: u64, dev: u64, perm: u32, uid: u32, gid: u32, nlink: u64, shared: Arc<Shared>) -> Arc<Inode> {
+        Arc::new(Inode {
+            ino,
+            dev,
+            meta: Mutex::new(Meta::new(libc::S_IFREG | perm, uid, gid, nlink)),
+            kind: Kind::File(RwLock::new(FileData::new(shared))),
+        })
+    }
+
+    /// A new symlink.
+    pub fn new_symlink(ino: u64, dev: u64, target: Vec<u8>, uid: u32, gid: u32) -> Arc<Inode> {
+        Arc::new(Inode {
+            ino,
+            dev,
+            meta: Mutex::new(Meta::new(libc::S_IFLNK | 0o777, uid, gid, 1)),
+            kind: Kind::Symlink(target),
+        })
+    }
+
+    /// The directory table, if a directory.
+    pub fn dir(&self) -> Option<&Mutex<Dir>> {
+        match &self.kind {
+            Kind::Dir(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    pub fn is_dir(&self) -> bool {
+        matches!(self.kind, Kind::Dir(_))
+    }
+
+    /// The symlink target, if a symlink.
+    pub fn symlink(&self) -> Option<&[u8]> {
+        match &self.kind {
+            Kind::Symlink(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The parent of a directory; None for the root (and for anything but a directory).
+    pub fn parent(&self) -> Option<Arc<Inode>> {
+        self.dir().and_then(|d| lock(d).parent.upgrade())
+    }
+
+    /// `d_type` for getdents.
+    pub fn dtype(&self) -> u8 {
+        match self.kind {
+            Kind::Dir(_) => libc::DT_DIR,
+            Kind::File(_) => libc::DT_REG,
+            Kind::Symlink(_) => libc::DT_LNK,
+        }
+    }
+
+    /// Runs `f` on the metadata.
+    pub fn with_meta<R>(&self, f: impl FnOnce(&mut Meta) -> R) -> R {
+        f(&mut lock(&self.meta))
+    }
+
+    /// Read access with relatime rules: atime moves only if it is not newer than mtime or
+    /// ctime, or is a day old.
+    pub fn touch_atime(&self) {
+        let t = now();
+        self.with_meta(|m| {
+            if m.atime <= m.mtime || m.atime <= m.ctime || t.0 - m.atime.0 >= 24 * 3600 {
+                m.atime = t;
+            }
+        });
+    }
+
+    /// stat(2) of this inode.
+    pub fn stat(&self) -> Stat {
+        let (size, blocks) = match &self.kind {
+            Kind::Dir(d) => (lock(d).size(), 0),
+            Kind::File(f) => {
+                let f = rlock(f);
+                (f.size as i64, f.blocks())
+            }
+            Kind::Symlink(t) => (t.len() as i64, if t.len() + 1 > SHORT_SYMLINK_LEN { 8 } else { 0 }),
+        };
+        let m = *lock(&self.meta);
+        Stat {
+            dev: self.dev,
+            ino: self.ino,
+            mode: m.mode,
+            nlink: m.nlink,
+            uid: m.uid,
+            gid: m.gid,
+            rdev: 0,
+            size,
+            blksize: PAGE as i64,
+            blocks,
+            atime: m.atime,
+            mtime: m.mtime,
+            ctime: m.ctime,
+        }
+    }
+}

@@ -1,0 +1,360 @@
+//! Signal state, delivery (frame construction) and rt_sigreturn.
+//!
+//! Pending signals live in atomics so that a task blocked inside the Sentry can notice one
+//! (`interrupted()`) without taking locks. A signal to a process wakes every thread: running
+//! ones through the platform's interrupt, blocked ones by their polling waits.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::{Task, ThreadGroup, SIG_DFL, SIG_IGN};
+use crate::errno::Errno;
+
+/// Signal bit of `sig`.
+pub fn bit(sig: i32) -> u64 {
+    1u64 << (sig - 1)
+}
+
+/// SIGKILL and SIGSTOP cannot be blocked.
+pub const UNBLOCKABLE: u64 = (1 << (libc::SIGKILL - 1)) | (1 << (libc::SIGSTOP - 1));
+
+/// What a receiver learns about a signal (the siginfo fields we fill).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SigInfo {
+    pub signo: i32,
+    pub code: i32,
+    pub pid: i32,
+    pub uid: u32,
+    /// SIGCHLD: exit status or signal; SIGSEGV/SIGBUS: unused.
+    pub status: i32,
+    /// SIGSEGV/SIGBUS: fault address.
+    pub addr: u64,
+}
+
+impl SigInfo {
+    /// The 128 bytes of `siginfo_t`.
+    pub fn to_bytes(&self) -> [u8; 128] {
+        let mut b = [0u8; 128];
+        b[0..4].copy_from_slice(&self.signo.to_le_bytes());
+        b[8..12].copy_from_slice(&self.code.to_le_bytes());
+        match self.signo {
+            libc::SIGSEGV | libc::SIGBUS | libc::SIGILL | libc::SIGFPE | libc::SIGTRAP => {
+                b[16..24].copy_from_slice(&self.addr.to_le_bytes());
+            }
+            _ => {
+                b[16..20].copy_from_slice(&self.pid.to_le_bytes());
+                b[20..24].copy_from_slice(&self.uid.to_le_bytes());
+                if self.signo == libc::SIGCHLD {
+                    b[24..28].copy_from_slice(&self.status.to_le_bytes());
+                }
+            }
+        }
+        b
+    }
+}
+
+/// Per-process pending signals.
+#[derive(Default)]
+pub struct GroupSignals {
+    pub pending: AtomicU64,
+    pub infos: Mutex<Vec<SigInfo>>,
+}
+
+/// Per-thread signal state.
+#[derive(Default)]
+pub struct TaskSignals {
+    pub mask: AtomicU64,
+    pub pending: AtomicU64,
+    pub infos: Mutex<Vec<SigInfo>>,
+    /// sigaltstack: (sp, size, flags).
+    pub altstack: Mutex<(u64, u64, i32)>,
+    /// Mask to restore after a sigsuspend's handler.
+    pub saved_mask: Mutex<Option<u64>>,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<(Arc<TaskSignals>, Arc<ThreadGroup>)>> = const { RefCell::new(None) };
+}
+
+/// Registers the running task for `interrupted()` on this host thread.
+pub fn set_current(sig: Arc<TaskSignals>, tg: Arc<ThreadGroup>) {
+    CURRENT.with(|c| *c.borrow_mut() = Some((sig, tg)));
+}
+
+/// Whether the task running on this host thread has a deliverable signal or must exit:
+/// blocking waits poll this and return EINTR.
+pub fn interrupted() -> bool {
+    CURRENT.with(|c| {
+        c.borrow().as_ref().is_some_and(|(s, tg)| {
+            let mask = s.mask.load(Ordering::SeqCst);
+            let pend = s.pending.load(Ordering::SeqCst) | tg.sig.pending.load(Ordering::SeqCst);
+            pend & !mask != 0 || tg.lock().group_exit.is_some()
+        })
+    })
+}
+
+/// Signals whose default action is to do nothing.
+pub fn default_ignored(sig: i32) -> bool {
+    matches!(sig, libc::SIGCHLD | libc::SIGURG | libc::SIGWINCH | libc::SIGCONT)
+}
+
+/// Default action stops the process (not implemented: treated as ignored).
+fn default_stops(sig: i32) -> bool {
+    matches!(sig, libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU)
+}
+
+/// Wait status of a process killed by `sig`.
+pub fn signal_status(sig: i32) -> i32 {
+    let core = matches!(
+        sig,
+        libc::SIGQUIT
+            | libc::SIGILL
+            | libc::SIGTRAP
+            | libc::SIGABRT
+            | libc::SIGBUS
+            | libc::SIGFPE
+            | libc::SIGSEGV
+            | libc::SIGSYS
+            | libc::SIGXCPU
+            | libc::SIGXFSZ
+    );
+    sig | if core { 0x80 } else { 0 }
+}
+
+/// Sends `info.signo` to process `tg`, or to one of its threads (`tid`).
+pub fn send(tg: &Arc<ThreadGroup>, tid: Option<i32>, info: SigInfo) {
+    let sig = info.signo;
+    if sig == 0 {
+        return;
+    }
+    let handler = tg.lock().actions[(sig - 1) as usize].handler;
+    if sig == libc::SIGKILL {
+        tg.kill_group(signal_status(sig));
+        return;
+    }
+    if handler == SIG_IGN || (handler == SIG_DFL && (default_ignored(sig) || default_stops(sig))) {
+        if default_stops(sig) && handler == SIG_DFL {
+            tracing::warn!(sig, "job-control stop is not implemented; ignoring");
+        }
+        return;
+    }
+    // Queue it; a default-action signal is acted on by the receiver when unblocked.
+    let st = tg.lock();
+    let target = tid.and_then(|t| st.signals.get(&t).cloned());
+    match target {
+        Some(ts) => {
+            ts.infos.lock().unwrap_or_else(|e| e.into_inner()).push(info);
+            ts.pending.fetch_or(bit(sig), Ordering::SeqCst);
+        }
+        None => {
+            tg.sig.infos.lock().unwrap_or_else(|e| e.into_inner()).push(info);
+            tg.sig.pending.fetch_or(bit(sig), Ordering::SeqCst);
+        }
+    }
+    for irq in st.threads.values() {
+        irq.interrupt();
+    }
+}
+
+fn take(pending: &AtomicU64, infos: &Mutex<Vec<SigInfo>>, avail: u64) -> Option<SigInfo> {
+    let p = pending.load(Ordering::SeqCst) & avail;
+    if p == 0 {
+        return None;
+    }
+    let sig = p.trailing_zeros() as i32 + 1;
+    let mut q = infos.lock().unwrap_or_else(|e| e.into_inner());
+    let info = match q.iter().position(|i| i.signo == sig) {
+        Some(i) => q.remove(i),
+        None => SigInfo { signo: sig, ..Default::default() },
+    };
+    // Real-time signals queue; standard ones do not.
+    if sig < 32 || !q.iter().any(|i| i.signo == sig) {
+        q.retain(|i| i.signo != sig);
+        pending.fetch_and(!bit(sig), Ordering::SeqCst);
+    }
+    Some(info)
+}
+
+/// Takes the next deliverable signal of `t`.
+pub fn dequeue(t: &Task, mask: u64) -> Option<SigInfo> {
+    let avail = !mask | UNBLOCKABLE;
+    take(&t.sig.pending, &t.sig.infos, avail).or_else(|| take(&t.tg.sig.pending, &t.tg.sig.infos, avail))
+}
+
+const UC_FP_XSTATE: u64 = 1;
+const FP_XSTATE_MAGIC1: u32 = 0x4650_5853;
+const FP_XSTATE_MAGIC2: u32 = 0x4650_5845;
+const SA_ONSTACK: u64 = 0x0800_0000;
+const SA_RESTART: u64 = 0x1000_0000;
+const SA_NODEFER: u64 = 0x4000_0000;
+const SA_RESETHAND: u64 = 0x8000_0000;
+const SA_SIGINFO: u64 = 4;
+const UC_SIZE: u64 = 304;
+const SIGINFO_SIZE: u64 = 128;
+
+/// How the syscall the task was in ended, for restart decisions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interrupted {
+    /// Not in an interrupted syscall.
+    No,
+    /// A syscall interrupted by a signal: restart it if the handler has SA_RESTART.
+    Restartable { nr: u64 },
+}
+
+/// Delivers pending signals before returning to the application. Returns false when the
+/// process must die.
+pub fn deliver(t: &mut Task, intr: Interrupted) -> bool {
+    let mask = t.sig.mask.load(Ordering::SeqCst);
+    let Some(info) = dequeue(t, mask) else {
+        if let Interrupted::Restartable { nr } = intr {
+            restart(t, nr);
+        }
+        return true;
+    };
+    let sig = info.signo;
+    let act = t.tg.lock().actions[(sig - 1) as usize];
+    if act.handler == SIG_IGN || (act.handler == SIG_DFL && (default_ignored(sig) || default_stops(sig))) {
+        if let Interrupted::Restartable { nr } = intr {
+            restart(t, nr);
+        }
+        return true;
+    }
+    if act.handler == SIG_DFL {
+        t.tg.kill_group(signal_status(sig));
+        return false;
+    }
+    if let Interrupted::Restartable { nr } = intr {
+        if act.flags & SA_RESTART != 0 {
+            restart(t, nr);
+        } else {
+            t.regs.regs.rax = Errno::EINTR.as_rax();
+        }
+    }
+    let old_mask = t.sig.saved_mask.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or(mask);
+    match build_frame(t, &info, &act, old_mask) {
+        Ok(()) => {
+            let mut new_mask = mask | act.mask;
+            if act.flags & SA_NODEFER == 0 {
+                new_mask |= bit(sig);
+            }
+            t.sig.mask.store(new_mask & !UNBLOCKABLE, Ordering::SeqCst);
+            if act.flags & SA_RESETHAND != 0 {
+                t.tg.lock().actions[(sig - 1) as usize] = Default::default();
+            }
+            true
+        }
+        Err(_) => {
+            // Could not write the frame: as Linux, a SIGSEGV the process cannot handle.
+            t.tg.kill_group(signal_status(libc::SIGSEGV));
+            false
+        }
+    }
+}
+
+fn restart(t: &mut Task, nr: u64) {
+    t.regs.regs.rax = nr;
+    t.regs.regs.rip -= 2;
+}
+
+fn build_frame(t: &mut Task, info: &SigInfo, act: &super::SigAction, old_mask: u64) -> Result<(), Errno> {
+    let r = t.regs.regs;
+    let (ss_sp, ss_size, _) = *t.sig.altstack.lock().unwrap_or_else(|e| e.into_inner());
+    let on_alt = ss_size != 0 && r.rsp > ss_sp && r.rsp <= ss_sp + ss_size;
+    let mut sp = if act.flags & SA_ONSTACK != 0 && ss_size != 0 && !on_alt { ss_sp + ss_size } else { r.rsp - 128 };
+    let xs = t.regs.xsave.as_bytes().to_vec();
+    let xsize = xs.len() as u64;
+    sp = (sp - (xsize + 4)) & !63;
+    let fpstate = sp;
+    sp -= 8 + UC_SIZE + SIGINFO_SIZE;
+    sp = (sp & !15) - 8;
+    let frame = sp;
+    let uc = frame + 8;
+    let si = uc + UC_SIZE;
+    // fpstate, with the software words a handler (and our rt_sigreturn) expect.
+    let mut fp = xs;
+    fp[464..468].copy_from_slice(&FP_XSTATE_MAGIC1.to_le_bytes());
+    fp[468..472].copy_from_slice(&((xsize + 4) as u32).to_le_bytes());
+    let xfeatures = u64::from_le_bytes(fp[512..520].try_into().unwrap_or_default()) | 3;
+    fp[472..480].copy_from_slice(&xfeatures.to_le_bytes());
+    fp[480..484].copy_from_slice(&(xsize as u32).to_le_bytes());
+    fp.extend_from_slice(&FP_XSTATE_MAGIC2.to_le_bytes());
+    t.write_mem(fpstate, &fp)?;
+    let mut u = [0u8; UC_SIZE as usize];
+    let put = |u: &mut [u8; UC_SIZE as usize], o: usize, v: u64| u[o..o + 8].copy_from_slice(&v.to_le_bytes());
+    put(&mut u, 0, UC_FP_XSTATE);
+    put(&mut u, 16, ss_sp);
+    put(&mut u, 24, if on_alt { 1 } else if ss_size == 0 { 2 } else { 0 });
+    put(&mut u, 32, ss_size);
+    let mc = 40;
+    let gregs = [
+        r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rdi, r.rsi, r.rbp, r.rbx, r.rdx, r.rax, r.rcx, r.rsp,
+        r.rip, r.rflags,
+    ];
+    for (i, v) in gregs.iter().enumerate() {
+        put(&mut u, mc + 8 * i, *v);
+    }
+    // cs=0x33, ss=0x2b as Linux reports them.
+    u[mc + 144..mc + 146].copy_from_slice(&0x33u16.to_le_bytes());
+    u[mc + 150..mc + 152].copy_from_slice(&0x2bu16.to_le_bytes());
+    put(&mut u, mc + 176, info.addr);
+    put(&mut u, mc + 184, fpstate);
+    put(&mut u, 296, old_mask);
+    let restorer = act.restorer;
+    t.write_mem(frame, &restorer.to_le_bytes())?;
+    t.write_mem(uc, &u)?;
+    t.write_mem(si, &info.to_bytes())?;
+    let regs = &mut t.regs.regs;
+    regs.rsp = frame;
+    regs.rip = act.handler;
+    regs.rdi = info.signo as u64;
+    regs.rsi = if act.flags & SA_SIGINFO != 0 { si } else { 0 };
+    regs.rdx = if act.flags & SA_SIGINFO != 0 { uc } else { 0 };
+    regs.rax = 0;
+    regs.rflags &= !0x400; // DF clear, as the ABI wants
+    Ok(())
+}
+
+/// rt_sigreturn: restores the state saved by `build_frame` (rsp points past pretcode).
+pub fn sigreturn(t: &mut Task) -> Result<(), Errno> {
+    let uc = t.regs.regs.rsp;
+    let mut u = [0u8; UC_SIZE as usize];
+    t.read_mem(uc, &mut u)?;
+    let get = |o: usize| u64::from_le_bytes(u[o..o + 8].try_into().unwrap_or_default());
+    let mc = 40;
+    let r = &mut t.regs.regs;
+    let fields: [&mut u64; 18] = [
+        &mut r.r8, &mut r.r9, &mut r.r10, &mut r.r11, &mut r.r12, &mut r.r13, &mut r.r14, &mut r.r15,
+        &mut r.rdi, &mut r.rsi, &mut r.rbp, &mut r.rbx, &mut r.rdx, &mut r.rax, &mut r.rcx, &mut r.rsp,
+        &mut r.rip, &mut r.rflags,
+    ];
+    for (i, f) in fields.into_iter().enumerate() {
+        *f = get(mc + 8 * i);
+    }
+    // The user may not change privileged flags: keep only the arithmetic and direction ones
+    // plus AC, RF-style user bits; IF stays set.
+    r.rflags = (r.rflags & 0x0004_0dd5) | 0x202;
+    let fpstate = get(mc + 184);
+    if fpstate != 0 {
+        let n = t.regs.xsave.as_bytes().len();
+        let mut fp = vec![0u8; n];
+        t.read_mem(fpstate, &mut fp)?;
+        // Keep MXCSR's reserved bits clear so the restore cannot fault.
+        let mx = u32::from_le_bytes(fp[24..28].try_into().unwrap_or_default()) & 0xffff;
+        fp[24..28].copy_from_slice(&mx.to_le_bytes());
+        // Header: only x87/SSE/AVX-family bits the host saved; no compacted format.
+        fp[520..528].fill(0);
+        fp[528..576].fill(0);
+        fp[464..512].copy_from_slice(&t.regs.xsave.as_bytes()[464..512]);
+        t.regs.xsave.as_bytes_mut().copy_from_slice(&fp);
+    }
+    let mask = get(296) & !UNBLOCKABLE;
+    t.sig.mask.store(mask, Ordering::SeqCst);
+    let ss_sp = get(16);
+    let ss_flags = u64::from_le_bytes(u[24..32].try_into().unwrap_or_default()) as i32;
+    let ss_size = get(32);
+    if ss_flags & 2 == 0 {
+        *t.sig.altstack.lock().unwrap_or_else(|e| e.into_inner()) = (ss_sp, ss_size, 0);
+    }
+    Ok(())
+}
