@@ -85,6 +85,7 @@ impl ThreadGroup {
         if st.group_exit.is_none() {
             st.group_exit = Some(status);
         }
+        self.sig.exiting.store(true, std::sync::atomic::Ordering::SeqCst);
         for irq in st.threads.values() {
             irq.interrupt();
         }

@@ -58,6 +58,8 @@ impl SigInfo {
 #[derive(Default)]
 pub struct GroupSignals {
     pub pending: AtomicU64,
+    /// Set once the process is exiting (exit_group, fatal signal).
+    pub exiting: std::sync::atomic::AtomicBool,
     pub infos: Mutex<Vec<SigInfo>>,
 }
 
@@ -89,7 +91,7 @@ pub fn interrupted() -> bool {
         c.borrow().as_ref().is_some_and(|(s, tg)| {
             let mask = s.mask.load(Ordering::SeqCst);
             let pend = s.pending.load(Ordering::SeqCst) | tg.sig.pending.load(Ordering::SeqCst);
-            pend & !mask != 0 || tg.lock().group_exit.is_some()
+            pend & !mask != 0 || tg.sig.exiting.load(Ordering::SeqCst)
         })
     })
 }
