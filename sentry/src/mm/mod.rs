@@ -128,7 +128,7 @@ impl MemoryManager {
     fn find_free(&self, len: u64, hint: u64) -> Result<u64, Errno> {
         if hint != 0 {
             if let Some(end) = hint.checked_add(len) {
-                if hint % PAGE_SIZE == 0 && end <= self.limit && !self.overlaps(hint, end) {
+                if hint.is_multiple_of(PAGE_SIZE) && end <= self.limit && !self.overlaps(hint, end) {
                     return Ok(hint);
                 }
             }
@@ -188,7 +188,7 @@ impl MemoryManager {
         let start = match place {
             Placement::Hint(h) => self.find_free(len, page_down(h))?,
             Placement::Fixed(a) | Placement::FixedNoReplace(a) => {
-                if a % PAGE_SIZE != 0 {
+                if !a.is_multiple_of(PAGE_SIZE) {
                     return Err(Errno::EINVAL);
                 }
                 let end = a.checked_add(len).ok_or(Errno::ENOMEM)?;
@@ -214,7 +214,7 @@ impl MemoryManager {
     pub fn unmap(&mut self, addr: u64, len: u64) -> Result<(), Errno> {
         let len = page_up(len).ok_or(Errno::EINVAL)?;
         let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
-        if addr % PAGE_SIZE != 0 || len == 0 || end > self.limit {
+        if !addr.is_multiple_of(PAGE_SIZE) || len == 0 || end > self.limit {
             return Err(Errno::EINVAL);
         }
         self.remove_range(addr, end)
@@ -224,7 +224,7 @@ impl MemoryManager {
     pub fn protect(&mut self, addr: u64, len: u64, prot: Prot) -> Result<(), Errno> {
         let len = page_up(len).ok_or(Errno::ENOMEM)?;
         let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
-        if addr % PAGE_SIZE != 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
         if len == 0 {

@@ -80,7 +80,7 @@ fn timeout(t: &Task, addr: u64, absolute: bool, realtime: bool) -> Result<Option
 }
 
 fn wait(t: &Task, addr: u64, val: u32, deadline: Option<Instant>, bitset: u32) -> SysResult {
-    if addr % 4 != 0 {
+    if !addr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
     let w = Arc::new(Waiter { woken: Mutex::new(false), cv: Condvar::new(), bitset });

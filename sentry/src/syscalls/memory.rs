@@ -22,7 +22,7 @@ fn prot(bits: u64) -> Result<Prot, Errno> {
 pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (addr, len, p, flags, fd, off) = (a[0], a[1], a[2], a[3] as i32, a[4] as i32, a[5]);
     let prot = prot(p)?;
-    if len == 0 || off % PAGE_SIZE != 0 {
+    if len == 0 || !off.is_multiple_of(PAGE_SIZE) {
         return Err(Errno::EINVAL);
     }
     let len = page_up(len).ok_or(Errno::ENOMEM)?;
@@ -50,17 +50,14 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
             return Err(Errno::EACCES);
         }
         let file = f.ops.mappable().ok_or(Errno::ENODEV)?;
-        if shared {
-            if prot.write {
-                // The root is read-only: a writable shared mapping cannot be.
-                return Err(Errno::EACCES);
-            }
-            // A read-only shared mapping of an unchanging file reads like a private one.
+        // The root is read-only: a writable shared mapping cannot be. A read-only shared
+        // mapping of an unchanging file reads like a private one.
+        if shared && prot.write {
+            return Err(Errno::EACCES);
         }
         Backing::File { file, offset: off }
     };
-    let label = if flags & libc::MAP_STACK != 0 { None } else { None };
-    t.mm().map(place, len, prot, backing, label)
+    t.mm().map(place, len, prot, backing, None)
 }
 
 pub fn munmap(t: &mut Task, a: [u64; 6]) -> SysResult {
@@ -77,7 +74,7 @@ pub fn brk(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn madvise(t: &mut Task, a: [u64; 6]) -> SysResult {
-    if a[0] % PAGE_SIZE != 0 {
+    if !a[0].is_multiple_of(PAGE_SIZE) {
         return Err(Errno::EINVAL);
     }
     match a[2] as i32 {
@@ -111,7 +108,7 @@ pub fn mremap(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (old, old_len, new_len, flags, new_addr) = (a[0], a[1], a[2], a[3] as i32, a[4]);
     let maymove = flags & libc::MREMAP_MAYMOVE != 0;
     let fixed = flags & libc::MREMAP_FIXED != 0;
-    if old % PAGE_SIZE != 0 || flags & !(libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED) != 0 || (fixed && !maymove) {
+    if !old.is_multiple_of(PAGE_SIZE) || flags & !(libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED) != 0 || (fixed && !maymove) {
         return Err(Errno::EINVAL);
     }
     let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
@@ -151,7 +148,7 @@ pub fn mremap(t: &mut Task, a: [u64; 6]) -> SysResult {
     }
     // Move: copy the contents to a new mapping of the same kind, then drop the old one.
     let dest = if fixed {
-        if new_addr % PAGE_SIZE != 0 {
+        if !new_addr.is_multiple_of(PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
         Placement::Fixed(new_addr)
@@ -179,7 +176,7 @@ pub fn mremap(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn msync(t: &mut Task, a: [u64; 6]) -> SysResult {
-    if a[0] % PAGE_SIZE != 0 || a[2] & !7 != 0 {
+    if !a[0].is_multiple_of(PAGE_SIZE) || a[2] & !7 != 0 {
         return Err(Errno::EINVAL);
     }
     let mm = t.mm();
@@ -192,7 +189,7 @@ pub fn msync(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn mincore(t: &mut Task, a: [u64; 6]) -> SysResult {
-    if a[0] % PAGE_SIZE != 0 {
+    if !a[0].is_multiple_of(PAGE_SIZE) {
         return Err(Errno::EINVAL);
     }
     let len = page_up(a[1]).ok_or(Errno::ENOMEM)?;

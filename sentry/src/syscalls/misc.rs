@@ -184,7 +184,7 @@ pub fn sysinfo(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 pub fn sched_getaffinity(t: &mut Task, a: [u64; 6]) -> SysResult {
     let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(64);
-    if a[1] < 8 || a[1] % 8 != 0 {
+    if a[1] < 8 || !a[1].is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
     let mask: u64 = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
