@@ -119,11 +119,13 @@ pub struct OpenFile {
     /// O_* status flags (O_APPEND, O_NONBLOCK, access mode).
     pub flags: AtomicU32,
     pub offset: Mutex<u64>,
+    /// Absolute path it was opened by (for *at() calls relative to a directory descriptor).
+    pub path: std::sync::OnceLock<Vec<u8>>,
 }
 
 impl OpenFile {
     pub fn new(ops: Arc<dyn FileOps>, flags: u32) -> Arc<OpenFile> {
-        Arc::new(OpenFile { ops, flags: AtomicU32::new(flags), offset: Mutex::new(0) })
+        Arc::new(OpenFile { ops, flags: AtomicU32::new(flags), offset: Mutex::new(0), path: Default::default() })
     }
 
     pub fn flags(&self) -> u32 {

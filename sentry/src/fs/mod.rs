@@ -5,6 +5,7 @@ pub mod fdtable;
 pub mod file;
 pub mod host;
 pub mod pipe;
+pub mod vfs;
 pub mod tmpfs;
 
 pub use fdtable::FdTable;

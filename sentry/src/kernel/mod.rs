@@ -98,6 +98,8 @@ pub struct Kernel {
     pub root: HostRoot,
     pub hostname: Mutex<Vec<u8>>,
     pub boot: Instant,
+    /// The private /tmp.
+    pub tmpfs: Arc<crate::fs::tmpfs::Tmpfs>,
     pids: Mutex<Pids>,
     /// Wait status of pid 1 once it is gone.
     init_status: (Mutex<Option<i32>>, Condvar),
@@ -115,6 +117,7 @@ impl Kernel {
             root,
             hostname: Mutex::new(b"rvisor".to_vec()),
             boot: Instant::now(),
+            tmpfs: crate::fs::tmpfs::Tmpfs::new(0x2a),
             pids: Mutex::new(Pids { next: 1, groups: BTreeMap::new() }),
             init_status: (Mutex::new(None), Condvar::new()),
         })

@@ -6,6 +6,8 @@ use crate::errno::{Errno, SysResult};
 use crate::fs::dev::Device;
 use crate::fs::file::IoctlReply;
 use crate::fs::pipe::new_pipe;
+use crate::fs::tmpfs::{Creds, Resolution};
+use crate::fs::vfs::{self, resolve, Place};
 use crate::fs::{FileOps, OpenFile, Stat};
 use crate::kernel::Task;
 
@@ -125,25 +127,33 @@ fn dev_path(t: &Task, path: &[u8]) -> Option<Result<Arc<OpenFile>, Errno>> {
     Some(t.fds().get(fd))
 }
 
-/// Absolute form of `path` relative to `dirfd` (only AT_FDCWD and absolute paths for now).
-fn base_dir(t: &Task, dirfd: u64, path: &[u8]) -> Result<Vec<u8>, Errno> {
+/// The directory `path` is relative to: the working directory, or `dirfd`'s path.
+pub(super) fn base_dir(t: &Task, dirfd: u64, path: &[u8]) -> Result<Vec<u8>, Errno> {
     if path.first() == Some(&b'/') || dirfd as i32 == libc::AT_FDCWD {
         return Ok(t.cwd());
     }
-    // Directory descriptors of host directories remember no path yet.
-    t.fds().get(fd_of(dirfd))?;
-    Err(Errno::ENOSYS)
+    let f = t.fds().get(fd_of(dirfd))?;
+    let st = f.ops.stat()?;
+    if st.mode & libc::S_IFMT != libc::S_IFDIR {
+        return Err(Errno::ENOTDIR);
+    }
+    f.path.get().cloned().ok_or(Errno::ENOTDIR)
 }
 
-pub fn openat(t: &mut Task, dirfd: u64, path: u64, flags: u64, _mode: u64) -> SysResult {
+/// The sandbox's credentials for tmpfs.
+pub(super) fn creds(t: &Task) -> Creds {
+    Creds { uid: 0, gid: 0, umask: t.umask }
+}
+
+pub fn openat(t: &mut Task, dirfd: u64, path: u64, flags: u64, mode: u64) -> SysResult {
     let path = t.read_path(path)?;
     let flags = flags as u32;
     let cloexec = flags & libc::O_CLOEXEC as u32 != 0;
-    let file = open_path(t, dirfd, &path, flags)?;
+    let file = open_path(t, dirfd, &path, flags, mode as u32 & 0o7777)?;
     t.fds().insert(file, cloexec, 0).map(|fd| fd as u64)
 }
 
-fn open_path(t: &Task, dirfd: u64, path: &[u8], flags: u32) -> Result<Arc<OpenFile>, Errno> {
+fn open_path(t: &Task, dirfd: u64, path: &[u8], flags: u32, mode: u32) -> Result<Arc<OpenFile>, Errno> {
     let status = flags & !(libc::O_CLOEXEC | libc::O_CREAT | libc::O_EXCL | libc::O_NOCTTY | libc::O_TRUNC) as u32;
     if let Some(r) = dev_path(t, path) {
         let f = r?;
@@ -151,14 +161,32 @@ fn open_path(t: &Task, dirfd: u64, path: &[u8], flags: u32) -> Result<Arc<OpenFi
         return Ok(OpenFile::new(f.ops.clone(), status));
     }
     let cwd = base_dir(t, dirfd, path)?;
+    let creds = creds(t);
+    let mut opened_at = Vec::new();
+    let ops = resolve(&cwd, path, |place| match place {
+        Place::Tmp(rel) => {
+            opened_at = [vfs::TMP, b"/", &rel].concat();
+            t.kernel.tmpfs.open(&rel, flags, mode, &creds)
+        }
+        Place::Host(abs) => {
+            opened_at = abs.clone();
+            open_host(t, &abs, flags).map(Resolution::Done)
+        }
+    })?;
+    let f = OpenFile::new(ops, status);
+    let _ = f.path.set(vfs::normalize(b"/", &opened_at));
+    Ok(f)
+}
+
+fn open_host(t: &Task, abs: &[u8], flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
     let follow = flags & libc::O_NOFOLLOW as u32 == 0;
-    let l = match t.kernel.root.lookup(&cwd, path, follow) {
+    let l = match t.kernel.root.lookup(b"/", abs, follow) {
         Ok(l) => l,
         Err(Errno::ENOENT) if flags & libc::O_CREAT as u32 != 0 => return Err(Errno::EROFS),
         Err(e) => return Err(e),
     };
     if let Some(r) = dev_path(t, &l.path) {
-        return Ok(OpenFile::new(r?.ops.clone(), status));
+        return Ok(r?.ops.clone());
     }
     if flags & libc::O_CREAT as u32 != 0 && flags & libc::O_EXCL as u32 != 0 {
         return Err(Errno::EEXIST);
@@ -174,8 +202,7 @@ fn open_path(t: &Task, dirfd: u64, path: &[u8], flags: u32) -> Result<Arc<OpenFi
     if acc != libc::O_RDONLY as u32 || flags & libc::O_TRUNC as u32 != 0 {
         return Err(if is_dir { Errno::EISDIR } else { Errno::EROFS });
     }
-    let f = t.kernel.root.open_file(&l)?;
-    Ok(OpenFile::new(f, status))
+    Ok(t.kernel.root.open_file(&l)?)
 }
 
 pub fn close(t: &mut Task, a: [u64; 6]) -> SysResult {
@@ -213,18 +240,27 @@ pub fn stat_path(t: &mut Task, dirfd: u64, path: u64, buf: u64, flags: u64) -> S
         }
         return Err(Errno::ENOENT);
     }
-    if let Some(r) = dev_path(t, &p) {
-        let s = r?.ops.stat()?;
-        return put_stat(t, buf, &s);
-    }
-    let cwd = base_dir(t, dirfd, &p)?;
     let follow = flags & libc::AT_SYMLINK_NOFOLLOW as u64 == 0;
-    let l = t.kernel.root.lookup(&cwd, &p, follow)?;
-    if let Some(r) = dev_path(t, &l.path) {
-        let s = r?.ops.stat()?;
-        return put_stat(t, buf, &s);
+    let s = stat_of(t, dirfd, &p, follow)?;
+    put_stat(t, buf, &s)
+}
+
+/// stat(2) of a path.
+pub(super) fn stat_of(t: &Task, dirfd: u64, p: &[u8], follow: bool) -> Result<Stat, Errno> {
+    if let Some(r) = dev_path(t, p) {
+        return r?.ops.stat();
     }
-    put_stat(t, buf, &Stat::from_host(&l.stat))
+    let cwd = base_dir(t, dirfd, p)?;
+    resolve(&cwd, p, |place| match place {
+        Place::Tmp(rel) => t.kernel.tmpfs.stat(&rel, follow),
+        Place::Host(abs) => {
+            let l = t.kernel.root.lookup(b"/", &abs, follow)?;
+            if let Some(r) = dev_path(t, &l.path) {
+                return Ok(Resolution::Done(r?.ops.stat()?));
+            }
+            Ok(Resolution::Done(Stat::from_host(&l.stat)))
+        }
+    })
 }
 
 pub fn lseek(t: &mut Task, a: [u64; 6]) -> SysResult {
@@ -347,15 +383,12 @@ pub fn faccessat(t: &mut Task, dirfd: u64, path: u64, mode: u64) -> SysResult {
     if mode & !7 != 0 {
         return Err(Errno::EINVAL);
     }
-    if dev_path(t, &p).is_some() {
-        return Ok(0);
-    }
-    let cwd = base_dir(t, dirfd, &p)?;
-    let l = t.kernel.root.lookup(&cwd, &p, true)?;
-    if mode & 2 != 0 {
+    let st = stat_of(t, dirfd, &p, true)?;
+    let in_tmp = matches!(vfs::place(&vfs::normalize(&base_dir(t, dirfd, &p)?, &p)), Place::Tmp(_));
+    if mode & 2 != 0 && !in_tmp && st.mode & libc::S_IFMT != libc::S_IFCHR {
         return Err(Errno::EROFS);
     }
-    if mode & 1 != 0 && l.stat.st_mode & 0o111 == 0 && l.stat.st_mode & libc::S_IFMT != libc::S_IFDIR {
+    if mode & 1 != 0 && st.mode & 0o111 == 0 && st.mode & libc::S_IFMT != libc::S_IFDIR {
         return Err(Errno::EACCES);
     }
     Ok(0)
@@ -370,27 +403,30 @@ pub fn readlinkat(t: &mut Task, dirfd: u64, path: u64, buf: u64, size: u64) -> S
         t.exe.clone()
     } else {
         let cwd = base_dir(t, dirfd, &p)?;
-        let l = t.kernel.root.lookup(&cwd, &p, false)?;
-        if l.stat.st_mode & libc::S_IFMT != libc::S_IFLNK {
-            return Err(Errno::EINVAL);
-        }
-        let fd = {
-            use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-            // SAFETY: opening the symlink itself (O_PATH|O_NOFOLLOW) under a directory we hold.
-            let n = unsafe {
-                libc::openat(l.parent.as_raw_fd(), l.name.as_ptr(), libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            };
-            if n < 0 {
-                return Err(Errno::from(std::io::Error::last_os_error()));
-            }
-            // SAFETY: a fresh descriptor we own.
-            unsafe { OwnedFd::from_raw_fd(n) }
-        };
-        crate::fs::host::readlink(&fd)?
+        resolve(&cwd, &p, |place| match place {
+            Place::Tmp(rel) => t.kernel.tmpfs.readlink(&rel),
+            Place::Host(abs) => host_readlink(t, &abs).map(Resolution::Done),
+        })?
     };
     let n = target.len().min(size as usize);
     t.write_mem(buf, &target[..n])?;
     Ok(n as u64)
+}
+
+fn host_readlink(t: &Task, abs: &[u8]) -> Result<Vec<u8>, Errno> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let l = t.kernel.root.lookup(b"/", abs, false)?;
+    if l.stat.st_mode & libc::S_IFMT != libc::S_IFLNK {
+        return Err(Errno::EINVAL);
+    }
+    // SAFETY: opening the symlink itself (O_PATH|O_NOFOLLOW) under a directory we hold.
+    let n = unsafe { libc::openat(l.parent.as_raw_fd(), l.name.as_ptr(), libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC) };
+    if n < 0 {
+        return Err(Errno::from(std::io::Error::last_os_error()));
+    }
+    // SAFETY: a fresh descriptor we own.
+    let fd = unsafe { OwnedFd::from_raw_fd(n) };
+    crate::fs::host::readlink(&fd)
 }
 
 pub fn getcwd(t: &mut Task, a: [u64; 6]) -> SysResult {
@@ -406,25 +442,34 @@ pub fn getcwd(t: &mut Task, a: [u64; 6]) -> SysResult {
     Ok(c.len() as u64)
 }
 
-fn set_cwd(t: &Task, path: &[u8]) -> SysResult {
-    let cwd = t.cwd();
-    let l = t.kernel.root.lookup(&cwd, path, true)?;
-    if l.stat.st_mode & libc::S_IFMT != libc::S_IFDIR {
+fn set_cwd(t: &Task, dirfd: u64, path: &[u8]) -> SysResult {
+    let st = stat_of(t, dirfd, path, true)?;
+    if st.mode & libc::S_IFMT != libc::S_IFDIR {
         return Err(Errno::ENOTDIR);
     }
-    *t.cwd.lock().unwrap_or_else(|e| e.into_inner()) = l.path;
+    let abs = vfs::normalize(&base_dir(t, dirfd, path)?, path);
+    let abs = match abs.strip_suffix(b"/") {
+        Some(a) if !a.is_empty() => a.to_vec(),
+        _ => abs,
+    };
+    // Host paths: record where the walk really ended (symlinks resolved).
+    let abs = match vfs::place(&abs) {
+        Place::Host(h) => t.kernel.root.lookup(b"/", &h, true).map(|l| l.path).unwrap_or(h),
+        Place::Tmp(_) => abs,
+    };
+    *t.cwd.lock().unwrap_or_else(|e| e.into_inner()) = if abs.is_empty() { b"/".to_vec() } else { abs };
     Ok(0)
 }
 
 pub fn chdir(t: &mut Task, a: [u64; 6]) -> SysResult {
     let p = t.read_path(a[0])?;
-    set_cwd(t, &p)
+    set_cwd(t, libc::AT_FDCWD as u64, &p)
 }
 
 pub fn fchdir(t: &mut Task, a: [u64; 6]) -> SysResult {
     let f = t.fds().get(fd_of(a[0]))?;
-    let _ = f;
-    Err(Errno::ENOSYS)
+    let p = f.path.get().cloned().ok_or(Errno::ENOTDIR)?;
+    set_cwd(t, libc::AT_FDCWD as u64, &p)
 }
 
 /// Descriptors 0-2 of the first process: the host's own stdio.

@@ -45,7 +45,7 @@ pub fn umask(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 /// The host's reading of `clock`.
-pub fn clock_now(clock: i32) -> Result<Duration, Errno> {
+pub(crate) fn clock_now(clock: i32) -> Result<Duration, Errno> {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: clock_gettime writes one timespec.
     if unsafe { libc::clock_gettime(clock, &mut ts) } < 0 {

@@ -5,6 +5,7 @@ pub use file::host_stdio;
 pub mod futex;
 mod memory;
 mod misc;
+mod path;
 mod poll;
 mod process;
 mod signal;
@@ -77,6 +78,25 @@ table! { t, nr, a;
     SYS_getcwd => file::getcwd(t, a),
     SYS_chdir => file::chdir(t, a),
     SYS_fchdir => file::fchdir(t, a),
+    SYS_mkdir => path::mkdirat(t, libc::AT_FDCWD as u64, a[0], a[1]),
+    SYS_mkdirat => path::mkdirat(t, a[0], a[1], a[2]),
+    SYS_unlink => path::unlinkat(t, libc::AT_FDCWD as u64, a[0], 0),
+    SYS_rmdir => path::unlinkat(t, libc::AT_FDCWD as u64, a[0], libc::AT_REMOVEDIR as u64),
+    SYS_unlinkat => path::unlinkat(t, a[0], a[1], a[2]),
+    SYS_rename => path::renameat2(t, libc::AT_FDCWD as u64, a[0], libc::AT_FDCWD as u64, a[1], 0),
+    SYS_renameat => path::renameat2(t, a[0], a[1], a[2], a[3], 0),
+    SYS_renameat2 => path::renameat2(t, a[0], a[1], a[2], a[3], a[4]),
+    SYS_symlink => path::symlinkat(t, a[0], libc::AT_FDCWD as u64, a[1]),
+    SYS_symlinkat => path::symlinkat(t, a[0], a[1], a[2]),
+    SYS_link => path::linkat(t, libc::AT_FDCWD as u64, a[0], libc::AT_FDCWD as u64, a[1], 0),
+    SYS_linkat => path::linkat(t, a[0], a[1], a[2], a[3], a[4]),
+    SYS_truncate => path::truncate(t, a[0], a[1]),
+    SYS_chmod => path::fchmodat(t, libc::AT_FDCWD as u64, a[0], a[1]),
+    SYS_fchmodat => path::fchmodat(t, a[0], a[1], a[2]),
+    SYS_chown => path::fchownat(t, libc::AT_FDCWD as u64, a[0], a[1], a[2], 0),
+    SYS_lchown => path::fchownat(t, libc::AT_FDCWD as u64, a[0], a[1], a[2], libc::AT_SYMLINK_NOFOLLOW as u64),
+    SYS_fchownat => path::fchownat(t, a[0], a[1], a[2], a[3], a[4]),
+    SYS_utimensat => path::utimensat(t, a),
     SYS_mmap => memory::mmap(t, a),
     SYS_munmap => memory::munmap(t, a),
     SYS_mprotect => memory::mprotect(t, a),

@@ -1,0 +1,93 @@
+//! Which filesystem a path belongs to: the sandbox's private /tmp (tmpfs), /dev (the
+//! Sentry's devices), or the root (host, read-only).
+//!
+//! Paths are classified lexically after joining with the working directory; a symlink inside
+//! /tmp that leaves it is re-resolved from the top. (A mount table comes with the gofer.)
+
+use crate::errno::Errno;
+use crate::fs::tmpfs::Resolution;
+
+/// Mount point of the private tmpfs.
+pub const TMP: &[u8] = b"/tmp";
+
+/// `path` made absolute against `cwd`, with `.` and `..` removed lexically and a trailing
+/// slash kept.
+pub fn normalize(cwd: &[u8], path: &[u8]) -> Vec<u8> {
+    let joined: Vec<u8> = if path.first() == Some(&b'/') { path.to_vec() } else { [cwd, b"/", path].concat() };
+    let mut out: Vec<&[u8]> = Vec::new();
+    for c in joined.split(|&b| b == b'/') {
+        match c {
+            b"" | b"." => {}
+            b".." => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    let mut p = Vec::with_capacity(joined.len());
+    for c in &out {
+        p.push(b'/');
+        p.extend_from_slice(c);
+    }
+    if p.is_empty() {
+        p.push(b'/');
+    } else if path.ends_with(b"/") {
+        p.push(b'/');
+    }
+    p
+}
+
+/// Where an absolute, normalized path lives.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Place {
+    /// In the private tmpfs, at this path relative to its root ("" for /tmp itself).
+    Tmp(Vec<u8>),
+    /// On the host root.
+    Host(Vec<u8>),
+}
+
+/// Classifies an absolute, normalized path.
+pub fn place(abs: &[u8]) -> Place {
+    if abs == TMP || abs == b"/tmp/" {
+        return Place::Tmp(Vec::new());
+    }
+    match abs.strip_prefix(b"/tmp/") {
+        Some(rest) => Place::Tmp(rest.to_vec()),
+        None => Place::Host(abs.to_vec()),
+    }
+}
+
+/// Runs `op` on the place `path` names, following tmpfs escapes (at most 40).
+pub fn resolve<T>(
+    cwd: &[u8],
+    path: &[u8],
+    mut op: impl FnMut(Place) -> Result<Resolution<T>, Errno>,
+) -> Result<T, Errno> {
+    let mut abs = normalize(cwd, path);
+    for _ in 0..40 {
+        match op(place(&abs))? {
+            Resolution::Done(v) => return Ok(v),
+            Resolution::Escape { target, rest } => {
+                let base = if target.first() == Some(&b'/') { target } else { [TMP, b"/", &target].concat() };
+                let joined = if rest.is_empty() { base } else { [&base[..], b"/", &rest].concat() };
+                abs = normalize(b"/", &joined);
+            }
+        }
+    }
+    Err(Errno::ELOOP)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_and_place() {
+        assert_eq!(normalize(b"/a/b", b"../c"), b"/a/c");
+        assert_eq!(normalize(b"/", b"../../x/./y/"), b"/x/y/");
+        assert_eq!(normalize(b"/tmp", b"f"), b"/tmp/f");
+        assert_eq!(place(b"/tmp/f/g"), Place::Tmp(b"f/g".to_vec()));
+        assert_eq!(place(b"/tmp"), Place::Tmp(Vec::new()));
+        assert_eq!(place(b"/tmpx"), Place::Host(b"/tmpx".to_vec()));
+    }
+}

@@ -1,0 +1,177 @@
+//! Operations on names: mkdir, unlink, rmdir, rename, symlink, link, truncate, chmod, chown,
+//! utimensat. The private /tmp is writable; the root is read-only (EROFS).
+
+use super::file::{base_dir, creds};
+use crate::errno::{Errno, SysResult};
+use crate::fs::tmpfs::Resolution;
+use crate::fs::vfs::{self, resolve, Place};
+use crate::kernel::Task;
+
+/// What a write to the read-only root answers: ENOENT if the parent is missing, else EROFS.
+fn host_readonly(t: &Task, abs: &[u8], must_exist: bool) -> Result<Resolution<()>, Errno> {
+    match t.kernel.root.lookup(b"/", abs, false) {
+        Ok(_) if !must_exist => Err(Errno::EEXIST),
+        Ok(_) => Err(Errno::EROFS),
+        Err(Errno::ENOENT) if !must_exist => {
+            let parent = vfs::normalize(abs, b"..");
+            t.kernel.root.lookup(b"/", &parent, true)?;
+            Err(Errno::EROFS)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn path_arg(t: &Task, dirfd: u64, addr: u64) -> Result<(Vec<u8>, Vec<u8>), Errno> {
+    let p = t.read_path(addr)?;
+    let cwd = base_dir(t, dirfd, &p)?;
+    Ok((cwd, p))
+}
+
+pub fn mkdirat(t: &mut Task, dirfd: u64, path: u64, mode: u64) -> SysResult {
+    let (cwd, p) = path_arg(t, dirfd, path)?;
+    let c = creds(t);
+    resolve(&cwd, &p, |pl| match pl {
+        Place::Tmp(rel) if rel.is_empty() => Err(Errno::EEXIST),
+        Place::Tmp(rel) => t.kernel.tmpfs.mkdir(&rel, mode as u32 & 0o7777, &c),
+        Place::Host(abs) => host_readonly(t, &abs, false),
+    })
+    .map(|_| 0)
+}
+
+pub fn unlinkat(t: &mut Task, dirfd: u64, path: u64, flags: u64) -> SysResult {
+    if flags & !(libc::AT_REMOVEDIR as u64) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let dir = flags != 0;
+    let (cwd, p) = path_arg(t, dirfd, path)?;
+    resolve(&cwd, &p, |pl| match pl {
+        Place::Tmp(rel) if rel.is_empty() => Err(if dir { Errno::EBUSY } else { Errno::EISDIR }),
+        Place::Tmp(rel) if dir => t.kernel.tmpfs.rmdir(&rel),
+        Place::Tmp(rel) => t.kernel.tmpfs.unlink(&rel),
+        Place::Host(abs) => host_readonly(t, &abs, true),
+    })
+    .map(|_| 0)
+}
+
+pub fn renameat2(t: &mut Task, olddir: u64, old: u64, newdir: u64, new: u64, flags: u64) -> SysResult {
+    let (ocwd, op) = path_arg(t, olddir, old)?;
+    let (ncwd, np) = path_arg(t, newdir, new)?;
+    let (oa, na) = (vfs::normalize(&ocwd, &op), vfs::normalize(&ncwd, &np));
+    match (vfs::place(&oa), vfs::place(&na)) {
+        (Place::Tmp(o), Place::Tmp(n)) => {
+            if o.is_empty() || n.is_empty() {
+                return Err(Errno::EBUSY);
+            }
+            t.kernel.tmpfs.rename(&o, &n, flags as u32).map(|_| 0)
+        }
+        (Place::Tmp(_), Place::Host(_)) | (Place::Host(_), Place::Tmp(_)) => {
+            stat_exists(t, &oa)?;
+            Err(Errno::EXDEV)
+        }
+        (Place::Host(o), Place::Host(_)) => host_readonly(t, &o, true).map(|_| 0),
+    }
+}
+
+fn stat_exists(t: &Task, abs: &[u8]) -> Result<(), Errno> {
+    super::file::stat_of(t, libc::AT_FDCWD as u64, abs, false).map(|_| ())
+}
+
+pub fn symlinkat(t: &mut Task, target: u64, dirfd: u64, path: u64) -> SysResult {
+    let target = t.read_path(target)?;
+    let (cwd, p) = path_arg(t, dirfd, path)?;
+    let c = creds(t);
+    resolve(&cwd, &p, |pl| match pl {
+        Place::Tmp(rel) if rel.is_empty() => Err(Errno::EEXIST),
+        Place::Tmp(rel) => t.kernel.tmpfs.symlink(&target, &rel, &c),
+        Place::Host(abs) => host_readonly(t, &abs, false),
+    })
+    .map(|_| 0)
+}
+
+pub fn linkat(t: &mut Task, olddir: u64, old: u64, newdir: u64, new: u64, flags: u64) -> SysResult {
+    if flags & !((libc::AT_SYMLINK_FOLLOW | libc::AT_EMPTY_PATH) as u64) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (ocwd, op) = path_arg(t, olddir, old)?;
+    let (ncwd, np) = path_arg(t, newdir, new)?;
+    let (oa, na) = (vfs::normalize(&ocwd, &op), vfs::normalize(&ncwd, &np));
+    match (vfs::place(&oa), vfs::place(&na)) {
+        (Place::Tmp(o), Place::Tmp(n)) => t.kernel.tmpfs.link(&o, &n).map(|_| 0),
+        (_, Place::Host(n)) => {
+            stat_exists(t, &oa)?;
+            host_readonly(t, &n, false).map(|_| 0)
+        }
+        _ => {
+            stat_exists(t, &oa)?;
+            Err(Errno::EXDEV)
+        }
+    }
+}
+
+pub fn truncate(t: &mut Task, path: u64, len: u64) -> SysResult {
+    if (len as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (cwd, p) = path_arg(t, libc::AT_FDCWD as u64, path)?;
+    resolve(&cwd, &p, |pl| match pl {
+        Place::Tmp(rel) => t.kernel.tmpfs.truncate(&rel, len),
+        Place::Host(abs) => host_readonly(t, &abs, true),
+    })
+    .map(|_| 0)
+}
+
+pub fn fchmodat(t: &mut Task, dirfd: u64, path: u64, mode: u64) -> SysResult {
+    let (cwd, p) = path_arg(t, dirfd, path)?;
+    resolve(&cwd, &p, |pl| match pl {
+        Place::Tmp(rel) => t.kernel.tmpfs.chmod(&rel, mode as u32 & 0o7777),
+        Place::Host(abs) => host_readonly(t, &abs, true),
+    })
+    .map(|_| 0)
+}
+
+pub fn fchownat(t: &mut Task, dirfd: u64, path: u64, uid: u64, gid: u64, flags: u64) -> SysResult {
+    let (cwd, p) = path_arg(t, dirfd, path)?;
+    let id = |v: u64| if v as u32 == u32::MAX { None } else { Some(v as u32) };
+    let follow = flags & libc::AT_SYMLINK_NOFOLLOW as u64 == 0;
+    resolve(&cwd, &p, |pl| match pl {
+        Place::Tmp(rel) if follow => t.kernel.tmpfs.chown(&rel, id(uid), id(gid)),
+        Place::Tmp(rel) => t.kernel.tmpfs.lchown(&rel, id(uid), id(gid)),
+        Place::Host(abs) => host_readonly(t, &abs, true),
+    })
+    .map(|_| 0)
+}
+
+pub fn utimensat(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (dirfd, path, times, flags) = (a[0], a[1], a[2], a[3]);
+    if path == 0 {
+        return Err(Errno::ENOSYS);
+    }
+    const UTIME_NOW: i64 = (1 << 30) - 1;
+    const UTIME_OMIT: i64 = (1 << 30) - 2;
+    let now = super::misc::clock_now(libc::CLOCK_REALTIME)?;
+    let now = (now.as_secs() as i64, now.subsec_nanos() as i64);
+    let (at, mt) = if times == 0 {
+        (Some(now), Some(now))
+    } else {
+        let mut b = [0u8; 32];
+        t.read_mem(times, &mut b)?;
+        let f = |o: usize| i64::from_le_bytes(b[o..o + 8].try_into().unwrap_or_default());
+        let one = |s: i64, ns: i64| -> Result<Option<(i64, i64)>, Errno> {
+            match ns {
+                UTIME_NOW => Ok(Some(now)),
+                UTIME_OMIT => Ok(None),
+                n if (0..1_000_000_000).contains(&n) => Ok(Some((s, n))),
+                _ => Err(Errno::EINVAL),
+            }
+        };
+        (one(f(0), f(8))?, one(f(16), f(24))?)
+    };
+    let (cwd, p) = path_arg(t, dirfd, path)?;
+    let follow = flags & libc::AT_SYMLINK_NOFOLLOW as u64 == 0;
+    resolve(&cwd, &p, |pl| match pl {
+        Place::Tmp(rel) if follow => t.kernel.tmpfs.utimens(&rel, at, mt),
+        Place::Tmp(rel) => t.kernel.tmpfs.lutimens(&rel, at, mt),
+        Place::Host(abs) => host_readonly(t, &abs, true),
+    })
+    .map(|_| 0)
+}
