@@ -270,3 +270,29 @@ fn interrupt_stops_a_busy_loop_promptly() {
         }
     });
 }
+
+#[test]
+fn contexts_come_and_go_concurrently_in_one_address_space() {
+    each_platform(|p| {
+        let h = Harness::new(p, tagged_loop::bytes());
+        let platform: std::sync::Arc<dyn platform::Platform> = std::sync::Arc::from(h.platform);
+        let aspace = h.aspace.clone();
+        let workers: Vec<_> = (0..3u64)
+            .map(|w| {
+                let (p, a) = (platform.clone(), aspace.clone());
+                std::thread::spawn(move || {
+                    for i in 0..40 {
+                        let mut ctx = p.new_context().unwrap();
+                        let mut s = Harness::start_state();
+                        s.regs.r12 = w * 1000 + i;
+                        assert_eq!(ctx.switch(&a, &mut s).unwrap(), Exit::Syscall);
+                        assert_eq!(s.regs.rdi, w * 1000 + i);
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+    });
+}

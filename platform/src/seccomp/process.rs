@@ -315,8 +315,10 @@ impl StubProcess {
 
     /// Frees what a finished stub thread held: its slot and its listener descriptor.
     pub fn release(&self, slot: u64, stub_fd: i32) {
-        let closed = self.control(&[[CTL_OP_CLOSE, stub_fd as u64, 0, 0, 0]]);
+        // Hold the spawn lock across the close: a spawn in between would otherwise expect
+        // the wrong descriptor number for its new listener.
         let mut st = lock(&self.spawn);
+        let closed = self.control(&[[CTL_OP_CLOSE, stub_fd as u64, 0, 0, 0]]);
         st.slots.remove(&slot);
         if closed.is_ok() {
             st.fds.remove(&stub_fd);

@@ -192,3 +192,62 @@ pub fn pause(_t: &mut Task) -> SysResult {
     }
     Err(Errno::EINTR)
 }
+
+/// rt_sigqueueinfo / rt_tgsigqueueinfo: a signal with the caller's siginfo.
+pub fn sigqueueinfo(t: &mut Task, tgid: i32, tid: Option<i32>, sig: i32, uinfo: u64) -> SysResult {
+    if !(1..=NSIG as i32).contains(&sig) {
+        return Err(Errno::EINVAL);
+    }
+    let mut b = [0u8; 128];
+    t.read_mem(uinfo, &mut b)?;
+    let code = i32::from_le_bytes(b[8..12].try_into().unwrap_or_default());
+    // Only the kernel may claim kernel or kill() origins for another process.
+    if (code >= 0 || code == SI_TKILL) && tgid != t.tg.tgid {
+        return Err(Errno::EPERM);
+    }
+    let value = u64::from_le_bytes(b[24..32].try_into().unwrap_or_default());
+    let g = t.kernel.group(tgid).ok_or(Errno::ESRCH)?;
+    if let Some(tid) = tid {
+        if !g.lock().threads.contains_key(&tid) {
+            return Err(Errno::ESRCH);
+        }
+    }
+    signal::send(&g, tid, SigInfo { signo: sig, code, pid: t.tg.tgid, value, ..Default::default() });
+    Ok(0)
+}
+
+/// rt_sigtimedwait: takes a pending signal of `set`, waiting up to the timeout.
+pub fn rt_sigtimedwait(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[3] != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let set = t.read_u64(a[0])? & !UNBLOCKABLE;
+    let deadline = if a[2] == 0 {
+        None
+    } else {
+        let mut b = [0u8; 16];
+        t.read_mem(a[2], &mut b)?;
+        let s = i64::from_le_bytes(b[..8].try_into().unwrap_or_default());
+        let ns = i64::from_le_bytes(b[8..].try_into().unwrap_or_default());
+        if s < 0 || !(0..1_000_000_000).contains(&ns) {
+            return Err(Errno::EINVAL);
+        }
+        Some(std::time::Instant::now() + Duration::new(s as u64, ns as u32))
+    };
+    loop {
+        // Take only signals of `set`: present everything else as blocked.
+        if let Some(info) = signal::dequeue(t, !set) {
+            if a[1] != 0 {
+                t.write_mem(a[1], &info.to_bytes())?;
+            }
+            return Ok(info.signo as u64);
+        }
+        if signal::interrupted() {
+            return Err(Errno::EINTR);
+        }
+        if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            return Err(Errno::EAGAIN);
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
