@@ -90,6 +90,7 @@ pub fn run(platform: Box<dyn Platform>, cfg: Config) -> Result<i32, SandboxError
         state: Mutex::new(TgState::new(None, pid, pid, [SigAction::default(); 64])),
         child_cv: Condvar::new(),
         sig: Default::default(),
+        itimer: Default::default(),
     });
     kernel.add_group(&tg);
     let ctx = kernel.platform.new_context().map_err(|e| SandboxError::Exec {
@@ -117,6 +118,7 @@ pub fn run(platform: Box<dyn Platform>, cfg: Config) -> Result<i32, SandboxError
         vfork_done: None,
         comm,
         exe: prog.path.clone(),
+        creds: Default::default(),
     };
     spawn_task(task).map_err(exec_err)?;
     Ok(kernel.wait_init())

@@ -1,5 +1,6 @@
 //! The kernel: the process table and what every task shares.
 
+pub mod creds;
 mod exec;
 pub mod signal;
 mod task;
@@ -72,6 +73,16 @@ pub struct ThreadGroup {
     pub child_cv: Condvar,
     /// Signals pending for the whole process.
     pub sig: signal::GroupSignals,
+    /// ITIMER_REAL: a generation number (bumped to cancel) and the current setting.
+    pub itimer: Mutex<ITimer>,
+}
+
+/// The ITIMER_REAL setting of a process.
+#[derive(Debug, Default)]
+pub struct ITimer {
+    pub generation: u64,
+    pub deadline: Option<Instant>,
+    pub interval: std::time::Duration,
 }
 
 impl ThreadGroup {

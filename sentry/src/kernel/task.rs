@@ -38,6 +38,8 @@ pub struct Task {
     pub comm: [u8; 16],
     /// Path of the running executable (/proc/self/exe).
     pub exe: Vec<u8>,
+    /// User and group ids.
+    pub creds: super::creds::Credentials,
 }
 
 impl Task {

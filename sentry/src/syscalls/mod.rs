@@ -4,7 +4,9 @@ mod file;
 pub use file::host_stdio;
 pub mod futex;
 mod memory;
+mod creds;
 mod misc;
+mod timer;
 mod path;
 mod poll;
 mod process;
@@ -153,10 +155,27 @@ table! { t, nr, a;
     SYS_rseq => Err(Errno::ENOSYS),
     SYS_uname => misc::uname(t, a),
     SYS_sethostname => misc::sethostname(t, a),
-    SYS_getuid => Ok(0),
-    SYS_geteuid => Ok(0),
-    SYS_getgid => Ok(0),
-    SYS_getegid => Ok(0),
+    SYS_getuid => Ok(t.creds.ruid as u64),
+    SYS_geteuid => Ok(t.creds.euid as u64),
+    SYS_getgid => Ok(t.creds.rgid as u64),
+    SYS_getegid => Ok(t.creds.egid as u64),
+    SYS_getresuid => creds::getresuid(t, a, false),
+    SYS_getresgid => creds::getresuid(t, a, true),
+    SYS_setuid => creds::setid(t, a[0] as u32, false),
+    SYS_setgid => creds::setid(t, a[0] as u32, true),
+    SYS_setreuid => creds::setre(t, a[0] as u32, a[1] as u32, false),
+    SYS_setregid => creds::setre(t, a[0] as u32, a[1] as u32, true),
+    SYS_setresuid => creds::setres(t, a[0] as u32, a[1] as u32, a[2] as u32, false),
+    SYS_setresgid => creds::setres(t, a[0] as u32, a[1] as u32, a[2] as u32, true),
+    SYS_setfsuid => creds::setfs(t, a[0] as u32, false),
+    SYS_setfsgid => creds::setfs(t, a[0] as u32, true),
+    SYS_getgroups => creds::getgroups(t, a),
+    SYS_setgroups => creds::setgroups(t, a),
+    SYS_alarm => timer::alarm(t, a),
+    SYS_getitimer => timer::getitimer(t, a),
+    SYS_setitimer => timer::setitimer(t, a),
+    SYS_waitid => process::waitid(t, a),
+    SYS_clone3 => process::clone3(t, a),
     SYS_umask => misc::umask(t, a),
     SYS_clock_gettime => misc::clock_gettime(t, a),
     SYS_clock_getres => misc::clock_getres(t, a),

@@ -60,6 +60,7 @@ pub fn clone(t: &mut Task, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u6
             state: Mutex::new(TgState::new(parent.clone(), pgid, sid, actions)),
             child_cv: Condvar::new(),
             sig: Default::default(),
+            itimer: Default::default(),
         });
         kernel.add_group(&tg);
         if let Some(p) = parent {
@@ -101,6 +102,7 @@ pub fn clone(t: &mut Task, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u6
         vfork_done: vfork.clone(),
         comm: t.comm,
         exe: t.exe.clone(),
+        creds: t.creds.clone(),
     };
     if f & libc::CLONE_PARENT_SETTID != 0 {
         t.write_mem(ptid, &tid.to_le_bytes())?;
@@ -352,4 +354,93 @@ pub fn prlimit64(t: &mut Task, a: [u64; 6]) -> SysResult {
     }
     let _ = new;
     Ok(0)
+}
+
+pub fn waitid(t: &mut Task, a: [u64; 6]) -> SysResult {
+    const P_ALL: u64 = 0;
+    const P_PID: u64 = 1;
+    const P_PGID: u64 = 2;
+    let (idtype, id, infop, options) = (a[0], a[1] as i32, a[2], a[3] as i32);
+    let allowed = libc::WNOHANG | libc::WEXITED | libc::WSTOPPED | libc::WCONTINUED | libc::WNOWAIT
+        | libc::__WALL | libc::__WCLONE | libc::__WNOTHREAD;
+    if options & !allowed != 0 || options & (libc::WEXITED | libc::WSTOPPED | libc::WCONTINUED) == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let pid = match idtype {
+        P_ALL => -1,
+        P_PID if id > 0 => id,
+        P_PGID if id >= 0 => if id == 0 { 0 } else { -id },
+        _ => return Err(Errno::EINVAL),
+    };
+    let tg = t.tg.clone();
+    let mut st = tg.lock();
+    loop {
+        let candidates: Vec<Arc<ThreadGroup>> = st.children.iter().filter(|c| matches(t, c, pid)).cloned().collect();
+        if candidates.is_empty() {
+            return Err(Errno::ECHILD);
+        }
+        if options & libc::WEXITED != 0 {
+            for c in candidates {
+                let status = c.lock().exit_status;
+                if let Some(s) = status {
+                    if options & libc::WNOWAIT == 0 {
+                        st.children.retain(|x| !Arc::ptr_eq(x, &c));
+                    }
+                    drop(st);
+                    let (code, val) = if s & 0x7f == 0 {
+                        (1, (s >> 8) & 0xff)
+                    } else if s & 0x80 != 0 {
+                        (3, s & 0x7f)
+                    } else {
+                        (2, s & 0x7f)
+                    };
+                    let info = crate::kernel::signal::SigInfo {
+                        signo: libc::SIGCHLD,
+                        code,
+                        pid: c.tgid,
+                        status: val,
+                        ..Default::default()
+                    };
+                    if infop != 0 {
+                        t.write_mem(infop, &info.to_bytes())?;
+                    }
+                    return Ok(0);
+                }
+            }
+        }
+        if options & libc::WNOHANG != 0 {
+            if infop != 0 {
+                t.write_mem(infop, &[0u8; 128])?;
+            }
+            return Ok(0);
+        }
+        st = tg.child_cv.wait_timeout(st, std::time::Duration::from_millis(10)).unwrap_or_else(|e| e.into_inner()).0;
+        if crate::kernel::signal::interrupted() {
+            return Err(Errno::ERESTARTSYS);
+        }
+    }
+}
+
+pub fn clone3(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let size = a[1];
+    if !(64..=4096).contains(&size) {
+        return Err(Errno::EINVAL);
+    }
+    let mut b = vec![0u8; size as usize];
+    t.read_mem(a[0], &mut b)?;
+    let f = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+    let (flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls) =
+        (f(0), f(1), f(2), f(3), f(4), f(5), f(6), f(7));
+    // Fields past the ones we know must be zero; set_tid and cgroup are not supported.
+    if b[64..].iter().any(|&x| x != 0) {
+        return Err(Errno::EINVAL);
+    }
+    if flags & 0xff != 0 || exit_signal > 64 || pidfd != 0 && flags & libc::CLONE_PIDFD as u64 != 0 {
+        return Err(if flags & libc::CLONE_PIDFD as u64 != 0 { Errno::ENOSYS } else { Errno::EINVAL });
+    }
+    if (stack == 0) != (stack_size == 0) {
+        return Err(Errno::EINVAL);
+    }
+    let sp = if stack == 0 { 0 } else { stack.checked_add(stack_size).ok_or(Errno::EINVAL)? };
+    clone(t, flags | exit_signal, sp, parent_tid, child_tid, tls)
 }
