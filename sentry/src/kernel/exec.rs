@@ -6,7 +6,8 @@ use platform::{CpuState, Prot};
 
 use super::Kernel;
 use crate::errno::Errno;
-use crate::fs::host::HostFile;
+use crate::fs::tmpfs::{Creds, Resolution};
+use crate::fs::vfs::{resolve, Place};
 use crate::fs::FileOps;
 use crate::loader::{elf, shebang, stack, ReadAt};
 use crate::mm::{page_down, page_up, Backing, MemoryManager, Placement, PIE_BASE, STACK_SIZE};
@@ -22,7 +23,7 @@ pub struct Program {
     pub path: Vec<u8>,
 }
 
-struct FileReader<'a>(&'a HostFile);
+struct FileReader<'a>(&'a dyn FileOps);
 
 impl ReadAt for FileReader<'_> {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -39,7 +40,7 @@ fn prot_of(p: elf::SegProt) -> Prot {
 
 /// Maps the PT_LOAD segments of `info` from `file` with load bias `bias`; returns the end of
 /// the highest segment.
-fn map_segments(mm: &mut MemoryManager, file: &Arc<HostFile>, info: &elf::ElfInfo, bias: u64) -> Result<u64, Errno> {
+fn map_segments(mm: &mut MemoryManager, file: &Arc<dyn FileOps>, info: &elf::ElfInfo, bias: u64) -> Result<u64, Errno> {
     let mut top = 0;
     let mappable = file.mappable().ok_or(Errno::EACCES)?;
     for s in &info.segments {
@@ -67,15 +68,23 @@ fn map_segments(mm: &mut MemoryManager, file: &Arc<HostFile>, info: &elf::ElfInf
     Ok(top)
 }
 
-fn open_exec(kernel: &Kernel, cwd: &[u8], path: &[u8]) -> Result<Arc<HostFile>, Errno> {
-    let l = kernel.root.lookup(cwd, path, true)?;
-    if l.stat.st_mode & libc::S_IFMT == libc::S_IFDIR {
+/// Opens an executable: a regular file with an execute bit, on the root or in /tmp.
+fn open_exec(kernel: &Kernel, cwd: &[u8], path: &[u8]) -> Result<Arc<dyn FileOps>, Errno> {
+    let file = resolve(cwd, path, |place| match place {
+        Place::Tmp(rel) => kernel.tmpfs.open(&rel, libc::O_RDONLY as u32, 0, &Creds::default()),
+        Place::Host(abs) => {
+            let l = kernel.root.lookup(b"/", &abs, true)?;
+            if l.stat.st_mode & libc::S_IFMT != libc::S_IFREG {
+                return Err(Errno::EACCES);
+            }
+            Ok(Resolution::Done(kernel.root.open_file(&l)? as Arc<dyn FileOps>))
+        }
+    })?;
+    let st = file.stat()?;
+    if st.mode & libc::S_IFMT != libc::S_IFREG || st.mode & 0o111 == 0 {
         return Err(Errno::EACCES);
     }
-    if l.stat.st_mode & libc::S_IFMT != libc::S_IFREG || l.stat.st_mode & 0o111 == 0 {
-        return Err(Errno::EACCES);
-    }
-    kernel.root.open_file(&l)
+    Ok(file)
 }
 
 /// Loads `path` with `argv` and `envp`, following `#!` lines.
@@ -107,7 +116,7 @@ pub fn load_program(
                 file_path = interp;
             }
             None => {
-                let info = elf::parse(&FileReader(&file)).map_err(|e| Errno(e.errno()))?;
+                let info = elf::parse(&FileReader(file.as_ref())).map_err(|e| Errno(e.errno()))?;
                 break (file, info);
             }
         }
@@ -124,7 +133,7 @@ pub fn load_program(
     let mut at_base = 0;
     if let Some(interp_path) = &info.interp {
         let ifile = open_exec(kernel, b"/", interp_path).map_err(|e| if e == Errno::EACCES { Errno::ELIBBAD } else { e })?;
-        let iinfo = elf::parse(&FileReader(&ifile)).map_err(|e| Errno(e.errno()))?;
+        let iinfo = elf::parse(&FileReader(ifile.as_ref())).map_err(|e| Errno(e.errno()))?;
         let span = iinfo.max_vaddr.checked_sub(iinfo.min_vaddr).ok_or(Errno::ELIBBAD)?;
         // Reserve a place, then map the segments into it.
         let base = mm.map(Placement::Hint(0), span, Prot::NONE, Backing::Anon, None)?;

@@ -193,16 +193,20 @@ pub fn execve(t: &mut Task, dirfd: u64, path: u64, argv: u64, envp: u64, flags: 
         return Err(Errno::EINVAL);
     }
     let p = t.mm().read_cstring(path, 4095)?;
-    if p.is_empty() {
-        return Err(Errno::ENOENT);
-    }
-    if p[0] != b'/' && dirfd as i32 != libc::AT_FDCWD {
-        return Err(Errno::ENOSYS);
-    }
+    let p = if p.is_empty() {
+        if flags & libc::AT_EMPTY_PATH as u64 == 0 {
+            return Err(Errno::ENOENT);
+        }
+        // execveat(fd, "", AT_EMPTY_PATH): the file the descriptor was opened from.
+        t.fds().get(dirfd as i32)?.path.get().cloned().ok_or(Errno::EACCES)?
+    } else {
+        p
+    };
     let argv = string_array(t, argv)?;
     let envp = string_array(t, envp)?;
     let p = if p == b"/proc/self/exe" { t.exe.clone() } else { p };
-    let prog = load_program(&t.kernel, &t.cwd(), &p, argv, envp)?;
+    let cwd = super::file::base_dir(t, dirfd, &p)?;
+    let prog = load_program(&t.kernel, &cwd, &p, argv, envp)?;
     t.exe = prog.path.clone();
     // Point of no return.
     t.mm = Arc::new(Mutex::new(prog.mm));
