@@ -100,6 +100,9 @@ impl ThreadGroup {
         for irq in st.threads.values() {
             irq.interrupt();
         }
+        for ts in st.signals.values() {
+            ts.wake();
+        }
     }
 }
 

@@ -77,6 +77,40 @@ pub struct TaskSignals {
     pub altstack: Mutex<(u64, u64, i32)>,
     /// Mask to restore after a sigsuspend's handler.
     pub saved_mask: Mutex<Option<u64>>,
+    /// Notified when a signal is queued for the task or its process.
+    pub wake: (Mutex<u64>, std::sync::Condvar),
+}
+
+impl TaskSignals {
+    /// Wakes the task if it sleeps in `sleep_interruptible`.
+    pub fn wake(&self) {
+        let mut g = self.wake.0.lock().unwrap_or_else(|e| e.into_inner());
+        *g += 1;
+        self.wake.1.notify_all();
+    }
+}
+
+/// Sleeps until `deadline` (forever if None) or until the running task has a deliverable
+/// signal or must exit; returns false when interrupted.
+pub fn sleep_interruptible(deadline: Option<std::time::Instant>) -> bool {
+    let Some(sig) = CURRENT.with(|c| c.borrow().as_ref().map(|(s, _)| s.clone())) else {
+        if let Some(d) = deadline {
+            std::thread::sleep(d.saturating_duration_since(std::time::Instant::now()));
+        }
+        return true;
+    };
+    let mut g = sig.wake.0.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        if interrupted() {
+            return false;
+        }
+        let now = std::time::Instant::now();
+        match deadline {
+            Some(d) if now >= d => return true,
+            Some(d) => g = sig.wake.1.wait_timeout(g, d - now).unwrap_or_else(|e| e.into_inner()).0,
+            None => g = sig.wake.1.wait(g).unwrap_or_else(|e| e.into_inner()),
+        }
+    }
 }
 
 thread_local! {
@@ -160,6 +194,9 @@ pub fn send(tg: &Arc<ThreadGroup>, tid: Option<i32>, info: SigInfo) {
     }
     for irq in st.threads.values() {
         irq.interrupt();
+    }
+    for ts in st.signals.values() {
+        ts.wake();
     }
 }
 

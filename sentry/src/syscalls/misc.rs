@@ -128,19 +128,13 @@ fn read_timespec(t: &Task, addr: u64) -> Result<Duration, Errno> {
 
 /// Sleeps until `until`, or until a signal: then EINTR with the time left written to `rem`.
 fn sleep_until(t: &Task, until: std::time::Instant, rem: u64) -> SysResult {
-    loop {
-        let now = std::time::Instant::now();
-        if now >= until {
-            return Ok(0);
-        }
-        if crate::kernel::signal::interrupted() {
-            if rem != 0 {
-                t.write_mem(rem, &timespec_bytes(until - now))?;
-            }
-            return Err(Errno::EINTR);
-        }
-        std::thread::sleep((until - now).min(Duration::from_millis(10)));
+    if crate::kernel::signal::sleep_interruptible(Some(until)) {
+        return Ok(0);
     }
+    if rem != 0 {
+        t.write_mem(rem, &timespec_bytes(until.saturating_duration_since(std::time::Instant::now())))?;
+    }
+    Err(Errno::EINTR)
 }
 
 pub fn nanosleep(t: &mut Task, req: u64, rem: u64) -> SysResult {

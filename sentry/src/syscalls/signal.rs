@@ -137,9 +137,7 @@ pub fn rt_sigsuspend(t: &mut Task, a: [u64; 6]) -> SysResult {
     let new = t.read_u64(a[0])? & !UNBLOCKABLE;
     let old = t.sig.mask.swap(new, Ordering::SeqCst);
     *t.sig.saved_mask.lock().unwrap_or_else(|e| e.into_inner()) = Some(old);
-    while !signal::interrupted() {
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    signal::sleep_interruptible(None);
     // The handler runs with `new`; its sigreturn restores `old` (saved above).
     Err(Errno::EINTR)
 }
@@ -187,9 +185,7 @@ pub fn sigaltstack(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn pause(_t: &mut Task) -> SysResult {
-    while !signal::interrupted() {
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    signal::sleep_interruptible(None);
     Err(Errno::EINTR)
 }
 
@@ -248,6 +244,8 @@ pub fn rt_sigtimedwait(t: &mut Task, a: [u64; 6]) -> SysResult {
         if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
             return Err(Errno::EAGAIN);
         }
-        std::thread::sleep(Duration::from_millis(1));
+        // Blocked signals of `set` do not count as interruptions: poll for them.
+        let tick = std::time::Instant::now() + Duration::from_millis(1);
+        signal::sleep_interruptible(Some(deadline.map_or(tick, |d| d.min(tick))));
     }
 }
