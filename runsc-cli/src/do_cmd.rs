@@ -15,7 +15,13 @@ struct Options {
 }
 
 fn parse(args: &[String]) -> anyhow::Result<Options> {
-    let mut o = Options { platform: "seccomp".into(), rootfs: None, cwd: None, env: Vec::new(), argv: Vec::new() };
+    let mut o = Options {
+        platform: "seccomp".into(),
+        rootfs: None,
+        cwd: None,
+        env: Vec::new(),
+        argv: Vec::new(),
+    };
     let mut i = 0;
     while i < args.len() {
         let a = &args[i];
@@ -24,7 +30,9 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
                 return Ok(v.to_string());
             }
             i += 1;
-            args.get(i).cloned().with_context(|| format!("{name} needs a value"))
+            args.get(i)
+                .cloned()
+                .with_context(|| format!("{name} needs a value"))
         };
         match a.as_str() {
             "--" => {
@@ -58,8 +66,10 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
 fn make_platform(name: &str) -> anyhow::Result<Box<dyn platform::Platform>> {
     match name {
         "seccomp" => {
-            let mf = platform::MemoryFile::new("rvisor-memory").context("creating the memory file")?;
-            let p = platform::seccomp::SeccompPlatform::new(Arc::new(mf)).context("the seccomp platform")?;
+            let mf =
+                platform::MemoryFile::new("rvisor-memory").context("creating the memory file")?;
+            let p = platform::seccomp::SeccompPlatform::new(Arc::new(mf))
+                .context("the seccomp platform")?;
             Ok(Box::new(p))
         }
         "kvm" => bail!("platform kvm is not available yet"),
@@ -77,13 +87,17 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
     }
     let cwd = match o.cwd {
         Some(c) => c.into_bytes(),
-        None if rootfs == PathBuf::from("/") => {
-            std::env::current_dir().map(|d| d.as_os_str().as_bytes().to_vec()).unwrap_or_else(|_| b"/".to_vec())
-        }
+        None if rootfs == std::path::Path::new("/") => std::env::current_dir()
+            .map(|d| d.as_os_str().as_bytes().to_vec())
+            .unwrap_or_else(|_| b"/".to_vec()),
         None => b"/".to_vec(),
     };
     // The caller's environment, with --env entries replacing same-named ones.
-    let overridden = |k: &[u8]| o.env.iter().any(|e| e.split('=').next().map(str::as_bytes) == Some(k));
+    let overridden = |k: &[u8]| {
+        o.env
+            .iter()
+            .any(|e| e.split('=').next().map(str::as_bytes) == Some(k))
+    };
     let mut env: Vec<Vec<u8>> = std::env::vars_os()
         .filter(|(k, _)| !overridden(k.as_bytes()))
         .map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes()].concat())

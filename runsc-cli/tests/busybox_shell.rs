@@ -53,22 +53,35 @@ fn rootfs() -> PathBuf {
             let _ = symlink("busybox", dir.join("bin").join(applet));
         }
     }
-    let words: String = (0..2000).map(|i| format!("{}\n", ["foo", "bar", "baz", "qux", "hello"][i * 7 % 5])).collect();
+    let words: String = (0..2000)
+        .map(|i| format!("{}\n", ["foo", "bar", "baz", "qux", "hello"][i * 7 % 5]))
+        .collect();
     std::fs::write(dir.join("data/words"), words).unwrap();
-    let blob: Vec<u8> = (0..200_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let blob: Vec<u8> = (0..200_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
     std::fs::write(dir.join("data/blob"), blob).unwrap();
     std::fs::write(dir.join("data/sub/note"), "note\n").unwrap();
     std::fs::write(dir.join("etc/passwd"), "root:x:0:0:root:/:/bin/sh\n").unwrap();
     // The native chroot needs real device nodes; rvisor serves its own /dev.
     for (name, minor) in [("null", 3), ("zero", 5), ("urandom", 9)] {
-        let st = Command::new("/usr/bin/mknod").arg(dir.join("dev").join(name)).args(["c", "1", &minor.to_string()]).status();
+        let st = Command::new("/usr/bin/mknod")
+            .arg(dir.join("dev").join(name))
+            .args(["c", "1", &minor.to_string()])
+            .status();
         assert!(st.is_ok_and(|s| s.success()), "mknod /dev/{name}");
     }
     dir
 }
 
 fn native(root: &Path, case: &str) -> Output {
-    Command::new("/usr/sbin/chroot").arg(root).args(["/bin/sh", "-c", case]).env_clear().env("PATH", "/bin").output().unwrap()
+    Command::new("/usr/sbin/chroot")
+        .arg(root)
+        .args(["/bin/sh", "-c", case])
+        .env_clear()
+        .env("PATH", "/bin")
+        .output()
+        .unwrap()
 }
 
 fn sandboxed(root: &Path, case: &str) -> Output {
@@ -97,7 +110,8 @@ fn busybox_shell_behaves_as_natively() {
         let n = native(&root, case);
         clean();
         let s = sandboxed(&root, case);
-        let same = n.status.code() == s.status.code() && n.stdout == s.stdout && n.stderr == s.stderr;
+        let same =
+            n.status.code() == s.status.code() && n.stdout == s.stdout && n.stderr == s.stderr;
         println!("{} {case}", if same { "ok  " } else { "FAIL" });
         if !same {
             failures.push(format!(
@@ -111,5 +125,11 @@ fn busybox_shell_behaves_as_natively() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), CASES.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        CASES.len(),
+        failures.join("\n")
+    );
 }

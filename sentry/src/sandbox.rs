@@ -73,16 +73,22 @@ fn search_path(root: &HostRoot, cwd: &[u8], env: &[Vec<u8>], cmd: &[u8]) -> Vec<
 
 /// Runs the command as pid 1 on `platform` until it exits; returns its wait status.
 pub fn run(platform: Box<dyn Platform>, cfg: Config) -> Result<i32, SandboxError> {
-    let root = HostRoot::open(&cfg.rootfs).map_err(|e| SandboxError::Root(cfg.rootfs.clone(), e))?;
+    let root =
+        HostRoot::open(&cfg.rootfs).map_err(|e| SandboxError::Root(cfg.rootfs.clone(), e))?;
     let cmd = cfg.argv.first().ok_or(SandboxError::NoCommand)?.clone();
-    let exec_err = |e: Errno| SandboxError::Exec { cmd: String::from_utf8_lossy(&cmd).into_owned(), why: describe(e) };
+    let exec_err = |e: Errno| SandboxError::Exec {
+        cmd: String::from_utf8_lossy(&cmd).into_owned(),
+        why: describe(e),
+    };
     let cwd = root.lookup(b"/", &cfg.cwd, true).map_err(exec_err)?.path;
     let path = search_path(&root, &cwd, &cfg.env, &cmd);
     let kernel = Kernel::new(platform, root);
-    let prog = load_program(&kernel, &cwd, &path, cfg.argv.clone(), cfg.env.clone()).map_err(exec_err)?;
+    let prog =
+        load_program(&kernel, &cwd, &path, cfg.argv.clone(), cfg.env.clone()).map_err(exec_err)?;
     let mut fds = FdTable::default();
     for (fd, f) in crate::syscalls::host_stdio().map_err(SandboxError::Stdio)? {
-        fds.set(fd, f, false).map_err(|e| SandboxError::Stdio(std::io::Error::from_raw_os_error(e.0)))?;
+        fds.set(fd, f, false)
+            .map_err(|e| SandboxError::Stdio(std::io::Error::from_raw_os_error(e.0)))?;
     }
     let pid = kernel.alloc_pid();
     let tg = Arc::new(ThreadGroup {
@@ -93,10 +99,13 @@ pub fn run(platform: Box<dyn Platform>, cfg: Config) -> Result<i32, SandboxError
         itimer: Default::default(),
     });
     kernel.add_group(&tg);
-    let ctx = kernel.platform.new_context().map_err(|e| SandboxError::Exec {
-        cmd: String::from_utf8_lossy(&cmd).into_owned(),
-        why: e.to_string(),
-    })?;
+    let ctx = kernel
+        .platform
+        .new_context()
+        .map_err(|e| SandboxError::Exec {
+            cmd: String::from_utf8_lossy(&cmd).into_owned(),
+            why: e.to_string(),
+        })?;
     let mut comm = [0u8; 16];
     let base = path.rsplit(|&b| b == b'/').next().unwrap_or(&path);
     let n = base.len().min(15);

@@ -24,7 +24,10 @@ pub struct FdTable {
 impl FdTable {
     /// The file at `fd`.
     pub fn get(&self, fd: i32) -> Result<Arc<OpenFile>, Errno> {
-        self.fds.get(&fd).map(|e| e.file.clone()).ok_or(Errno::EBADF)
+        self.fds
+            .get(&fd)
+            .map(|e| e.file.clone())
+            .ok_or(Errno::EBADF)
     }
 
     /// Installs `file` at the lowest free descriptor >= `min`.
@@ -64,7 +67,10 @@ impl FdTable {
 
     /// Sets FD_CLOEXEC of `fd`.
     pub fn set_cloexec(&mut self, fd: i32, on: bool) -> Result<(), Errno> {
-        self.fds.get_mut(&fd).map(|e| e.cloexec = on).ok_or(Errno::EBADF)
+        self.fds
+            .get_mut(&fd)
+            .map(|e| e.cloexec = on)
+            .ok_or(Errno::EBADF)
     }
 
     /// Closes every close-on-exec descriptor (execve).

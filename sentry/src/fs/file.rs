@@ -125,7 +125,12 @@ pub struct OpenFile {
 
 impl OpenFile {
     pub fn new(ops: Arc<dyn FileOps>, flags: u32) -> Arc<OpenFile> {
-        Arc::new(OpenFile { ops, flags: AtomicU32::new(flags), offset: Mutex::new(0), path: Default::default() })
+        Arc::new(OpenFile {
+            ops,
+            flags: AtomicU32::new(flags),
+            offset: Mutex::new(0),
+            path: Default::default(),
+        })
     }
 
     pub fn flags(&self) -> u32 {
@@ -189,7 +194,10 @@ impl OpenFile {
             libc::SEEK_END => self.ops.size()? as i64,
             _ => return Err(Errno::EINVAL),
         };
-        let new = base.checked_add(offset).filter(|&n| n >= 0).ok_or(Errno::EINVAL)?;
+        let new = base
+            .checked_add(offset)
+            .filter(|&n| n >= 0)
+            .ok_or(Errno::EINVAL)?;
         *off = new as u64;
         Ok(new as u64)
     }

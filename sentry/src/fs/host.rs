@@ -56,7 +56,13 @@ fn openat2_one(dir: RawFd, name: &CString, flags: i32) -> Result<OwnedFd, Errno>
     // SAFETY: openat2 reads a valid NUL-terminated name and a valid open_how of the size
     // we pass.
     let fd = unsafe {
-        libc::syscall(libc::SYS_openat2, dir, name.as_ptr(), &how as *const OpenHow, std::mem::size_of::<OpenHow>())
+        libc::syscall(
+            libc::SYS_openat2,
+            dir,
+            name.as_ptr(),
+            &how as *const OpenHow,
+            std::mem::size_of::<OpenHow>(),
+        )
     };
     if fd < 0 {
         return Err(Errno::from(std::io::Error::last_os_error()));
@@ -89,12 +95,18 @@ impl HostRoot {
         let c = CString::new(dir.as_os_str().as_encoded_bytes())
             .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
         // SAFETY: a valid NUL-terminated path.
-        let fd = unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+        let fd = unsafe {
+            libc::open(
+                c.as_ptr(),
+                libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            )
+        };
         if fd < 0 {
             return Err(std::io::Error::last_os_error());
         }
         // SAFETY: a fresh descriptor we own.
-        Ok(HostRoot { root: unsafe { OwnedFd::from_raw_fd(fd) } })
+        let root = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(HostRoot { root })
     }
 
     /// Resolves `path` (relative paths against the absolute `cwd`).
@@ -106,7 +118,11 @@ impl HostRoot {
             return Err(Errno::ENAMETOOLONG);
         }
         let mut pending: Vec<Vec<u8>> = Vec::new();
-        let start: &[u8] = if path[0] == b'/' { path } else { &[cwd, b"/", path].concat() };
+        let start: &[u8] = if path[0] == b'/' {
+            path
+        } else {
+            &[cwd, b"/", path].concat()
+        };
         push_components(&mut pending, start);
         let trailing_slash = path.ends_with(b"/");
         // The stack of directories walked: stack[0] is the root.
@@ -163,7 +179,12 @@ impl HostRoot {
                 let mut p = ppath;
                 p.push(b'/');
                 p.extend_from_slice(&comp);
-                return Ok(Lookup { parent, name, stat: st, path: p });
+                return Ok(Lookup {
+                    parent,
+                    name,
+                    stat: st,
+                    path: p,
+                });
             }
             let mut p = stack.last().map(|(_, p)| p.clone()).unwrap_or_default();
             p.push(b'/');
@@ -173,14 +194,24 @@ impl HostRoot {
         // The path named a directory we walked into (or the root).
         let (dir, p) = stack.pop().ok_or(Errno::ENOENT)?;
         let st = fstat(dir.as_raw_fd())?;
-        let parent = if let Some((pd, _)) = stack.last() { dup(pd)? } else { dup(&self.root)? };
+        let parent = if let Some((pd, _)) = stack.last() {
+            dup(pd)?
+        } else {
+            dup(&self.root)?
+        };
         let name = if stack.is_empty() {
             c".".to_owned()
         } else {
-            CString::new(p.rsplit(|&b| b == b'/').next().unwrap_or(b".").to_vec()).map_err(|_| Errno::EINVAL)?
+            CString::new(p.rsplit(|&b| b == b'/').next().unwrap_or(b".").to_vec())
+                .map_err(|_| Errno::EINVAL)?
         };
         let path = if p.is_empty() { b"/".to_vec() } else { p };
-        Ok(Lookup { parent, name, stat: st, path })
+        Ok(Lookup {
+            parent,
+            name,
+            stat: st,
+            path,
+        })
     }
 
     /// Opens what `l` names for reading (regular files and directories only).
@@ -196,19 +227,33 @@ impl HostRoot {
             // Swapped under us: retry is the caller's business.
             return Err(Errno::EAGAIN);
         }
-        Ok(Arc::new(HostFile { fd, name: String::from_utf8_lossy(&l.path).into_owned() }))
+        Ok(Arc::new(HostFile {
+            fd,
+            name: String::from_utf8_lossy(&l.path).into_owned(),
+        }))
     }
 }
 
 fn push_components(out: &mut Vec<Vec<u8>>, path: &[u8]) {
-    out.extend(path.split(|&b| b == b'/').filter(|c| !c.is_empty()).map(<[u8]>::to_vec));
+    out.extend(
+        path.split(|&b| b == b'/')
+            .filter(|c| !c.is_empty())
+            .map(<[u8]>::to_vec),
+    );
 }
 
 /// Reads the symlink behind an O_PATH descriptor.
 pub fn readlink(fd: &OwnedFd) -> Result<Vec<u8>, Errno> {
     let mut buf = vec![0u8; PATH_MAX];
     // SAFETY: readlinkat on an O_PATH symlink fd with an empty path writes at most len bytes.
-    let n = unsafe { libc::readlinkat(fd.as_raw_fd(), c"".as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    let n = unsafe {
+        libc::readlinkat(
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
     if n < 0 {
         return Err(Errno::from(std::io::Error::last_os_error()));
     }
@@ -226,7 +271,14 @@ pub struct HostFile {
 impl HostFile {
     fn pread(&self, buf: &mut [u8], off: u64) -> Result<usize, Errno> {
         // SAFETY: pread into a valid buffer of its length.
-        let n = unsafe { libc::pread(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), off as libc::off_t) };
+        let n = unsafe {
+            libc::pread(
+                self.fd.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                off as libc::off_t,
+            )
+        };
         if n < 0 {
             return Err(Errno::from(std::io::Error::last_os_error()));
         }
@@ -256,7 +308,14 @@ impl FileOps for HostFile {
             return Err(Errno::from(std::io::Error::last_os_error()));
         }
         // SAFETY: getdents64 writes at most buf.len() bytes into buf.
-        let n = unsafe { libc::syscall(libc::SYS_getdents64, self.fd.as_raw_fd(), buf.as_mut_ptr(), buf.len()) };
+        let n = unsafe {
+            libc::syscall(
+                libc::SYS_getdents64,
+                self.fd.as_raw_fd(),
+                buf.as_mut_ptr(),
+                buf.len(),
+            )
+        };
         if n < 0 {
             return Err(Errno::from(std::io::Error::last_os_error()));
         }
@@ -265,13 +324,19 @@ impl FileOps for HostFile {
         Ok((n as usize, new.max(0) as u64))
     }
     fn mappable(&self) -> Option<Arc<dyn MappableFile>> {
-        self.fd.try_clone().ok().map(|fd| Arc::new(HostFile { fd, name: self.name.clone() }) as Arc<dyn MappableFile>)
+        self.fd.try_clone().ok().map(|fd| {
+            Arc::new(HostFile {
+                fd,
+                name: self.name.clone(),
+            }) as Arc<dyn MappableFile>
+        })
     }
 }
 
 impl MappableFile for HostFile {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.pread(buf, offset).map_err(|e| std::io::Error::from_raw_os_error(e.0))
+        self.pread(buf, offset)
+            .map_err(|e| std::io::Error::from_raw_os_error(e.0))
     }
     fn name(&self) -> String {
         self.name.clone()
@@ -292,7 +357,8 @@ impl HostStream {
             return Err(std::io::Error::last_os_error());
         }
         // SAFETY: a fresh descriptor we own.
-        Ok(HostStream { fd: unsafe { OwnedFd::from_raw_fd(n) } })
+        let fd = unsafe { OwnedFd::from_raw_fd(n) };
+        Ok(HostStream { fd })
     }
 }
 
@@ -327,7 +393,11 @@ impl FileOps for HostStream {
         Ok(Stat::from_host(&fstat(self.fd.as_raw_fd())?))
     }
     fn poll_ready(&self) -> u16 {
-        let mut p = libc::pollfd { fd: self.fd.as_raw_fd(), events: libc::POLLIN | libc::POLLOUT, revents: 0 };
+        let mut p = libc::pollfd {
+            fd: self.fd.as_raw_fd(),
+            events: libc::POLLIN | libc::POLLOUT,
+            revents: 0,
+        };
         // SAFETY: one valid pollfd, no waiting.
         unsafe { libc::poll(&mut p, 1, 0) };
         p.revents as u16

@@ -5,8 +5,8 @@ pub mod fdtable;
 pub mod file;
 pub mod host;
 pub mod pipe;
-pub mod vfs;
 pub mod tmpfs;
+pub mod vfs;
 
 pub use fdtable::FdTable;
 pub use file::{FileOps, OpenFile, Stat};

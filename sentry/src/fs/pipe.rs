@@ -38,13 +38,25 @@ pub struct PipeEnd {
 pub fn new_pipe(nonblock: bool) -> (Arc<PipeEnd>, Arc<PipeEnd>) {
     static INO: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1000);
     let pipe = Arc::new(Pipe {
-        state: Mutex::new(State { buf: VecDeque::new(), readers: 1, writers: 1 }),
+        state: Mutex::new(State {
+            buf: VecDeque::new(),
+            readers: 1,
+            writers: 1,
+        }),
         cv: Condvar::new(),
         ino: INO.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
     });
     (
-        Arc::new(PipeEnd { pipe: pipe.clone(), write: false, nonblock }),
-        Arc::new(PipeEnd { pipe, write: true, nonblock }),
+        Arc::new(PipeEnd {
+            pipe: pipe.clone(),
+            write: false,
+            nonblock,
+        }),
+        Arc::new(PipeEnd {
+            pipe,
+            write: true,
+            nonblock,
+        }),
     )
 }
 
@@ -84,7 +96,12 @@ impl FileOps for PipeEnd {
             if self.nonblock {
                 return Err(Errno::EAGAIN);
             }
-            st = self.pipe.cv.wait_timeout(st, TICK).unwrap_or_else(|e| e.into_inner()).0;
+            st = self
+                .pipe
+                .cv
+                .wait_timeout(st, TICK)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
             if crate::kernel::signal::interrupted() {
                 return Err(Errno::ERESTARTSYS);
             }
@@ -99,12 +116,20 @@ impl FileOps for PipeEnd {
         let mut done = 0;
         while done < data.len() {
             if st.readers == 0 {
-                return if done > 0 { Ok(done) } else { Err(Errno::EPIPE) };
+                return if done > 0 {
+                    Ok(done)
+                } else {
+                    Err(Errno::EPIPE)
+                };
             }
             let room = PIPE_SIZE - st.buf.len();
             let left = data.len() - done;
             // Small writes go in whole or not at all.
-            let fits = if left <= PIPE_BUF { room >= left } else { room > 0 };
+            let fits = if left <= PIPE_BUF {
+                room >= left
+            } else {
+                room > 0
+            };
             if fits {
                 let n = room.min(left);
                 st.buf.extend(&data[done..done + n]);
@@ -113,11 +138,24 @@ impl FileOps for PipeEnd {
                 continue;
             }
             if self.nonblock {
-                return if done > 0 { Ok(done) } else { Err(Errno::EAGAIN) };
+                return if done > 0 {
+                    Ok(done)
+                } else {
+                    Err(Errno::EAGAIN)
+                };
             }
-            st = self.pipe.cv.wait_timeout(st, TICK).unwrap_or_else(|e| e.into_inner()).0;
+            st = self
+                .pipe
+                .cv
+                .wait_timeout(st, TICK)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
             if crate::kernel::signal::interrupted() {
-                return if done > 0 { Ok(done) } else { Err(Errno::ERESTARTSYS) };
+                return if done > 0 {
+                    Ok(done)
+                } else {
+                    Err(Errno::ERESTARTSYS)
+                };
             }
         }
         Ok(done)
@@ -144,6 +182,13 @@ impl FileOps for PipeEnd {
     }
 
     fn stat(&self) -> Result<Stat, Errno> {
-        Ok(Stat { dev: 12, ino: self.pipe.ino, mode: libc::S_IFIFO | 0o600, nlink: 1, blksize: 4096, ..Stat::default() })
+        Ok(Stat {
+            dev: 12,
+            ino: self.pipe.ino,
+            mode: libc::S_IFIFO | 0o600,
+            nlink: 1,
+            blksize: 4096,
+            ..Stat::default()
+        })
     }
 }

@@ -13,7 +13,11 @@ pub const TMP: &[u8] = b"/tmp";
 /// `path` made absolute against `cwd`, with `.` and `..` removed lexically and a trailing
 /// slash kept.
 pub fn normalize(cwd: &[u8], path: &[u8]) -> Vec<u8> {
-    let joined: Vec<u8> = if path.first() == Some(&b'/') { path.to_vec() } else { [cwd, b"/", path].concat() };
+    let joined: Vec<u8> = if path.first() == Some(&b'/') {
+        path.to_vec()
+    } else {
+        [cwd, b"/", path].concat()
+    };
     let mut out: Vec<&[u8]> = Vec::new();
     for c in joined.split(|&b| b == b'/') {
         match c {
@@ -29,9 +33,7 @@ pub fn normalize(cwd: &[u8], path: &[u8]) -> Vec<u8> {
         p.push(b'/');
         p.extend_from_slice(c);
     }
-    if p.is_empty() {
-        p.push(b'/');
-    } else if path.ends_with(b"/") {
+    if p.is_empty() || path.ends_with(b"/") {
         p.push(b'/');
     }
     p
@@ -68,8 +70,16 @@ pub fn resolve<T>(
         match op(place(&abs))? {
             Resolution::Done(v) => return Ok(v),
             Resolution::Escape { target, rest } => {
-                let base = if target.first() == Some(&b'/') { target } else { [TMP, b"/", &target].concat() };
-                let joined = if rest.is_empty() { base } else { [&base[..], b"/", &rest].concat() };
+                let base = if target.first() == Some(&b'/') {
+                    target
+                } else {
+                    [TMP, b"/", &target].concat()
+                };
+                let joined = if rest.is_empty() {
+                    base
+                } else {
+                    [&base[..], b"/", &rest].concat()
+                };
                 abs = normalize(b"/", &joined);
             }
         }

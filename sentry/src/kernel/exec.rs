@@ -27,7 +27,9 @@ struct FileReader<'a>(&'a dyn FileOps);
 
 impl ReadAt for FileReader<'_> {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.0.read(buf, Some(offset)).map_err(|e| std::io::Error::from_raw_os_error(e.0))
+        self.0
+            .read(buf, Some(offset))
+            .map_err(|e| std::io::Error::from_raw_os_error(e.0))
     }
     fn size(&self) -> u64 {
         self.0.size().unwrap_or(0)
@@ -35,12 +37,21 @@ impl ReadAt for FileReader<'_> {
 }
 
 fn prot_of(p: elf::SegProt) -> Prot {
-    Prot { read: p.read, write: p.write, exec: p.exec }
+    Prot {
+        read: p.read,
+        write: p.write,
+        exec: p.exec,
+    }
 }
 
 /// Maps the PT_LOAD segments of `info` from `file` with load bias `bias`; returns the end of
 /// the highest segment.
-fn map_segments(mm: &mut MemoryManager, file: &Arc<dyn FileOps>, info: &elf::ElfInfo, bias: u64) -> Result<u64, Errno> {
+fn map_segments(
+    mm: &mut MemoryManager,
+    file: &Arc<dyn FileOps>,
+    info: &elf::ElfInfo,
+    bias: u64,
+) -> Result<u64, Errno> {
     let mut top = 0;
     let mappable = file.mappable().ok_or(Errno::EACCES)?;
     for s in &info.segments {
@@ -50,8 +61,17 @@ fn map_segments(mm: &mut MemoryManager, file: &Arc<dyn FileOps>, info: &elf::Elf
         let mem_end = page_up(vaddr + s.memsz).ok_or(Errno::ENOEXEC)?;
         let prot = prot_of(s.prot);
         if s.filesz > 0 {
-            let backing = Backing::File { file: mappable.clone(), offset: page_down(s.offset) };
-            mm.map(Placement::Fixed(start), file_end - start, prot, backing, None)?;
+            let backing = Backing::File {
+                file: mappable.clone(),
+                offset: page_down(s.offset),
+            };
+            mm.map(
+                Placement::Fixed(start),
+                file_end - start,
+                prot,
+                backing,
+                None,
+            )?;
             // The tail of the last file page belongs to .bss: zero it.
             let tail = file_end - (vaddr + s.filesz);
             if tail > 0 && s.memsz > s.filesz {
@@ -61,7 +81,13 @@ fn map_segments(mm: &mut MemoryManager, file: &Arc<dyn FileOps>, info: &elf::Elf
         }
         let anon_start = if s.filesz > 0 { file_end } else { start };
         if mem_end > anon_start {
-            mm.map(Placement::Fixed(anon_start), mem_end - anon_start, prot, Backing::Anon, None)?;
+            mm.map(
+                Placement::Fixed(anon_start),
+                mem_end - anon_start,
+                prot,
+                Backing::Anon,
+                None,
+            )?;
         }
         top = top.max(mem_end);
     }
@@ -71,13 +97,17 @@ fn map_segments(mm: &mut MemoryManager, file: &Arc<dyn FileOps>, info: &elf::Elf
 /// Opens an executable: a regular file with an execute bit, on the root or in /tmp.
 fn open_exec(kernel: &Kernel, cwd: &[u8], path: &[u8]) -> Result<Arc<dyn FileOps>, Errno> {
     let file = resolve(cwd, path, |place| match place {
-        Place::Tmp(rel) => kernel.tmpfs.open(&rel, libc::O_RDONLY as u32, 0, &Creds::default()),
+        Place::Tmp(rel) => kernel
+            .tmpfs
+            .open(&rel, libc::O_RDONLY as u32, 0, &Creds::default()),
         Place::Host(abs) => {
             let l = kernel.root.lookup(b"/", &abs, true)?;
             if l.stat.st_mode & libc::S_IFMT != libc::S_IFREG {
                 return Err(Errno::EACCES);
             }
-            Ok(Resolution::Done(kernel.root.open_file(&l)? as Arc<dyn FileOps>))
+            Ok(Resolution::Done(
+                kernel.root.open_file(&l)? as Arc<dyn FileOps>
+            ))
         }
     })?;
     let st = file.stat()?;
@@ -132,9 +162,18 @@ pub fn load_program(
     let mut entry = info.entry.wrapping_add(bias);
     let mut at_base = 0;
     if let Some(interp_path) = &info.interp {
-        let ifile = open_exec(kernel, b"/", interp_path).map_err(|e| if e == Errno::EACCES { Errno::ELIBBAD } else { e })?;
+        let ifile = open_exec(kernel, b"/", interp_path).map_err(|e| {
+            if e == Errno::EACCES {
+                Errno::ELIBBAD
+            } else {
+                e
+            }
+        })?;
         let iinfo = elf::parse(&FileReader(ifile.as_ref())).map_err(|e| Errno(e.errno()))?;
-        let span = iinfo.max_vaddr.checked_sub(iinfo.min_vaddr).ok_or(Errno::ELIBBAD)?;
+        let span = iinfo
+            .max_vaddr
+            .checked_sub(iinfo.min_vaddr)
+            .ok_or(Errno::ELIBBAD)?;
         // Reserve a place, then map the segments into it.
         let base = mm.map(Placement::Hint(0), span, Prot::NONE, Backing::Anon, None)?;
         mm.unmap(base, span)?;
@@ -184,5 +223,9 @@ pub fn load_program(
     regs.regs.rip = entry;
     regs.regs.rsp = img.sp;
     regs.regs.rflags = 0x202;
-    Ok(Program { mm, regs, path: file_path })
+    Ok(Program {
+        mm,
+        regs,
+        path: file_path,
+    })
 }

@@ -17,7 +17,12 @@ pub use task::{spawn_task, Task};
 
 impl TgState {
     /// State of a new process.
-    pub fn new(parent: Option<Arc<ThreadGroup>>, pgid: i32, sid: i32, actions: [SigAction; 64]) -> TgState {
+    pub fn new(
+        parent: Option<Arc<ThreadGroup>>,
+        pgid: i32,
+        sid: i32,
+        actions: [SigAction; 64],
+    ) -> TgState {
         TgState {
             parent,
             children: Vec::new(),
@@ -96,7 +101,9 @@ impl ThreadGroup {
         if st.group_exit.is_none() {
             st.group_exit = Some(status);
         }
-        self.sig.exiting.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.sig
+            .exiting
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         for irq in st.threads.values() {
             irq.interrupt();
         }
@@ -132,7 +139,10 @@ impl Kernel {
             hostname: Mutex::new(b"rvisor".to_vec()),
             boot: Instant::now(),
             tmpfs: crate::fs::tmpfs::Tmpfs::new(0x2a),
-            pids: Mutex::new(Pids { next: 1, groups: BTreeMap::new() }),
+            pids: Mutex::new(Pids {
+                next: 1,
+                groups: BTreeMap::new(),
+            }),
             init_status: (Mutex::new(None), Condvar::new()),
         })
     }

@@ -107,7 +107,14 @@ pub fn sleep_interruptible(deadline: Option<std::time::Instant>) -> bool {
         let now = std::time::Instant::now();
         match deadline {
             Some(d) if now >= d => return true,
-            Some(d) => g = sig.wake.1.wait_timeout(g, d - now).unwrap_or_else(|e| e.into_inner()).0,
+            Some(d) => {
+                g = sig
+                    .wake
+                    .1
+                    .wait_timeout(g, d - now)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0
+            }
             None => g = sig.wake.1.wait(g).unwrap_or_else(|e| e.into_inner()),
         }
     }
@@ -136,12 +143,18 @@ pub fn interrupted() -> bool {
 
 /// Signals whose default action is to do nothing.
 pub fn default_ignored(sig: i32) -> bool {
-    matches!(sig, libc::SIGCHLD | libc::SIGURG | libc::SIGWINCH | libc::SIGCONT)
+    matches!(
+        sig,
+        libc::SIGCHLD | libc::SIGURG | libc::SIGWINCH | libc::SIGCONT
+    )
 }
 
 /// Default action stops the process (not implemented: treated as ignored).
 fn default_stops(sig: i32) -> bool {
-    matches!(sig, libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU)
+    matches!(
+        sig,
+        libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU
+    )
 }
 
 /// Wait status of a process killed by `sig`.
@@ -184,11 +197,18 @@ pub fn send(tg: &Arc<ThreadGroup>, tid: Option<i32>, info: SigInfo) {
     let target = tid.and_then(|t| st.signals.get(&t).cloned());
     match target {
         Some(ts) => {
-            ts.infos.lock().unwrap_or_else(|e| e.into_inner()).push(info);
+            ts.infos
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(info);
             ts.pending.fetch_or(bit(sig), Ordering::SeqCst);
         }
         None => {
-            tg.sig.infos.lock().unwrap_or_else(|e| e.into_inner()).push(info);
+            tg.sig
+                .infos
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(info);
             tg.sig.pending.fetch_or(bit(sig), Ordering::SeqCst);
         }
     }
@@ -209,7 +229,10 @@ fn take(pending: &AtomicU64, infos: &Mutex<Vec<SigInfo>>, avail: u64) -> Option<
     let mut q = infos.lock().unwrap_or_else(|e| e.into_inner());
     let info = match q.iter().position(|i| i.signo == sig) {
         Some(i) => q.remove(i),
-        None => SigInfo { signo: sig, ..Default::default() },
+        None => SigInfo {
+            signo: sig,
+            ..Default::default()
+        },
     };
     // Real-time signals queue; standard ones do not.
     if sig < 32 || !q.iter().any(|i| i.signo == sig) {
@@ -222,7 +245,8 @@ fn take(pending: &AtomicU64, infos: &Mutex<Vec<SigInfo>>, avail: u64) -> Option<
 /// Takes the next deliverable signal of `t`.
 pub fn dequeue(t: &Task, mask: u64) -> Option<SigInfo> {
     let avail = !mask | UNBLOCKABLE;
-    take(&t.sig.pending, &t.sig.infos, avail).or_else(|| take(&t.tg.sig.pending, &t.tg.sig.infos, avail))
+    take(&t.sig.pending, &t.sig.infos, avail)
+        .or_else(|| take(&t.tg.sig.pending, &t.tg.sig.infos, avail))
 }
 
 const UC_FP_XSTATE: u64 = 1;
@@ -257,7 +281,9 @@ pub fn deliver(t: &mut Task, intr: Interrupted) -> bool {
     };
     let sig = info.signo;
     let act = t.tg.lock().actions[(sig - 1) as usize];
-    if act.handler == SIG_IGN || (act.handler == SIG_DFL && (default_ignored(sig) || default_stops(sig))) {
+    if act.handler == SIG_IGN
+        || (act.handler == SIG_DFL && (default_ignored(sig) || default_stops(sig)))
+    {
         if let Interrupted::Restartable { nr } = intr {
             restart(t, nr);
         }
@@ -274,7 +300,13 @@ pub fn deliver(t: &mut Task, intr: Interrupted) -> bool {
             t.regs.regs.rax = Errno::EINTR.as_rax();
         }
     }
-    let old_mask = t.sig.saved_mask.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or(mask);
+    let old_mask = t
+        .sig
+        .saved_mask
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .unwrap_or(mask);
     match build_frame(t, &info, &act, old_mask) {
         Ok(()) => {
             let mut new_mask = mask | act.mask;
@@ -300,11 +332,20 @@ fn restart(t: &mut Task, nr: u64) {
     t.regs.regs.rip -= 2;
 }
 
-fn build_frame(t: &mut Task, info: &SigInfo, act: &super::SigAction, old_mask: u64) -> Result<(), Errno> {
+fn build_frame(
+    t: &mut Task,
+    info: &SigInfo,
+    act: &super::SigAction,
+    old_mask: u64,
+) -> Result<(), Errno> {
     let r = t.regs.regs;
     let (ss_sp, ss_size, _) = *t.sig.altstack.lock().unwrap_or_else(|e| e.into_inner());
     let on_alt = ss_size != 0 && r.rsp > ss_sp && r.rsp <= ss_sp + ss_size;
-    let mut sp = if act.flags & SA_ONSTACK != 0 && ss_size != 0 && !on_alt { ss_sp + ss_size } else { r.rsp - 128 };
+    let mut sp = if act.flags & SA_ONSTACK != 0 && ss_size != 0 && !on_alt {
+        ss_sp + ss_size
+    } else {
+        r.rsp - 128
+    };
     let xs = t.regs.xsave.as_bytes().to_vec();
     let xsize = xs.len() as u64;
     sp = (sp - (xsize + 4)) & !63;
@@ -324,15 +365,27 @@ fn build_frame(t: &mut Task, info: &SigInfo, act: &super::SigAction, old_mask: u
     fp.extend_from_slice(&FP_XSTATE_MAGIC2.to_le_bytes());
     t.write_mem(fpstate, &fp)?;
     let mut u = [0u8; UC_SIZE as usize];
-    let put = |u: &mut [u8; UC_SIZE as usize], o: usize, v: u64| u[o..o + 8].copy_from_slice(&v.to_le_bytes());
+    let put = |u: &mut [u8; UC_SIZE as usize], o: usize, v: u64| {
+        u[o..o + 8].copy_from_slice(&v.to_le_bytes())
+    };
     put(&mut u, 0, UC_FP_XSTATE);
     put(&mut u, 16, ss_sp);
-    put(&mut u, 24, if on_alt { 1 } else if ss_size == 0 { 2 } else { 0 });
+    put(
+        &mut u,
+        24,
+        if on_alt {
+            1
+        } else if ss_size == 0 {
+            2
+        } else {
+            0
+        },
+    );
     put(&mut u, 32, ss_size);
     let mc = 40;
     let gregs = [
-        r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rdi, r.rsi, r.rbp, r.rbx, r.rdx, r.rax, r.rcx, r.rsp,
-        r.rip, r.rflags,
+        r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rdi, r.rsi, r.rbp, r.rbx, r.rdx,
+        r.rax, r.rcx, r.rsp, r.rip, r.rflags,
     ];
     for (i, v) in gregs.iter().enumerate() {
         put(&mut u, mc + 8 * i, *v);
@@ -367,9 +420,24 @@ pub fn sigreturn(t: &mut Task) -> Result<(), Errno> {
     let mc = 40;
     let r = &mut t.regs.regs;
     let fields: [&mut u64; 18] = [
-        &mut r.r8, &mut r.r9, &mut r.r10, &mut r.r11, &mut r.r12, &mut r.r13, &mut r.r14, &mut r.r15,
-        &mut r.rdi, &mut r.rsi, &mut r.rbp, &mut r.rbx, &mut r.rdx, &mut r.rax, &mut r.rcx, &mut r.rsp,
-        &mut r.rip, &mut r.rflags,
+        &mut r.r8,
+        &mut r.r9,
+        &mut r.r10,
+        &mut r.r11,
+        &mut r.r12,
+        &mut r.r13,
+        &mut r.r14,
+        &mut r.r15,
+        &mut r.rdi,
+        &mut r.rsi,
+        &mut r.rbp,
+        &mut r.rbx,
+        &mut r.rdx,
+        &mut r.rax,
+        &mut r.rcx,
+        &mut r.rsp,
+        &mut r.rip,
+        &mut r.rflags,
     ];
     for (i, f) in fields.into_iter().enumerate() {
         *f = get(mc + 8 * i);

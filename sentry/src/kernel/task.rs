@@ -72,7 +72,9 @@ impl Task {
 
     /// Reads a path argument.
     pub fn read_path(&self, addr: u64) -> Result<Vec<u8>, Errno> {
-        let p = self.mm().read_cstring(addr, crate::fs::host::PATH_MAX - 1)?;
+        let p = self
+            .mm()
+            .read_cstring(addr, crate::fs::host::PATH_MAX - 1)?;
         if p.is_empty() {
             return Err(Errno::ENOENT);
         }
@@ -86,7 +88,16 @@ impl Task {
 
     /// Sends `sig` from this task to process `tg` (kill).
     pub fn signal_group(&self, tg: &Arc<ThreadGroup>, sig: i32) {
-        signal::send(tg, None, SigInfo { signo: sig, code: 0, pid: self.tg.tgid, ..Default::default() });
+        signal::send(
+            tg,
+            None,
+            SigInfo {
+                signo: sig,
+                code: 0,
+                pid: self.tg.tgid,
+                ..Default::default()
+            },
+        );
     }
 
     /// A synchronous signal raised by the task's own instruction: delivered to a handler if
@@ -94,7 +105,8 @@ impl Task {
     fn force_signal(&mut self, info: SigInfo) {
         let sig = info.signo;
         let handler = self.tg.lock().actions[(sig - 1) as usize].handler;
-        let blocked = self.sig.mask.load(std::sync::atomic::Ordering::SeqCst) & signal::bit(sig) != 0;
+        let blocked =
+            self.sig.mask.load(std::sync::atomic::Ordering::SeqCst) & signal::bit(sig) != 0;
         if handler == super::SIG_DFL || handler == super::SIG_IGN || blocked {
             self.tg.kill_group(signal_status(sig));
             return;
@@ -146,13 +158,27 @@ impl Task {
                     if let Err(code) = r {
                         tracing::debug!(tid = self.tid, addr, ?access, ?code, "segmentation fault");
                         let code = if code == SegvCode::MapErr { 1 } else { 2 };
-                        self.force_signal(SigInfo { signo: libc::SIGSEGV, code, addr, ..Default::default() });
+                        self.force_signal(SigInfo {
+                            signo: libc::SIGSEGV,
+                            code,
+                            addr,
+                            ..Default::default()
+                        });
                     }
                 }
                 Exit::Signal(info) => {
                     tracing::debug!(tid = self.tid, ?info, "synchronous signal");
-                    let signo = if info.signo == libc::SIGSYS { libc::SIGSEGV } else { info.signo };
-                    self.force_signal(SigInfo { signo, code: info.code, addr: info.addr, ..Default::default() });
+                    let signo = if info.signo == libc::SIGSYS {
+                        libc::SIGSEGV
+                    } else {
+                        info.signo
+                    };
+                    self.force_signal(SigInfo {
+                        signo,
+                        code: info.code,
+                        addr: info.addr,
+                        ..Default::default()
+                    });
                 }
                 Exit::Interrupted => {}
             }
@@ -202,8 +228,18 @@ impl Task {
         }
         match parent {
             Some(p) => {
-                let (code, st) = if status & 0x7f == 0 { (1, (status >> 8) & 0xff) } else { (2, status & 0x7f) };
-                let info = SigInfo { signo: libc::SIGCHLD, code, pid: self.tg.tgid, status: st, ..Default::default() };
+                let (code, st) = if status & 0x7f == 0 {
+                    (1, (status >> 8) & 0xff)
+                } else {
+                    (2, status & 0x7f)
+                };
+                let info = SigInfo {
+                    signo: libc::SIGCHLD,
+                    code,
+                    pid: self.tg.tgid,
+                    status: st,
+                    ..Default::default()
+                };
                 signal::send(&p, None, info);
                 let _g = p.lock();
                 p.child_cv.notify_all();

@@ -19,15 +19,22 @@ impl Frame {
     /// A new zero-filled page.
     pub fn zeroed(mf: &Arc<MemoryFile>) -> Result<Arc<Frame>, Errno> {
         let range = mf.allocate(PAGE_SIZE).map_err(|_| Errno::ENOMEM)?;
-        Ok(Arc::new(Frame { mf: mf.clone(), range }))
+        Ok(Arc::new(Frame {
+            mf: mf.clone(),
+            range,
+        }))
     }
 
     /// A new page holding a copy of `self`.
     pub fn copy(&self) -> Result<Arc<Frame>, Errno> {
         let f = Frame::zeroed(&self.mf)?;
         let mut buf = vec![0u8; PAGE_SIZE as usize];
-        self.mf.read(self.range.offset, &mut buf).map_err(|_| Errno::EFAULT)?;
-        self.mf.write(f.range.offset, &buf).map_err(|_| Errno::EFAULT)?;
+        self.mf
+            .read(self.range.offset, &mut buf)
+            .map_err(|_| Errno::EFAULT)?;
+        self.mf
+            .write(f.range.offset, &buf)
+            .map_err(|_| Errno::EFAULT)?;
         Ok(f)
     }
 

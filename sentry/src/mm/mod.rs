@@ -72,7 +72,9 @@ pub struct MemoryManager {
 
 impl std::fmt::Debug for MemoryManager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MemoryManager").field("vmas", &self.vmas.len()).finish()
+        f.debug_struct("MemoryManager")
+            .field("vmas", &self.vmas.len())
+            .finish()
     }
 }
 
@@ -117,18 +119,26 @@ impl MemoryManager {
 
     /// The VMA containing `addr`.
     pub fn find(&self, addr: u64) -> Option<&Vma> {
-        self.vmas.range(..=addr).next_back().map(|(_, v)| v).filter(|v| addr < v.end)
+        self.vmas
+            .range(..=addr)
+            .next_back()
+            .map(|(_, v)| v)
+            .filter(|v| addr < v.end)
     }
 
     fn overlaps(&self, start: u64, end: u64) -> bool {
-        self.vmas.range(..end).next_back().is_some_and(|(_, v)| v.end > start)
+        self.vmas
+            .range(..end)
+            .next_back()
+            .is_some_and(|(_, v)| v.end > start)
     }
 
     /// A free range of `len` bytes, searched top-down from below the stack.
     fn find_free(&self, len: u64, hint: u64) -> Result<u64, Errno> {
         if hint != 0 {
             if let Some(end) = hint.checked_add(len) {
-                if hint.is_multiple_of(PAGE_SIZE) && end <= self.limit && !self.overlaps(hint, end) {
+                if hint.is_multiple_of(PAGE_SIZE) && end <= self.limit && !self.overlaps(hint, end)
+                {
                     return Ok(hint);
                 }
             }
@@ -149,7 +159,9 @@ impl MemoryManager {
 
     /// Splits VMAs so that `addr` is a boundary.
     fn split_at(&mut self, addr: u64) {
-        let Some((&start, v)) = self.vmas.range(..addr).next_back() else { return };
+        let Some((&start, v)) = self.vmas.range(..addr).next_back() else {
+            return;
+        };
         if v.end <= addr {
             return;
         }
@@ -165,7 +177,9 @@ impl MemoryManager {
         let keys: Vec<u64> = self.vmas.range(start..end).map(|(k, _)| *k).collect();
         for k in keys {
             if let Some(v) = self.vmas.remove(&k) {
-                self.aspace.unmap(v.start, v.end - v.start).map_err(|_| Errno::ENOMEM)?;
+                self.aspace
+                    .unmap(v.start, v.end - v.start)
+                    .map_err(|_| Errno::ENOMEM)?;
             }
         }
         let pages: Vec<u64> = self.pages.range(start..end).map(|(k, _)| *k).collect();
@@ -205,7 +219,15 @@ impl MemoryManager {
             }
         };
         let max_prot = Prot::ALL;
-        let vma = Vma { start, end: start + len, prot, max_prot, backing, grows_down: false, label };
+        let vma = Vma {
+            start,
+            end: start + len,
+            prot,
+            max_prot,
+            backing,
+            grows_down: false,
+            label,
+        };
         self.vmas.insert(start, vma);
         Ok(start)
     }
@@ -300,7 +322,9 @@ impl MemoryManager {
                                 Err(_) => return Err(Errno::EIO),
                             }
                         }
-                        self.mf.write(f.offset(), &buf[..got]).map_err(|_| Errno::EFAULT)?;
+                        self.mf
+                            .write(f.offset(), &buf[..got])
+                            .map_err(|_| Errno::EFAULT)?;
                     }
                     self.pages.insert(page, f);
                 }
@@ -309,7 +333,9 @@ impl MemoryManager {
                     let copy = self.pages[&page].copy()?;
                     self.pages.insert(page, copy);
                     // The platform may still map the old frame here.
-                    self.aspace.unmap(page, PAGE_SIZE).map_err(|_| Errno::EFAULT)?;
+                    self.aspace
+                        .unmap(page, PAGE_SIZE)
+                        .map_err(|_| Errno::EFAULT)?;
                 }
                 let f = self.pages[&page].clone();
                 let exclusive = Arc::strong_count(&f) == 2; // ours + the table's
@@ -331,9 +357,16 @@ impl MemoryManager {
         }
         let prot = v.prot;
         let page = page_down(addr);
-        let (f, writable) = self.frame(page, access == Access::Write).map_err(|_| SegvCode::MapErr)?;
-        let prot = Prot { write: prot.write && writable, ..prot };
-        self.aspace.map(page, PAGE_SIZE, f.offset(), prot).map_err(|_| SegvCode::MapErr)
+        let (f, writable) = self
+            .frame(page, access == Access::Write)
+            .map_err(|_| SegvCode::MapErr)?;
+        let prot = Prot {
+            write: prot.write && writable,
+            ..prot
+        };
+        self.aspace
+            .map(page, PAGE_SIZE, f.offset(), prot)
+            .map_err(|_| SegvCode::MapErr)
     }
 
     /// Copies application memory at `addr` into `buf` (copy_from_user).
@@ -348,7 +381,9 @@ impl MemoryManager {
             let page = page_down(a);
             let n = ((page + PAGE_SIZE - a) as usize).min(buf.len() - done);
             let (f, _) = self.frame(page, false)?;
-            self.mf.read(f.offset() + (a - page), &mut buf[done..done + n]).map_err(|_| Errno::EFAULT)?;
+            self.mf
+                .read(f.offset() + (a - page), &mut buf[done..done + n])
+                .map_err(|_| Errno::EFAULT)?;
             done += n;
         }
         Ok(())
@@ -366,7 +401,9 @@ impl MemoryManager {
             let page = page_down(a);
             let n = ((page + PAGE_SIZE - a) as usize).min(data.len() - done);
             let (f, _) = self.frame(page, true)?;
-            self.mf.write(f.offset() + (a - page), &data[done..done + n]).map_err(|_| Errno::EFAULT)?;
+            self.mf
+                .write(f.offset() + (a - page), &data[done..done + n])
+                .map_err(|_| Errno::EFAULT)?;
             done += n;
         }
         Ok(())
@@ -380,7 +417,9 @@ impl MemoryManager {
             let page = page_down(a);
             let n = ((page + PAGE_SIZE - a) as usize).min(data.len() - done);
             let (f, _) = self.frame(page, true)?;
-            self.mf.write(f.offset() + (a - page), &data[done..done + n]).map_err(|_| Errno::EFAULT)?;
+            self.mf
+                .write(f.offset() + (a - page), &data[done..done + n])
+                .map_err(|_| Errno::EFAULT)?;
             done += n;
         }
         Ok(())
@@ -424,7 +463,9 @@ impl MemoryManager {
         // Our writable private pages must fault again so that writes copy.
         for v in self.vmas.values() {
             if !v.shared() && v.prot.write {
-                self.aspace.unmap(v.start, v.end - v.start).map_err(|_| Errno::ENOMEM)?;
+                self.aspace
+                    .unmap(v.start, v.end - v.start)
+                    .map_err(|_| Errno::ENOMEM)?;
             }
         }
         Ok(child)

@@ -20,7 +20,10 @@ pub enum Backing {
     /// Private anonymous memory.
     Anon,
     /// Private copy of a file (`offset` is the file offset of the VMA's start).
-    File { file: Arc<dyn MappableFile>, offset: u64 },
+    File {
+        file: Arc<dyn MappableFile>,
+        offset: u64,
+    },
     /// Shared pages of an object (`offset` in bytes of the VMA's start within it).
     Shared { obj: Arc<SharedObject>, offset: u64 },
 }

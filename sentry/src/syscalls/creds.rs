@@ -8,7 +8,11 @@ const KEEP: u32 = u32::MAX;
 
 pub fn getresuid(t: &mut Task, a: [u64; 6], group: bool) -> SysResult {
     let c = &t.creds;
-    let ids = if group { [c.rgid, c.egid, c.sgid] } else { [c.ruid, c.euid, c.suid] };
+    let ids = if group {
+        [c.rgid, c.egid, c.sgid]
+    } else {
+        [c.ruid, c.euid, c.suid]
+    };
     for (i, id) in ids.iter().enumerate() {
         t.write_mem(a[i], &id.to_le_bytes())?;
     }
@@ -18,7 +22,11 @@ pub fn getresuid(t: &mut Task, a: [u64; 6], group: bool) -> SysResult {
 /// setresuid/setresgid: unprivileged callers may only pick among their current ids.
 pub fn setres(t: &mut Task, r: u32, e: u32, s: u32, group: bool) -> SysResult {
     let c = &t.creds;
-    let cur = if group { [c.rgid, c.egid, c.sgid] } else { [c.ruid, c.euid, c.suid] };
+    let cur = if group {
+        [c.rgid, c.egid, c.sgid]
+    } else {
+        [c.ruid, c.euid, c.suid]
+    };
     if !c.privileged() {
         for id in [r, e, s] {
             if id != KEEP && !cur.contains(&id) {
@@ -51,7 +59,11 @@ pub fn setid(t: &mut Task, id: u32, group: bool) -> SysResult {
 /// setreuid/setregid.
 pub fn setre(t: &mut Task, r: u32, e: u32, group: bool) -> SysResult {
     let c = &t.creds;
-    let (cr, ce, cs) = if group { (c.rgid, c.egid, c.sgid) } else { (c.ruid, c.euid, c.suid) };
+    let (cr, ce, cs) = if group {
+        (c.rgid, c.egid, c.sgid)
+    } else {
+        (c.ruid, c.euid, c.suid)
+    };
     if !c.privileged() {
         if r != KEEP && r != cr && r != ce {
             return Err(Errno::EPERM);
@@ -64,7 +76,11 @@ pub fn setre(t: &mut Task, r: u32, e: u32, group: bool) -> SysResult {
     let new_e = if e == KEEP { ce } else { e };
     // The saved id follows the effective one when the real id is set or the effective id
     // moves away from the real one.
-    let new_s = if r != KEEP || (e != KEEP && new_e != cr) { new_e } else { cs };
+    let new_s = if r != KEEP || (e != KEEP && new_e != cr) {
+        new_e
+    } else {
+        cs
+    };
     let c = &mut t.creds;
     if group {
         (c.rgid, c.egid, c.sgid, c.fsgid) = (new_r, new_e, new_s, new_e);
@@ -119,6 +135,9 @@ pub fn setgroups(t: &mut Task, a: [u64; 6]) -> SysResult {
     }
     let mut b = vec![0u8; a[0] as usize * 4];
     t.read_mem(a[1], &mut b)?;
-    t.creds.groups = b.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap_or_default())).collect();
+    t.creds.groups = b
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes(c.try_into().unwrap_or_default()))
+        .collect();
     Ok(0)
 }

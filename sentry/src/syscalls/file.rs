@@ -122,7 +122,10 @@ fn dev_path(t: &Task, path: &[u8]) -> Option<Result<Arc<OpenFile>, Errno>> {
         b"stdin" => 0,
         b"stdout" => 1,
         b"stderr" => 2,
-        _ => std::str::from_utf8(name.strip_prefix(b"fd/")?).ok()?.parse().ok()?,
+        _ => std::str::from_utf8(name.strip_prefix(b"fd/")?)
+            .ok()?
+            .parse()
+            .ok()?,
     };
     Some(t.fds().get(fd))
 }
@@ -142,7 +145,11 @@ pub(super) fn base_dir(t: &Task, dirfd: u64, path: &[u8]) -> Result<Vec<u8>, Err
 
 /// The sandbox's credentials for tmpfs.
 pub(super) fn creds(t: &Task) -> Creds {
-    Creds { uid: 0, gid: 0, umask: t.umask }
+    Creds {
+        uid: 0,
+        gid: 0,
+        umask: t.umask,
+    }
 }
 
 pub fn openat(t: &mut Task, dirfd: u64, path: u64, flags: u64, mode: u64) -> SysResult {
@@ -153,8 +160,15 @@ pub fn openat(t: &mut Task, dirfd: u64, path: u64, flags: u64, mode: u64) -> Sys
     t.fds().insert(file, cloexec, 0).map(|fd| fd as u64)
 }
 
-fn open_path(t: &Task, dirfd: u64, path: &[u8], flags: u32, mode: u32) -> Result<Arc<OpenFile>, Errno> {
-    let status = flags & !(libc::O_CLOEXEC | libc::O_CREAT | libc::O_EXCL | libc::O_NOCTTY | libc::O_TRUNC) as u32;
+fn open_path(
+    t: &Task,
+    dirfd: u64,
+    path: &[u8],
+    flags: u32,
+    mode: u32,
+) -> Result<Arc<OpenFile>, Errno> {
+    let status = flags
+        & !(libc::O_CLOEXEC | libc::O_CREAT | libc::O_EXCL | libc::O_NOCTTY | libc::O_TRUNC) as u32;
     if let Some(r) = dev_path(t, path) {
         let f = r?;
         // /dev/stdin and friends reopen the same file; devices are fresh.
@@ -217,7 +231,11 @@ pub fn close_range(t: &mut Task, a: [u64; 6]) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let hi = a[1].min(i32::MAX as u64) as i32;
-    t.fds().close_range(a[0].min(i32::MAX as u64) as i32, hi, a[2] & CLOSE_RANGE_CLOEXEC != 0);
+    t.fds().close_range(
+        a[0].min(i32::MAX as u64) as i32,
+        hi,
+        a[2] & CLOSE_RANGE_CLOEXEC != 0,
+    );
     Ok(0)
 }
 
@@ -306,15 +324,23 @@ pub fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult {
             if a[2] >= crate::fs::fdtable::MAX_FDS as u64 {
                 return Err(Errno::EINVAL);
             }
-            fds.insert(f, a[1] as i32 == libc::F_DUPFD_CLOEXEC, a[2] as i32).map(|fd| fd as u64)
+            fds.insert(f, a[1] as i32 == libc::F_DUPFD_CLOEXEC, a[2] as i32)
+                .map(|fd| fd as u64)
         }
         libc::F_GETFD => Ok(fds.cloexec(fd)? as u64),
         libc::F_SETFD => fds.set_cloexec(fd, a[2] & 1 != 0).map(|_| 0),
         libc::F_GETFL => Ok(f.flags() as u64),
         libc::F_SETFL => {
-            let settable = (libc::O_APPEND | libc::O_NONBLOCK | libc::O_ASYNC | libc::O_DIRECT | libc::O_NOATIME) as u32;
+            let settable = (libc::O_APPEND
+                | libc::O_NONBLOCK
+                | libc::O_ASYNC
+                | libc::O_DIRECT
+                | libc::O_NOATIME) as u32;
             let old = f.flags();
-            f.flags.store((old & !settable) | (a[2] as u32 & settable), std::sync::atomic::Ordering::Relaxed);
+            f.flags.store(
+                (old & !settable) | (a[2] as u32 & settable),
+                std::sync::atomic::Ordering::Relaxed,
+            );
             Ok(0)
         }
         _ => Err(Errno::EINVAL),
@@ -329,7 +355,10 @@ pub fn pipe2(t: &mut Task, addr: u64, flags: u64) -> SysResult {
     let cloexec = flags & libc::O_CLOEXEC as u64 != 0;
     let (r, w) = new_pipe(nonblock);
     let st = if nonblock { libc::O_NONBLOCK as u32 } else { 0 };
-    let (rf, wf) = (OpenFile::new(r, st), OpenFile::new(w, st | libc::O_WRONLY as u32));
+    let (rf, wf) = (
+        OpenFile::new(r, st),
+        OpenFile::new(w, st | libc::O_WRONLY as u32),
+    );
     let (rfd, wfd) = {
         let mut fds = t.fds();
         let rfd = fds.insert(rf, cloexec, 0)?;
@@ -363,7 +392,10 @@ pub fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult {
             let on = u32::from_le_bytes(b) != 0;
             let fl = f.flags();
             let nb = libc::O_NONBLOCK as u32;
-            f.flags.store(if on { fl | nb } else { fl & !nb }, std::sync::atomic::Ordering::Relaxed);
+            f.flags.store(
+                if on { fl | nb } else { fl & !nb },
+                std::sync::atomic::Ordering::Relaxed,
+            );
             Ok(0)
         }
         // FIOCLEX / FIONCLEX
@@ -384,7 +416,10 @@ pub fn faccessat(t: &mut Task, dirfd: u64, path: u64, mode: u64) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let st = stat_of(t, dirfd, &p, true)?;
-    let in_tmp = matches!(vfs::place(&vfs::normalize(&base_dir(t, dirfd, &p)?, &p)), Place::Tmp(_));
+    let in_tmp = matches!(
+        vfs::place(&vfs::normalize(&base_dir(t, dirfd, &p)?, &p)),
+        Place::Tmp(_)
+    );
     if mode & 2 != 0 && !in_tmp && st.mode & libc::S_IFMT != libc::S_IFCHR {
         return Err(Errno::EROFS);
     }
@@ -420,7 +455,13 @@ fn host_readlink(t: &Task, abs: &[u8]) -> Result<Vec<u8>, Errno> {
         return Err(Errno::EINVAL);
     }
     // SAFETY: opening the symlink itself (O_PATH|O_NOFOLLOW) under a directory we hold.
-    let n = unsafe { libc::openat(l.parent.as_raw_fd(), l.name.as_ptr(), libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC) };
+    let n = unsafe {
+        libc::openat(
+            l.parent.as_raw_fd(),
+            l.name.as_ptr(),
+            libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+        )
+    };
     if n < 0 {
         return Err(Errno::from(std::io::Error::last_os_error()));
     }
@@ -454,10 +495,16 @@ fn set_cwd(t: &Task, dirfd: u64, path: &[u8]) -> SysResult {
     };
     // Host paths: record where the walk really ended (symlinks resolved).
     let abs = match vfs::place(&abs) {
-        Place::Host(h) => t.kernel.root.lookup(b"/", &h, true).map(|l| l.path).unwrap_or(h),
+        Place::Host(h) => t
+            .kernel
+            .root
+            .lookup(b"/", &h, true)
+            .map(|l| l.path)
+            .unwrap_or(h),
         Place::Tmp(_) => abs,
     };
-    *t.cwd.lock().unwrap_or_else(|e| e.into_inner()) = if abs.is_empty() { b"/".to_vec() } else { abs };
+    *t.cwd.lock().unwrap_or_else(|e| e.into_inner()) =
+        if abs.is_empty() { b"/".to_vec() } else { abs };
     Ok(0)
 }
 
@@ -475,9 +522,16 @@ pub fn fchdir(t: &mut Task, a: [u64; 6]) -> SysResult {
 /// Descriptors 0-2 of the first process: the host's own stdio.
 pub fn host_stdio() -> std::io::Result<Vec<(i32, Arc<OpenFile>)>> {
     let mut v = Vec::new();
-    for (fd, fl) in [(0, libc::O_RDONLY), (1, libc::O_WRONLY), (2, libc::O_WRONLY)] {
+    for (fd, fl) in [
+        (0, libc::O_RDONLY),
+        (1, libc::O_WRONLY),
+        (2, libc::O_WRONLY),
+    ] {
         let s = crate::fs::host::HostStream::dup(fd)?;
-        v.push((fd, OpenFile::new(Arc::new(s) as Arc<dyn FileOps>, fl as u32)));
+        v.push((
+            fd,
+            OpenFile::new(Arc::new(s) as Arc<dyn FileOps>, fl as u32),
+        ));
     }
     Ok(v)
 }

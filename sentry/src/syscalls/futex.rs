@@ -19,7 +19,8 @@ type Key = (usize, u64);
 const TICK: Duration = Duration::from_millis(10);
 
 fn table() -> &'static Mutex<HashMap<Key, Vec<Arc<Waiter>>>> {
-    static T: std::sync::OnceLock<Mutex<HashMap<Key, Vec<Arc<Waiter>>>>> = std::sync::OnceLock::new();
+    static T: std::sync::OnceLock<Mutex<HashMap<Key, Vec<Arc<Waiter>>>>> =
+        std::sync::OnceLock::new();
     T.get_or_init(Default::default)
 }
 
@@ -75,7 +76,11 @@ fn timeout(t: &Task, addr: u64, absolute: bool, realtime: bool) -> Result<Option
     if !absolute {
         return Ok(Some(Instant::now() + d));
     }
-    let now = super::misc::clock_now(if realtime { libc::CLOCK_REALTIME } else { libc::CLOCK_MONOTONIC })?;
+    let now = super::misc::clock_now(if realtime {
+        libc::CLOCK_REALTIME
+    } else {
+        libc::CLOCK_MONOTONIC
+    })?;
     Ok(Some(Instant::now() + d.saturating_sub(now)))
 }
 
@@ -83,7 +88,11 @@ fn wait(t: &Task, addr: u64, val: u32, deadline: Option<Instant>, bitset: u32) -
     if !addr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
-    let w = Arc::new(Waiter { woken: Mutex::new(false), cv: Condvar::new(), bitset });
+    let w = Arc::new(Waiter {
+        woken: Mutex::new(false),
+        cv: Condvar::new(),
+        bitset,
+    });
     {
         let mut tab = table().lock().unwrap_or_else(|e| e.into_inner());
         if read_u32(t, addr)? != val {
@@ -99,7 +108,10 @@ fn wait(t: &Task, addr: u64, val: u32, deadline: Option<Instant>, bitset: u32) -
             break;
         }
         let slice = deadline.map(|d| d - now).unwrap_or(TICK).min(TICK);
-        woken = w.cv.wait_timeout(woken, slice).unwrap_or_else(|e| e.into_inner()).0;
+        woken =
+            w.cv.wait_timeout(woken, slice)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         if !*woken && crate::kernel::signal::interrupted() {
             interrupted = true;
             break;
@@ -116,7 +128,11 @@ fn wait(t: &Task, addr: u64, val: u32, deadline: Option<Instant>, bitset: u32) -
     if *w.woken.lock().unwrap_or_else(|e| e.into_inner()) {
         return Ok(0);
     }
-    Err(if interrupted { Errno::EINTR } else { Errno::ETIMEDOUT })
+    Err(if interrupted {
+        Errno::EINTR
+    } else {
+        Errno::ETIMEDOUT
+    })
 }
 
 fn requeue(t: &Task, from: u64, to: u64, nwake: usize, nmove: usize) -> usize {

@@ -40,7 +40,10 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
     };
     let backing = if flags & libc::MAP_ANONYMOUS != 0 {
         if shared {
-            Backing::Shared { obj: Arc::new(SharedObject::default()), offset: 0 }
+            Backing::Shared {
+                obj: Arc::new(SharedObject::default()),
+                offset: 0,
+            }
         } else {
             Backing::Anon
         }
@@ -98,8 +101,15 @@ pub fn madvise(t: &mut Task, a: [u64; 6]) -> SysResult {
             }
             Ok(0)
         }
-        libc::MADV_NORMAL | libc::MADV_RANDOM | libc::MADV_SEQUENTIAL | libc::MADV_WILLNEED | libc::MADV_FREE
-        | libc::MADV_HUGEPAGE | libc::MADV_NOHUGEPAGE | libc::MADV_DONTFORK | libc::MADV_DOFORK => Ok(0),
+        libc::MADV_NORMAL
+        | libc::MADV_RANDOM
+        | libc::MADV_SEQUENTIAL
+        | libc::MADV_WILLNEED
+        | libc::MADV_FREE
+        | libc::MADV_HUGEPAGE
+        | libc::MADV_NOHUGEPAGE
+        | libc::MADV_DONTFORK
+        | libc::MADV_DOFORK => Ok(0),
         _ => Err(Errno::EINVAL),
     }
 }
@@ -108,7 +118,10 @@ pub fn mremap(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (old, old_len, new_len, flags, new_addr) = (a[0], a[1], a[2], a[3] as i32, a[4]);
     let maymove = flags & libc::MREMAP_MAYMOVE != 0;
     let fixed = flags & libc::MREMAP_FIXED != 0;
-    if !old.is_multiple_of(PAGE_SIZE) || flags & !(libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED) != 0 || (fixed && !maymove) {
+    if !old.is_multiple_of(PAGE_SIZE)
+        || flags & !(libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED) != 0
+        || (fixed && !maymove)
+    {
         return Err(Errno::EINVAL);
     }
     let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
@@ -135,11 +148,23 @@ pub fn mremap(t: &mut Task, a: [u64; 6]) -> SysResult {
             let shift = |b: Backing| -> Backing {
                 match b {
                     Backing::Anon => Backing::Anon,
-                    Backing::File { file, offset } => Backing::File { file, offset: offset + PAGE_SIZE },
-                    Backing::Shared { obj, offset } => Backing::Shared { obj, offset: offset + PAGE_SIZE },
+                    Backing::File { file, offset } => Backing::File {
+                        file,
+                        offset: offset + PAGE_SIZE,
+                    },
+                    Backing::Shared { obj, offset } => Backing::Shared {
+                        obj,
+                        offset: offset + PAGE_SIZE,
+                    },
                 }
             };
-            mm.map(Placement::Fixed(v.end), end - v.end, v.prot, shift(ext.backing), v.label)?;
+            mm.map(
+                Placement::Fixed(v.end),
+                end - v.end,
+                v.prot,
+                shift(ext.backing),
+                v.label,
+            )?;
             return Ok(old);
         }
     }
@@ -180,7 +205,9 @@ pub fn msync(t: &mut Task, a: [u64; 6]) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let mm = t.mm();
-    let end = a[0].checked_add(page_up(a[1]).ok_or(Errno::ENOMEM)?).ok_or(Errno::ENOMEM)?;
+    let end = a[0]
+        .checked_add(page_up(a[1]).ok_or(Errno::ENOMEM)?)
+        .ok_or(Errno::ENOMEM)?;
     let mut at = a[0];
     while at < end {
         at = mm.find(at).ok_or(Errno::ENOMEM)?.end;

@@ -13,7 +13,12 @@ fn utsname_field(s: &[u8]) -> [u8; 65] {
 }
 
 pub fn uname(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let host = t.kernel.hostname.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let host = t
+        .kernel
+        .hostname
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     let mut b = Vec::with_capacity(65 * 6);
     for f in [
         &b"Linux"[..],
@@ -46,7 +51,10 @@ pub fn umask(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 /// The host's reading of `clock`.
 pub(crate) fn clock_now(clock: i32) -> Result<Duration, Errno> {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: clock_gettime writes one timespec.
     if unsafe { libc::clock_gettime(clock, &mut ts) } < 0 {
         return Err(Errno::EINVAL);
@@ -132,7 +140,10 @@ fn sleep_until(t: &Task, until: std::time::Instant, rem: u64) -> SysResult {
         return Ok(0);
     }
     if rem != 0 {
-        t.write_mem(rem, &timespec_bytes(until.saturating_duration_since(std::time::Instant::now())))?;
+        t.write_mem(
+            rem,
+            &timespec_bytes(until.saturating_duration_since(std::time::Instant::now())),
+        )?;
     }
     Err(Errno::EINTR)
 }
@@ -149,7 +160,11 @@ pub fn clock_nanosleep(t: &mut Task, a: [u64; 6]) -> SysResult {
     }
     let d = read_timespec(t, a[2])?;
     let abs = a[1] as i32 & libc::TIMER_ABSTIME != 0;
-    let d = if abs { d.saturating_sub(clock_now(c)?) } else { d };
+    let d = if abs {
+        d.saturating_sub(clock_now(c)?)
+    } else {
+        d
+    };
     sleep_until(t, std::time::Instant::now() + d, if abs { 0 } else { a[3] })
 }
 
@@ -177,7 +192,10 @@ pub fn sysinfo(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn sched_getaffinity(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(64);
+    let n = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(64);
     if a[1] < 8 || !a[1].is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }

@@ -2,15 +2,15 @@
 
 mod file;
 pub use file::host_stdio;
+mod creds;
 pub mod futex;
 mod memory;
-mod creds;
 mod misc;
-mod timer;
 mod path;
 mod poll;
 mod process;
 mod signal;
+mod timer;
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -30,7 +30,11 @@ fn unimplemented(nr: u64) -> SysResult {
 
 /// A syscall's name, for logs.
 pub fn name(nr: u64) -> &'static str {
-    NAMES.iter().find(|(n, _)| *n == nr as i64).map(|(_, s)| *s).unwrap_or("?")
+    NAMES
+        .iter()
+        .find(|(n, _)| *n == nr as i64)
+        .map(|(_, s)| *s)
+        .unwrap_or("?")
 }
 
 macro_rules! table {

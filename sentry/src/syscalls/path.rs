@@ -53,7 +53,14 @@ pub fn unlinkat(t: &mut Task, dirfd: u64, path: u64, flags: u64) -> SysResult {
     .map(|_| 0)
 }
 
-pub fn renameat2(t: &mut Task, olddir: u64, old: u64, newdir: u64, new: u64, flags: u64) -> SysResult {
+pub fn renameat2(
+    t: &mut Task,
+    olddir: u64,
+    old: u64,
+    newdir: u64,
+    new: u64,
+    flags: u64,
+) -> SysResult {
     let (ocwd, op) = path_arg(t, olddir, old)?;
     let (ncwd, np) = path_arg(t, newdir, new)?;
     let (oa, na) = (vfs::normalize(&ocwd, &op), vfs::normalize(&ncwd, &np));
@@ -131,7 +138,13 @@ pub fn fchmodat(t: &mut Task, dirfd: u64, path: u64, mode: u64) -> SysResult {
 
 pub fn fchownat(t: &mut Task, dirfd: u64, path: u64, uid: u64, gid: u64, flags: u64) -> SysResult {
     let (cwd, p) = path_arg(t, dirfd, path)?;
-    let id = |v: u64| if v as u32 == u32::MAX { None } else { Some(v as u32) };
+    let id = |v: u64| {
+        if v as u32 == u32::MAX {
+            None
+        } else {
+            Some(v as u32)
+        }
+    };
     let follow = flags & libc::AT_SYMLINK_NOFOLLOW as u64 == 0;
     resolve(&cwd, &p, |pl| match pl {
         Place::Tmp(rel) if follow => t.kernel.tmpfs.chown(&rel, id(uid), id(gid)),

@@ -11,7 +11,11 @@ use crate::kernel::Task;
 /// Most descriptors one call may watch.
 const MAX_POLL: u64 = 1024;
 
-fn wait_ready(t: &Task, deadline: Option<Instant>, mut check: impl FnMut(&Task) -> Result<usize, Errno>) -> SysResult {
+fn wait_ready(
+    t: &Task,
+    deadline: Option<Instant>,
+    mut check: impl FnMut(&Task) -> Result<usize, Errno>,
+) -> SysResult {
     loop {
         let n = check(t)?;
         if n > 0 {
@@ -38,7 +42,9 @@ fn read_timespec(t: &Task, addr: u64) -> Result<Option<Instant>, Errno> {
     if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
         return Err(Errno::EINVAL);
     }
-    Ok(Some(Instant::now() + Duration::new(sec as u64, nsec as u32)))
+    Ok(Some(
+        Instant::now() + Duration::new(sec as u64, nsec as u32),
+    ))
 }
 
 fn do_poll(t: &mut Task, fds_addr: u64, nfds: u64, deadline: Option<Instant>) -> SysResult {
@@ -76,7 +82,11 @@ fn do_poll(t: &mut Task, fds_addr: u64, nfds: u64, deadline: Option<Instant>) ->
 
 pub fn poll(t: &mut Task, a: [u64; 6]) -> SysResult {
     let ms = a[2] as i32;
-    let deadline = if ms < 0 { None } else { Some(Instant::now() + Duration::from_millis(ms as u64)) };
+    let deadline = if ms < 0 {
+        None
+    } else {
+        Some(Instant::now() + Duration::from_millis(ms as u64))
+    };
     do_poll(t, a[0], a[1], deadline)
 }
 
@@ -99,10 +109,16 @@ fn do_select(t: &mut Task, a: [u64; 6], deadline: Option<Instant>) -> SysResult 
         return Err(Errno::EINVAL);
     }
     let bytes = (nfds as usize).div_ceil(64) * 8;
-    let sets = [read_set(t, a[1], bytes)?, read_set(t, a[2], bytes)?, read_set(t, a[3], bytes)?];
+    let sets = [
+        read_set(t, a[1], bytes)?,
+        read_set(t, a[2], bytes)?,
+        read_set(t, a[3], bytes)?,
+    ];
     // Every named descriptor must be open.
     for fd in 0..nfds {
-        let named = sets.iter().any(|s| s[fd as usize / 8] & (1 << (fd % 8)) != 0);
+        let named = sets
+            .iter()
+            .any(|s| s[fd as usize / 8] & (1 << (fd % 8)) != 0);
         if named {
             t.fds().get(fd)?;
         }

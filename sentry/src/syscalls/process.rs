@@ -45,14 +45,26 @@ pub fn clone(t: &mut Task, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u6
         let child = t.mm().fork(kernel.platform.as_ref())?;
         Arc::new(Mutex::new(child))
     };
-    let fds = if f & libc::CLONE_FILES != 0 { t.fds.clone() } else { Arc::new(Mutex::new(t.fds().clone())) };
-    let cwd = if f & libc::CLONE_FS != 0 { t.cwd.clone() } else { Arc::new(Mutex::new(t.cwd())) };
+    let fds = if f & libc::CLONE_FILES != 0 {
+        t.fds.clone()
+    } else {
+        Arc::new(Mutex::new(t.fds().clone()))
+    };
+    let cwd = if f & libc::CLONE_FS != 0 {
+        t.cwd.clone()
+    } else {
+        Arc::new(Mutex::new(t.cwd()))
+    };
     let tg = if thread {
         t.tg.clone()
     } else {
         let (pgid, sid, actions, parent) = {
             let st = t.tg.lock();
-            let parent = if f & libc::CLONE_PARENT != 0 { st.parent.clone() } else { Some(t.tg.clone()) };
+            let parent = if f & libc::CLONE_PARENT != 0 {
+                st.parent.clone()
+            } else {
+                Some(t.tg.clone())
+            };
             (st.pgid, st.sid, st.actions, parent)
         };
         let tg = Arc::new(ThreadGroup {
@@ -80,7 +92,11 @@ pub fn clone(t: &mut Task, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u6
         regs.regs.fs_base = tls;
     }
     let ctx = kernel.platform.new_context().map_err(|_| Errno::EAGAIN)?;
-    let vfork = if f & libc::CLONE_VFORK != 0 { Some(Arc::new((Mutex::new(false), Condvar::new()))) } else { None };
+    let vfork = if f & libc::CLONE_VFORK != 0 {
+        Some(Arc::new((Mutex::new(false), Condvar::new())))
+    } else {
+        None
+    };
     let child = Task {
         tid,
         tg,
@@ -91,10 +107,20 @@ pub fn clone(t: &mut Task, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u6
         fds,
         cwd,
         umask: t.umask,
-        clear_child_tid: if f & libc::CLONE_CHILD_CLEARTID != 0 { ctid } else { 0 },
+        clear_child_tid: if f & libc::CLONE_CHILD_CLEARTID != 0 {
+            ctid
+        } else {
+            0
+        },
         sig: Arc::new(crate::kernel::signal::TaskSignals {
-            mask: std::sync::atomic::AtomicU64::new(t.sig.mask.load(std::sync::atomic::Ordering::SeqCst)),
-            altstack: Mutex::new(if f & libc::CLONE_VM != 0 && f & libc::CLONE_VFORK == 0 { (0, 0, 2) } else { *t.sig.altstack.lock().unwrap_or_else(|e| e.into_inner()) }),
+            mask: std::sync::atomic::AtomicU64::new(
+                t.sig.mask.load(std::sync::atomic::Ordering::SeqCst),
+            ),
+            altstack: Mutex::new(if f & libc::CLONE_VM != 0 && f & libc::CLONE_VFORK == 0 {
+                (0, 0, 2)
+            } else {
+                *t.sig.altstack.lock().unwrap_or_else(|e| e.into_inner())
+            }),
             ..Default::default()
         }),
         exiting: None,
@@ -131,14 +157,26 @@ fn matches(t: &Task, child: &ThreadGroup, pid: i32) -> bool {
 
 pub fn wait4(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (pid, status_addr, options) = (a[0] as i32, a[1], a[2] as i32);
-    if options & !(libc::WNOHANG | libc::WUNTRACED | libc::WCONTINUED | libc::__WALL | libc::__WCLONE | libc::__WNOTHREAD) != 0 {
+    if options
+        & !(libc::WNOHANG
+            | libc::WUNTRACED
+            | libc::WCONTINUED
+            | libc::__WALL
+            | libc::__WCLONE
+            | libc::__WNOTHREAD)
+        != 0
+    {
         return Err(Errno::EINVAL);
     }
     let tg = t.tg.clone();
     let mut st = tg.lock();
     loop {
-        let candidates: Vec<Arc<ThreadGroup>> =
-            st.children.iter().filter(|c| matches(t, c, pid)).cloned().collect();
+        let candidates: Vec<Arc<ThreadGroup>> = st
+            .children
+            .iter()
+            .filter(|c| matches(t, c, pid))
+            .cloned()
+            .collect();
         if candidates.is_empty() {
             return Err(Errno::ECHILD);
         }
@@ -159,7 +197,11 @@ pub fn wait4(t: &mut Task, a: [u64; 6]) -> SysResult {
         if options & libc::WNOHANG != 0 {
             return Ok(0);
         }
-        st = tg.child_cv.wait_timeout(st, std::time::Duration::from_millis(10)).unwrap_or_else(|e| e.into_inner()).0;
+        st = tg
+            .child_cv
+            .wait_timeout(st, std::time::Duration::from_millis(10))
+            .unwrap_or_else(|e| e.into_inner())
+            .0;
         if crate::kernel::signal::interrupted() {
             return Err(Errno::ERESTARTSYS);
         }
@@ -178,7 +220,13 @@ fn string_array(t: &Task, mut addr: u64) -> Result<Vec<Vec<u8>>, Errno> {
         if p == 0 {
             return Ok(v);
         }
-        let s = t.mm().read_cstring(p, 32 * 4096).map_err(|e| if e == Errno::ENAMETOOLONG { Errno::E2BIG } else { e })?;
+        let s = t.mm().read_cstring(p, 32 * 4096).map_err(|e| {
+            if e == Errno::ENAMETOOLONG {
+                Errno::E2BIG
+            } else {
+                e
+            }
+        })?;
         total += s.len() + 1;
         if v.len() >= 0x7fff_ffff || total > 2 << 20 {
             return Err(Errno::E2BIG);
@@ -198,13 +246,22 @@ pub fn execve(t: &mut Task, dirfd: u64, path: u64, argv: u64, envp: u64, flags: 
             return Err(Errno::ENOENT);
         }
         // execveat(fd, "", AT_EMPTY_PATH): the file the descriptor was opened from.
-        t.fds().get(dirfd as i32)?.path.get().cloned().ok_or(Errno::EACCES)?
+        t.fds()
+            .get(dirfd as i32)?
+            .path
+            .get()
+            .cloned()
+            .ok_or(Errno::EACCES)?
     } else {
         p
     };
     let argv = string_array(t, argv)?;
     let envp = string_array(t, envp)?;
-    let p = if p == b"/proc/self/exe" { t.exe.clone() } else { p };
+    let p = if p == b"/proc/self/exe" {
+        t.exe.clone()
+    } else {
+        p
+    };
     let cwd = super::file::base_dir(t, dirfd, &p)?;
     let prog = load_program(&t.kernel, &cwd, &p, argv, envp)?;
     t.exe = prog.path.clone();
@@ -270,11 +327,14 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
     match a[0] as i32 {
         libc::PR_SET_NAME => {
             let mut b = [0u8; 16];
-            let s = t.mm().read_cstring(a[1], 4096).or_else(|_| -> Result<Vec<u8>, Errno> {
-                let mut raw = [0u8; 16];
-                t.read_mem(a[1], &mut raw)?;
-                Ok(raw.iter().take_while(|&&c| c != 0).copied().collect())
-            })?;
+            let s = t
+                .mm()
+                .read_cstring(a[1], 4096)
+                .or_else(|_| -> Result<Vec<u8>, Errno> {
+                    let mut raw = [0u8; 16];
+                    t.read_mem(a[1], &mut raw)?;
+                    Ok(raw.iter().take_while(|&&c| c != 0).copied().collect())
+                })?;
             let n = s.len().min(15);
             b[..n].copy_from_slice(&s[..n]);
             t.comm = b;
@@ -293,7 +353,11 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 pub fn getpgid(t: &mut Task, a: [u64; 6]) -> SysResult {
     let pid = a[0] as i32;
-    let g = if pid == 0 { t.tg.clone() } else { t.kernel.group(pid).ok_or(Errno::ESRCH)? };
+    let g = if pid == 0 {
+        t.tg.clone()
+    } else {
+        t.kernel.group(pid).ok_or(Errno::ESRCH)?
+    };
     let pgid = g.lock().pgid;
     Ok(pgid as u64)
 }
@@ -303,7 +367,9 @@ pub fn setpgid(t: &mut Task, a: [u64; 6]) -> SysResult {
     if pgid < 0 {
         return Err(Errno::EINVAL);
     }
-    let g = if pid == 0 || pid == t.tg.tgid { t.tg.clone() } else {
+    let g = if pid == 0 || pid == t.tg.tgid {
+        t.tg.clone()
+    } else {
         let c = t.tg.lock().children.iter().find(|c| c.tgid == pid).cloned();
         c.ok_or(Errno::ESRCH)?
     };
@@ -318,14 +384,22 @@ pub fn setpgid(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 pub fn getsid(t: &mut Task, a: [u64; 6]) -> SysResult {
     let pid = a[0] as i32;
-    let g = if pid == 0 { t.tg.clone() } else { t.kernel.group(pid).ok_or(Errno::ESRCH)? };
+    let g = if pid == 0 {
+        t.tg.clone()
+    } else {
+        t.kernel.group(pid).ok_or(Errno::ESRCH)?
+    };
     let sid = g.lock().sid;
     Ok(sid as u64)
 }
 
 pub fn setsid(t: &mut Task) -> SysResult {
     let id = t.tg.tgid;
-    let leader = t.kernel.groups().iter().any(|g| g.tgid != id && g.lock().pgid == id);
+    let leader = t
+        .kernel
+        .groups()
+        .iter()
+        .any(|g| g.tgid != id && g.lock().pgid == id);
     let mut st = t.tg.lock();
     if st.pgid == id || leader {
         return Err(Errno::EPERM);
@@ -347,7 +421,10 @@ pub fn prlimit64(t: &mut Task, a: [u64; 6]) -> SysResult {
         let inf = u64::MAX;
         let (cur, max) = match res {
             libc::RLIMIT_STACK => (crate::mm::STACK_SIZE, inf),
-            libc::RLIMIT_NOFILE => (crate::fs::fdtable::MAX_FDS as u64, crate::fs::fdtable::MAX_FDS as u64),
+            libc::RLIMIT_NOFILE => (
+                crate::fs::fdtable::MAX_FDS as u64,
+                crate::fs::fdtable::MAX_FDS as u64,
+            ),
             libc::RLIMIT_CORE => (0, inf),
             _ => (inf, inf),
         };
@@ -365,21 +442,39 @@ pub fn waitid(t: &mut Task, a: [u64; 6]) -> SysResult {
     const P_PID: u64 = 1;
     const P_PGID: u64 = 2;
     let (idtype, id, infop, options) = (a[0], a[1] as i32, a[2], a[3] as i32);
-    let allowed = libc::WNOHANG | libc::WEXITED | libc::WSTOPPED | libc::WCONTINUED | libc::WNOWAIT
-        | libc::__WALL | libc::__WCLONE | libc::__WNOTHREAD;
-    if options & !allowed != 0 || options & (libc::WEXITED | libc::WSTOPPED | libc::WCONTINUED) == 0 {
+    let allowed = libc::WNOHANG
+        | libc::WEXITED
+        | libc::WSTOPPED
+        | libc::WCONTINUED
+        | libc::WNOWAIT
+        | libc::__WALL
+        | libc::__WCLONE
+        | libc::__WNOTHREAD;
+    if options & !allowed != 0 || options & (libc::WEXITED | libc::WSTOPPED | libc::WCONTINUED) == 0
+    {
         return Err(Errno::EINVAL);
     }
     let pid = match idtype {
         P_ALL => -1,
         P_PID if id > 0 => id,
-        P_PGID if id >= 0 => if id == 0 { 0 } else { -id },
+        P_PGID if id >= 0 => {
+            if id == 0 {
+                0
+            } else {
+                -id
+            }
+        }
         _ => return Err(Errno::EINVAL),
     };
     let tg = t.tg.clone();
     let mut st = tg.lock();
     loop {
-        let candidates: Vec<Arc<ThreadGroup>> = st.children.iter().filter(|c| matches(t, c, pid)).cloned().collect();
+        let candidates: Vec<Arc<ThreadGroup>> = st
+            .children
+            .iter()
+            .filter(|c| matches(t, c, pid))
+            .cloned()
+            .collect();
         if candidates.is_empty() {
             return Err(Errno::ECHILD);
         }
@@ -418,7 +513,11 @@ pub fn waitid(t: &mut Task, a: [u64; 6]) -> SysResult {
             }
             return Ok(0);
         }
-        st = tg.child_cv.wait_timeout(st, std::time::Duration::from_millis(10)).unwrap_or_else(|e| e.into_inner()).0;
+        st = tg
+            .child_cv
+            .wait_timeout(st, std::time::Duration::from_millis(10))
+            .unwrap_or_else(|e| e.into_inner())
+            .0;
         if crate::kernel::signal::interrupted() {
             return Err(Errno::ERESTARTSYS);
         }
@@ -439,12 +538,21 @@ pub fn clone3(t: &mut Task, a: [u64; 6]) -> SysResult {
     if b[64..].iter().any(|&x| x != 0) {
         return Err(Errno::EINVAL);
     }
-    if flags & 0xff != 0 || exit_signal > 64 || pidfd != 0 && flags & libc::CLONE_PIDFD as u64 != 0 {
-        return Err(if flags & libc::CLONE_PIDFD as u64 != 0 { Errno::ENOSYS } else { Errno::EINVAL });
+    if flags & 0xff != 0 || exit_signal > 64 || pidfd != 0 && flags & libc::CLONE_PIDFD as u64 != 0
+    {
+        return Err(if flags & libc::CLONE_PIDFD as u64 != 0 {
+            Errno::ENOSYS
+        } else {
+            Errno::EINVAL
+        });
     }
     if (stack == 0) != (stack_size == 0) {
         return Err(Errno::EINVAL);
     }
-    let sp = if stack == 0 { 0 } else { stack.checked_add(stack_size).ok_or(Errno::EINVAL)? };
+    let sp = if stack == 0 {
+        0
+    } else {
+        stack.checked_add(stack_size).ok_or(Errno::EINVAL)?
+    };
     clone(t, flags | exit_signal, sp, parent_tid, child_tid, tls)
 }

@@ -22,18 +22,44 @@ pub fn kill(t: &mut Task, a: [u64; 6]) -> SysResult {
         p if p > 0 => vec![t.kernel.group(p).ok_or(Errno::ESRCH)?],
         0 => {
             let pg = t.tg.lock().pgid;
-            t.kernel.groups().into_iter().filter(|g| g.lock().pgid == pg).collect()
+            t.kernel
+                .groups()
+                .into_iter()
+                .filter(|g| g.lock().pgid == pg)
+                .collect()
         }
-        -1 => t.kernel.groups().into_iter().filter(|g| g.tgid != 1 && g.tgid != t.tg.tgid).collect(),
+        -1 => t
+            .kernel
+            .groups()
+            .into_iter()
+            .filter(|g| g.tgid != 1 && g.tgid != t.tg.tgid)
+            .collect(),
         p if p == i32::MIN => return Err(Errno::ESRCH),
-        p => t.kernel.groups().into_iter().filter(|g| g.lock().pgid == -p).collect(),
+        p => t
+            .kernel
+            .groups()
+            .into_iter()
+            .filter(|g| g.lock().pgid == -p)
+            .collect(),
     };
-    let live: Vec<_> = targets.into_iter().filter(|g| g.lock().exit_status.is_none()).collect();
+    let live: Vec<_> = targets
+        .into_iter()
+        .filter(|g| g.lock().exit_status.is_none())
+        .collect();
     if live.is_empty() {
         return Err(Errno::ESRCH);
     }
     for g in live {
-        signal::send(&g, None, SigInfo { signo: sig, code: SI_USER, pid: t.tg.tgid, ..Default::default() });
+        signal::send(
+            &g,
+            None,
+            SigInfo {
+                signo: sig,
+                code: SI_USER,
+                pid: t.tg.tgid,
+                ..Default::default()
+            },
+        );
     }
     Ok(0)
 }
@@ -48,7 +74,16 @@ pub fn tgkill(t: &mut Task, tgid: i32, tid: i32, sig: i32) -> SysResult {
         .into_iter()
         .find(|g| g.lock().threads.contains_key(&tid) && (tgid == -1 || g.tgid == tgid))
         .ok_or(Errno::ESRCH)?;
-    signal::send(&g, Some(tid), SigInfo { signo: sig, code: SI_TKILL, pid: t.tg.tgid, ..Default::default() });
+    signal::send(
+        &g,
+        Some(tid),
+        SigInfo {
+            signo: sig,
+            code: SI_TKILL,
+            pid: t.tg.tgid,
+            ..Default::default()
+        },
+    );
     Ok(0)
 }
 
@@ -64,7 +99,12 @@ pub fn rt_sigaction(t: &mut Task, a: [u64; 6]) -> SysResult {
         let mut b = [0u8; 32];
         t.read_mem(act, &mut b)?;
         let w = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or_default());
-        Some(SigAction { handler: w(0), flags: w(1), restorer: w(2), mask: w(3) & !UNBLOCKABLE })
+        Some(SigAction {
+            handler: w(0),
+            flags: w(1),
+            restorer: w(2),
+            mask: w(3) & !UNBLOCKABLE,
+        })
     } else {
         None
     };
@@ -78,7 +118,10 @@ pub fn rt_sigaction(t: &mut Task, a: [u64; 6]) -> SysResult {
     };
     if old != 0 {
         let mut b = [0u8; 32];
-        for (i, v) in [prev.handler, prev.flags, prev.restorer, prev.mask].iter().enumerate() {
+        for (i, v) in [prev.handler, prev.flags, prev.restorer, prev.mask]
+            .iter()
+            .enumerate()
+        {
             b[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
         }
         t.write_mem(old, &b)?;
@@ -208,7 +251,17 @@ pub fn sigqueueinfo(t: &mut Task, tgid: i32, tid: Option<i32>, sig: i32, uinfo: 
             return Err(Errno::ESRCH);
         }
     }
-    signal::send(&g, tid, SigInfo { signo: sig, code, pid: t.tg.tgid, value, ..Default::default() });
+    signal::send(
+        &g,
+        tid,
+        SigInfo {
+            signo: sig,
+            code,
+            pid: t.tg.tgid,
+            value,
+            ..Default::default()
+        },
+    );
     Ok(0)
 }
 

@@ -23,7 +23,11 @@ fn timeval_bytes(d: Duration) -> [u8; 16] {
     let mut b = [0u8; 16];
     // A timer about to fire reads as 1 microsecond, never as disarmed.
     let (s, us) = (d.as_secs() as i64, d.subsec_micros() as i64);
-    let us = if s == 0 && us == 0 && !d.is_zero() { 1 } else { us };
+    let us = if s == 0 && us == 0 && !d.is_zero() {
+        1
+    } else {
+        us
+    };
     b[..8].copy_from_slice(&s.to_le_bytes());
     b[8..].copy_from_slice(&us.to_le_bytes());
     b
@@ -32,7 +36,10 @@ fn timeval_bytes(d: Duration) -> [u8; 16] {
 /// Current (remaining, interval) of ITIMER_REAL.
 fn current(tg: &ThreadGroup) -> (Duration, Duration) {
     let it = tg.itimer.lock().unwrap_or_else(|e| e.into_inner());
-    let left = it.deadline.map(|d| d.saturating_duration_since(Instant::now())).unwrap_or_default();
+    let left = it
+        .deadline
+        .map(|d| d.saturating_duration_since(Instant::now()))
+        .unwrap_or_default();
     (left, it.interval)
 }
 
@@ -49,38 +56,52 @@ fn arm(tg: &Arc<ThreadGroup>, value: Duration, interval: Duration) {
         return;
     }
     let weak = Arc::downgrade(tg);
-    let _ = std::thread::Builder::new().name("itimer".into()).spawn(move || loop {
-        let deadline = {
-            let Some(tg) = weak.upgrade() else { return };
-            let it = tg.itimer.lock().unwrap_or_else(|e| e.into_inner());
-            match it.deadline {
-                Some(d) if it.generation == generation => d,
-                _ => return,
+    let _ = std::thread::Builder::new()
+        .name("itimer".into())
+        .spawn(move || loop {
+            let deadline = {
+                let Some(tg) = weak.upgrade() else { return };
+                let it = tg.itimer.lock().unwrap_or_else(|e| e.into_inner());
+                match it.deadline {
+                    Some(d) if it.generation == generation => d,
+                    _ => return,
+                }
+            };
+            let now = Instant::now();
+            if now < deadline {
+                std::thread::sleep((deadline - now).min(Duration::from_millis(50)));
+                continue;
             }
-        };
-        let now = Instant::now();
-        if now < deadline {
-            std::thread::sleep((deadline - now).min(Duration::from_millis(50)));
-            continue;
-        }
-        let Some(tg) = weak.upgrade() else { return };
-        {
-            let mut it = tg.itimer.lock().unwrap_or_else(|e| e.into_inner());
-            if it.generation != generation {
+            let Some(tg) = weak.upgrade() else { return };
+            {
+                let mut it = tg.itimer.lock().unwrap_or_else(|e| e.into_inner());
+                if it.generation != generation {
+                    return;
+                }
+                it.deadline = (!it.interval.is_zero()).then(|| deadline + it.interval);
+            }
+            if tg.lock().exit_status.is_some() {
                 return;
             }
-            it.deadline = (!it.interval.is_zero()).then(|| deadline + it.interval);
-        }
-        if tg.lock().exit_status.is_some() {
-            return;
-        }
-        signal::send(&tg, None, SigInfo { signo: libc::SIGALRM, code: SI_TIMER, ..Default::default() });
-    });
+            signal::send(
+                &tg,
+                None,
+                SigInfo {
+                    signo: libc::SIGALRM,
+                    code: SI_TIMER,
+                    ..Default::default()
+                },
+            );
+        });
 }
 
 pub fn alarm(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (left, _) = current(&t.tg);
-    arm(&t.tg, Duration::from_secs(a[0] as u32 as u64), Duration::ZERO);
+    arm(
+        &t.tg,
+        Duration::from_secs(a[0] as u32 as u64),
+        Duration::ZERO,
+    );
     // Remaining seconds, rounded to nearest, at least 1 if armed.
     let mut s = left.as_secs() + u64::from(left.subsec_millis() >= 500);
     if s == 0 && !left.is_zero() {
@@ -103,7 +124,10 @@ pub fn getitimer(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 pub fn setitimer(t: &mut Task, a: [u64; 6]) -> SysResult {
     let which = a[0] as i32;
-    if !matches!(which, libc::ITIMER_REAL | libc::ITIMER_VIRTUAL | libc::ITIMER_PROF) {
+    if !matches!(
+        which,
+        libc::ITIMER_REAL | libc::ITIMER_VIRTUAL | libc::ITIMER_PROF
+    ) {
         return Err(Errno::EINVAL);
     }
     let new = if a[1] != 0 {
@@ -120,7 +144,10 @@ pub fn setitimer(t: &mut Task, a: [u64; 6]) -> SysResult {
         if which == libc::ITIMER_REAL {
             arm(&t.tg, value, interval);
         } else {
-            tracing::debug!(which, "CPU-time interval timers are accepted but never fire");
+            tracing::debug!(
+                which,
+                "CPU-time interval timers are accepted but never fire"
+            );
         }
     }
     Ok(0)

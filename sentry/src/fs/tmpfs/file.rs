@@ -60,7 +60,10 @@ impl FileOps for RegFile {
     }
 
     fn mappable(&self) -> Option<Arc<dyn MappableFile>> {
-        Some(Arc::new(Mapped { inode: self.inode.clone(), name: self.name.clone() }))
+        Some(Arc::new(Mapped {
+            inode: self.inode.clone(),
+            name: self.name.clone(),
+        }))
     }
 }
 
@@ -101,7 +104,14 @@ pub(super) struct DirFile {
 }
 
 /// Appends one `linux_dirent64` to `buf` at `*used`; false if it does not fit.
-fn put_dirent(buf: &mut [u8], used: &mut usize, ino: u64, off: u64, dtype: u8, name: &[u8]) -> bool {
+fn put_dirent(
+    buf: &mut [u8],
+    used: &mut usize,
+    ino: u64,
+    off: u64,
+    dtype: u8,
+    name: &[u8],
+) -> bool {
     let reclen = (DIRENT_HEADER + name.len() + 1).next_multiple_of(8);
     if buf.len() - *used < reclen {
         return false;
@@ -164,8 +174,15 @@ impl FileOps for DirFile {
                 }
             }
             if !full {
-                for (&cookie, e) in d.from_cookie(pos) {
-                    if !put_dirent(buf, &mut used, e.inode.ino, cookie + 1, e.inode.dtype(), &e.name) {
+                for (&cookie, e) in d.entries_from(pos) {
+                    if !put_dirent(
+                        buf,
+                        &mut used,
+                        e.inode.ino,
+                        cookie + 1,
+                        e.inode.dtype(),
+                        &e.name,
+                    ) {
                         full = true;
                         break;
                     }

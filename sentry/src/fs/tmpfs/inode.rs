@@ -40,7 +40,10 @@ pub(super) fn now() -> (i64, i64) {
             if d.subsec_nanos() == 0 {
                 (-(d.as_secs() as i64), 0)
             } else {
-                (-(d.as_secs() as i64) - 1, 1_000_000_000 - i64::from(d.subsec_nanos()))
+                (
+                    -(d.as_secs() as i64) - 1,
+                    1_000_000_000 - i64::from(d.subsec_nanos()),
+                )
             }
         }
     }
@@ -59,13 +62,19 @@ pub(super) struct Shared {
 
 impl Shared {
     pub(super) fn new(max_bytes: u64, max_file_size: u64) -> Shared {
-        Shared { used_pages: AtomicU64::new(0), max_pages: max_bytes / PAGE as u64, max_file_size }
+        Shared {
+            used_pages: AtomicU64::new(0),
+            max_pages: max_bytes / PAGE as u64,
+            max_file_size,
+        }
     }
 
     /// Takes one page from the budget; false when the filesystem is full.
     fn charge(&self) -> bool {
         self.used_pages
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| (u < self.max_pages).then_some(u + 1))
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| {
+                (u < self.max_pages).then_some(u + 1)
+            })
             .is_ok()
     }
 
@@ -95,7 +104,15 @@ pub(super) struct Meta {
 impl Meta {
     fn new(mode: u32, uid: u32, gid: u32, nlink: u64) -> Meta {
         let t = now();
-        Meta { mode, uid, gid, nlink, atime: t, mtime: t, ctime: t }
+        Meta {
+            mode,
+            uid,
+            gid,
+            nlink,
+            atime: t,
+            mtime: t,
+            ctime: t,
+        }
     }
 
     /// A change to the contents: mtime and ctime become now.
@@ -116,7 +133,11 @@ pub(super) struct FileData {
 
 impl FileData {
     fn new(shared: Arc<Shared>) -> FileData {
-        FileData { pages: BTreeMap::new(), size: 0, shared }
+        FileData {
+            pages: BTreeMap::new(),
+            size: 0,
+            shared,
+        }
     }
 
     /// Copies from `off` into `buf`; returns the bytes read (short at the end of the file).
@@ -124,7 +145,9 @@ impl FileData {
         if off >= self.size {
             return 0;
         }
-        let n = buf.len().min((self.size - off).min(usize::MAX as u64) as usize);
+        let n = buf
+            .len()
+            .min((self.size - off).min(usize::MAX as u64) as usize);
         let mut done = 0;
         while done < n {
             let pos = off + done as u64;
@@ -227,12 +250,21 @@ pub(super) struct Dir {
 
 impl Dir {
     fn new(parent: Weak<Inode>) -> Dir {
-        Dir { parent, names: HashMap::new(), entries: BTreeMap::new(), next_cookie: FIRST_COOKIE, dead: false }
+        Dir {
+            parent,
+            names: HashMap::new(),
+            entries: BTreeMap::new(),
+            next_cookie: FIRST_COOKIE,
+            dead: false,
+        }
     }
 
     /// The inode called `name`.
     pub fn get(&self, name: &[u8]) -> Option<Arc<Inode>> {
-        self.names.get(name).and_then(|c| self.entries.get(c)).map(|e| e.inode.clone())
+        self.names
+            .get(name)
+            .and_then(|c| self.entries.get(c))
+            .map(|e| e.inode.clone())
     }
 
     /// Adds `name` (which must not exist) under a fresh cookie.
@@ -254,19 +286,39 @@ impl Dir {
     }
 
     /// Entries with cookie `from` or later, in cookie order.
-    pub fn from_cookie(&self, from: u64) -> impl Iterator<Item = (&u64, &Entry)> {
+    pub fn entries_from(&self, from: u64) -> impl Iterator<Item = (&u64, &Entry)> {
         self.entries.range(from.max(FIRST_COOKIE)..)
     }
 
     /// Empties the table, returning the inodes (for non-recursive teardown).
-    pub fn drain(&mut self) -> Vec<Arc<Inode>> {
+    fn drain(&mut self) -> Vec<Arc<Inode>> {
         self.names.clear();
-        std::mem::take(&mut self.entries).into_values().map(|e| e.inode).collect()
+        std::mem::take(&mut self.entries)
+            .into_values()
+            .map(|e| e.inode)
+            .collect()
     }
 
     /// `st_size` as Linux's tmpfs reports it.
     fn size(&self) -> i64 {
         2 * BOGO_DIRENT_SIZE + BOGO_DIRENT_SIZE * self.entries.len() as i64
+    }
+}
+
+impl Drop for Dir {
+    /// Frees the subtree without recursion (deep trees would overflow the stack): each
+    /// child directory that was owned only here is emptied before it is dropped.
+    /// Directories held elsewhere (open, or the cwd of someone) keep their entries.
+    fn drop(&mut self) {
+        let mut stack = self.drain();
+        while let Some(i) = stack.pop() {
+            if let Some(Inode {
+                kind: Kind::Dir(d), ..
+            }) = Arc::into_inner(i)
+            {
+                stack.extend(d.into_inner().unwrap_or_else(|e| e.into_inner()).drain());
+            }
+        }
     }
 }
 
@@ -289,7 +341,14 @@ pub(super) struct Inode {
 
 impl Inode {
     /// A new directory (nlink 2) under `parent`.
-    pub fn new_dir(ino: u64, dev: u64, perm: u32, uid: u32, gid: u32, parent: Weak<Inode>) -> Arc<Inode> {
+    pub fn new_dir(
+        ino: u64,
+        dev: u64,
+        perm: u32,
+        uid: u32,
+        gid: u32,
+        parent: Weak<Inode>,
+    ) -> Arc<Inode> {
         Arc::new(Inode {
             ino,
             dev,
@@ -299,7 +358,15 @@ impl Inode {
     }
 
     /// A new empty regular file with `nlink` links.
-    pub fn new_file(ino: u64, dev: u64, perm: u32, uid: u32, gid: u32, nlink: u64, shared: Arc<Shared>) -> Arc<Inode> {
+    pub fn new_file(
+        ino: u64,
+        dev: u64,
+        perm: u32,
+        uid: u32,
+        gid: u32,
+        nlink: u64,
+        shared: Arc<Shared>,
+    ) -> Arc<Inode> {
         Arc::new(Inode {
             ino,
             dev,
@@ -376,7 +443,14 @@ impl Inode {
                 let f = rlock(f);
                 (f.size as i64, f.blocks())
             }
-            Kind::Symlink(t) => (t.len() as i64, if t.len() + 1 > SHORT_SYMLINK_LEN { 8 } else { 0 }),
+            Kind::Symlink(t) => (
+                t.len() as i64,
+                if t.len() + 1 > SHORT_SYMLINK_LEN {
+                    8
+                } else {
+                    0
+                },
+            ),
         };
         let m = *lock(&self.meta);
         Stat {

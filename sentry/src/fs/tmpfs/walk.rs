@@ -61,7 +61,11 @@ fn split(path: &[u8], from_link: bool) -> Vec<Comp> {
     let mut comps: Vec<Comp> = path
         .split(|&b| b == b'/')
         .filter(|c| !c.is_empty())
-        .map(|c| Comp { name: c.to_vec(), from_link, must_dir: false })
+        .map(|c| Comp {
+            name: c.to_vec(),
+            from_link,
+            must_dir: false,
+        })
         .collect();
     if path.last() == Some(&b'/') {
         if let Some(c) = comps.last_mut() {
@@ -83,7 +87,10 @@ impl Walker {
         if path.len() >= PATH_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
-        Ok(Walker { queue: split(path, false).into(), follows: 0 })
+        Ok(Walker {
+            queue: split(path, false).into(),
+            follows: 0,
+        })
     }
 
     /// What is left, as a relative path; ends with a slash if its last component must be a
@@ -148,7 +155,7 @@ impl Walker {
     }
 
     /// Walks from `dir` through every component but the last, following symlinks.
-    pub fn to_parent(&mut self, mut dir: Arc<Inode>) -> Result<Step, Errno> {
+    pub fn walk_to_last(&mut self, mut dir: Arc<Inode>) -> Result<Step, Errno> {
         loop {
             let c = match self.queue.pop_front() {
                 None => return Ok(Step::Root(dir)),
