@@ -101,6 +101,10 @@ pub trait FileOps: Send + Sync {
     fn poll_ready(&self) -> u16 {
         (libc::POLLIN | libc::POLLOUT) as u16
     }
+    /// ftruncate(2): sets the size (regular files of writable filesystems only).
+    fn truncate(&self, _len: u64) -> Result<(), Errno> {
+        Err(Errno::EINVAL)
+    }
     /// The file's contents for a private mapping.
     fn mappable(&self) -> Option<Arc<dyn MappableFile>> {
         None

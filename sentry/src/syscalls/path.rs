@@ -188,3 +188,83 @@ pub fn utimensat(t: &mut Task, a: [u64; 6]) -> SysResult {
     })
     .map(|_| 0)
 }
+
+pub fn ftruncate(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = t.fds().get(a[0] as i32)?;
+    if (a[1] as i64) < 0 || !f.writable() {
+        return Err(Errno::EINVAL);
+    }
+    f.ops.truncate(a[1]).map(|_| 0)
+}
+
+/// fsync, fdatasync, syncfs: everything the Sentry holds is already coherent.
+pub fn fsync(t: &mut Task, a: [u64; 6]) -> SysResult {
+    t.fds().get(a[0] as i32).map(|_| 0)
+}
+
+/// fchmod and fchown act on the path the descriptor was opened by.
+fn fd_path(t: &Task, fd: u64) -> Result<Vec<u8>, Errno> {
+    t.fds()
+        .get(fd as i32)?
+        .path
+        .get()
+        .cloned()
+        .ok_or(Errno::EPERM)
+}
+
+pub fn fchmod(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let p = fd_path(t, a[0])?;
+    resolve(b"/", &p, |pl| match pl {
+        Place::Tmp(rel) => t.kernel.tmpfs.chmod(&rel, a[1] as u32 & 0o7777),
+        Place::Host(_) => Err(Errno::EROFS),
+    })
+    .map(|_| 0)
+}
+
+pub fn fchown(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let p = fd_path(t, a[0])?;
+    let id = |v: u64| {
+        if v as u32 == u32::MAX {
+            None
+        } else {
+            Some(v as u32)
+        }
+    };
+    resolve(b"/", &p, |pl| match pl {
+        Place::Tmp(rel) => t.kernel.tmpfs.chown(&rel, id(a[1]), id(a[2])),
+        Place::Host(_) => Err(Errno::EROFS),
+    })
+    .map(|_| 0)
+}
+
+/// The 120 bytes of `struct statfs` for the filesystem at `abs`.
+fn statfs_bytes(abs: &[u8]) -> [u8; 120] {
+    const TMPFS_MAGIC: u64 = 0x0102_1994;
+    const OVERLAYFS_SUPER_MAGIC: u64 = 0x794c_7630;
+    let mut b = [0u8; 120];
+    let (kind, flags) = match vfs::place(abs) {
+        Place::Tmp(_) => (TMPFS_MAGIC, libc::ST_NOSUID | libc::ST_NODEV),
+        Place::Host(_) => (OVERLAYFS_SUPER_MAGIC, libc::ST_RDONLY),
+    };
+    let fields: [u64; 7] = [kind, 4096, 1 << 20, 1 << 19, 1 << 19, 1 << 20, 1 << 19];
+    for (i, v) in fields.iter().enumerate() {
+        b[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
+    }
+    b[64..72].copy_from_slice(&255u64.to_le_bytes()); // f_namelen
+    b[72..80].copy_from_slice(&4096u64.to_le_bytes()); // f_frsize
+    b[80..88].copy_from_slice(&(flags as u64).to_le_bytes());
+    b
+}
+
+pub fn statfs(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (cwd, p) = path_arg(t, libc::AT_FDCWD as u64, a[0])?;
+    super::file::stat_of(t, libc::AT_FDCWD as u64, &vfs::normalize(&cwd, &p), true)?;
+    t.write_mem(a[1], &statfs_bytes(&vfs::normalize(&cwd, &p)))
+        .map(|_| 0)
+}
+
+pub fn fstatfs(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = t.fds().get(a[0] as i32)?;
+    let p = f.path.get().cloned().unwrap_or_else(|| b"/".to_vec());
+    t.write_mem(a[1], &statfs_bytes(&p)).map(|_| 0)
+}

@@ -59,6 +59,18 @@ impl FileOps for RegFile {
         Ok(self.inode.stat())
     }
 
+    fn truncate(&self, len: u64) -> Result<(), Errno> {
+        if len > i64::MAX as u64 {
+            return Err(Errno::EINVAL);
+        }
+        let mut d = wlock(self.data()?);
+        if d.size != len {
+            d.truncate(len);
+            self.inode.with_meta(|m| m.modified());
+        }
+        Ok(())
+    }
+
     fn mappable(&self) -> Option<Arc<dyn MappableFile>> {
         Some(Arc::new(Mapped {
             inode: self.inode.clone(),
