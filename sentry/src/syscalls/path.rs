@@ -252,7 +252,7 @@ fn statfs_bytes(abs: &[u8]) -> [u8; 120] {
     }
     b[64..72].copy_from_slice(&255u64.to_le_bytes()); // f_namelen
     b[72..80].copy_from_slice(&4096u64.to_le_bytes()); // f_frsize
-    b[80..88].copy_from_slice(&(flags as u64).to_le_bytes());
+    b[80..88].copy_from_slice(&flags.to_le_bytes());
     b
 }
 
