@@ -128,6 +128,7 @@ pub fn run(platform: Box<dyn Platform>, cfg: Config) -> Result<i32, SandboxError
         comm,
         exe: prog.path.clone(),
         creds: Default::default(),
+        nice: 0,
     };
     spawn_task(task).map_err(exec_err)?;
     Ok(kernel.wait_init())

@@ -34,6 +34,7 @@ impl TgState {
             actions,
             threads: BTreeMap::new(),
             signals: BTreeMap::new(),
+            rlimits: DEFAULT_RLIMITS,
         }
     }
 }
@@ -68,7 +69,25 @@ pub struct TgState {
     pub threads: BTreeMap<i32, Arc<dyn Interrupter>>,
     /// Signal state of the live threads.
     pub signals: BTreeMap<i32, Arc<signal::TaskSignals>>,
+    /// Resource limits (soft, hard), by RLIMIT_* number.
+    pub rlimits: [(u64, u64); 16],
 }
+
+/// Resource limits of the first process, as Linux's defaults for init.
+pub const DEFAULT_RLIMITS: [(u64, u64); 16] = {
+    const INF: u64 = u64::MAX;
+    let mut r = [(INF, INF); 16];
+    r[libc::RLIMIT_STACK as usize] = (crate::mm::STACK_SIZE, INF);
+    r[libc::RLIMIT_CORE as usize] = (0, INF);
+    r[libc::RLIMIT_NPROC as usize] = (63_704, 63_704);
+    r[libc::RLIMIT_NOFILE as usize] = (1024, 4096);
+    r[libc::RLIMIT_MEMLOCK as usize] = (8 << 20, 8 << 20);
+    r[libc::RLIMIT_SIGPENDING as usize] = (63_704, 63_704);
+    r[libc::RLIMIT_MSGQUEUE as usize] = (819_200, 819_200);
+    r[libc::RLIMIT_NICE as usize] = (0, 0);
+    r[libc::RLIMIT_RTPRIO as usize] = (0, 0);
+    r
+};
 
 /// A process.
 pub struct ThreadGroup {

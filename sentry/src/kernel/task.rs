@@ -40,6 +40,8 @@ pub struct Task {
     pub exe: Vec<u8>,
     /// User and group ids.
     pub creds: super::creds::Credentials,
+    /// Nice value (-20..=19).
+    pub nice: i32,
 }
 
 impl Task {

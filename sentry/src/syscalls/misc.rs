@@ -218,3 +218,100 @@ pub fn times(t: &mut Task, a: [u64; 6]) -> SysResult {
     }
     Ok(t.kernel.boot.elapsed().as_millis() as u64 / 10)
 }
+
+/// The process a sched_* call names (0 = the caller); ESRCH if none, EINVAL if negative.
+pub fn sched_pid(t: &Task, pid: u64) -> Result<(), Errno> {
+    let pid = pid as i32;
+    if pid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if pid != 0
+        && pid != t.tid
+        && !t
+            .kernel
+            .groups()
+            .iter()
+            .any(|g| g.lock().threads.contains_key(&pid))
+    {
+        return Err(Errno::ESRCH);
+    }
+    Ok(())
+}
+
+pub fn sched_setaffinity(t: &mut Task, a: [u64; 6]) -> SysResult {
+    sched_pid(t, a[0])?;
+    let mut b = vec![0u8; (a[1] as usize).min(128)];
+    t.read_mem(a[2], &mut b)?;
+    let n = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let any_online = b
+        .iter()
+        .enumerate()
+        .any(|(i, &byte)| (0..8).any(|bit| byte & (1 << bit) != 0 && i * 8 + bit < n));
+    if !any_online {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
+pub fn sched_setscheduler(t: &mut Task, a: [u64; 6]) -> SysResult {
+    sched_pid(t, a[0])?;
+    let mut b = [0u8; 4];
+    t.read_mem(a[2], &mut b)?;
+    let prio = i32::from_le_bytes(b);
+    match a[1] as i32 & !0x4000_0000 {
+        libc::SCHED_OTHER | libc::SCHED_BATCH | libc::SCHED_IDLE if prio == 0 => Ok(0),
+        libc::SCHED_FIFO | libc::SCHED_RR if (1..=99).contains(&prio) => Err(Errno::EPERM),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn sched_getparam(t: &mut Task, a: [u64; 6]) -> SysResult {
+    sched_pid(t, a[0])?;
+    t.write_mem(a[1], &0i32.to_le_bytes()).map(|_| 0)
+}
+
+pub fn sched_setparam(t: &mut Task, a: [u64; 6]) -> SysResult {
+    sched_pid(t, a[0])?;
+    let mut b = [0u8; 4];
+    t.read_mem(a[1], &mut b)?;
+    if i32::from_le_bytes(b) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
+pub fn sched_priority(policy: u64, max: bool) -> SysResult {
+    match policy as i32 {
+        libc::SCHED_FIFO | libc::SCHED_RR => Ok(if max { 99 } else { 1 }),
+        libc::SCHED_OTHER | libc::SCHED_BATCH | libc::SCHED_IDLE => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn getpriority(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[0] > 2 {
+        return Err(Errno::EINVAL);
+    }
+    if a[0] == libc::PRIO_PROCESS as u64 {
+        sched_pid(t, a[1])?;
+    }
+    // The kernel's encoding: 20 - nice.
+    Ok(20 - t.nice as u64)
+}
+
+pub fn setpriority(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[0] > 2 {
+        return Err(Errno::EINVAL);
+    }
+    if a[0] == libc::PRIO_PROCESS as u64 {
+        sched_pid(t, a[1])?;
+    }
+    let nice = (a[2] as i32).clamp(-20, 19);
+    if nice < t.nice && !t.creds.privileged() {
+        return Err(Errno::EACCES);
+    }
+    t.nice = nice;
+    Ok(0)
+}

@@ -69,7 +69,11 @@ pub fn clone(t: &mut Task, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u6
         };
         let tg = Arc::new(ThreadGroup {
             tgid: tid,
-            state: Mutex::new(TgState::new(parent.clone(), pgid, sid, actions)),
+            state: Mutex::new({
+                let mut st = TgState::new(parent.clone(), pgid, sid, actions);
+                st.rlimits = t.tg.lock().rlimits;
+                st
+            }),
             child_cv: Condvar::new(),
             sig: Default::default(),
             itimer: Default::default(),
@@ -129,6 +133,7 @@ pub fn clone(t: &mut Task, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u6
         comm: t.comm,
         exe: t.exe.clone(),
         creds: t.creds.clone(),
+        nice: t.nice,
     };
     if f & libc::CLONE_PARENT_SETTID != 0 {
         t.write_mem(ptid, &tid.to_le_bytes())?;
@@ -414,26 +419,43 @@ pub fn prlimit64(t: &mut Task, a: [u64; 6]) -> SysResult {
     if res >= 16 {
         return Err(Errno::EINVAL);
     }
-    if a[0] != 0 && a[0] as i32 != t.tg.tgid && t.kernel.group(a[0] as i32).is_none() {
-        return Err(Errno::ESRCH);
-    }
-    if old != 0 {
-        let inf = u64::MAX;
-        let (cur, max) = match res {
-            libc::RLIMIT_STACK => (crate::mm::STACK_SIZE, inf),
-            libc::RLIMIT_NOFILE => (
-                crate::fs::fdtable::MAX_FDS as u64,
-                crate::fs::fdtable::MAX_FDS as u64,
-            ),
-            libc::RLIMIT_CORE => (0, inf),
-            _ => (inf, inf),
-        };
+    let g = if a[0] == 0 || a[0] as i32 == t.tg.tgid {
+        t.tg.clone()
+    } else {
+        t.kernel.group(a[0] as i32).ok_or(Errno::ESRCH)?
+    };
+    let new = if new != 0 {
         let mut b = [0u8; 16];
-        b[..8].copy_from_slice(&cur.to_le_bytes());
-        b[8..].copy_from_slice(&max.to_le_bytes());
+        t.read_mem(new, &mut b)?;
+        let cur = u64::from_le_bytes(b[..8].try_into().unwrap_or_default());
+        let max = u64::from_le_bytes(b[8..].try_into().unwrap_or_default());
+        if cur > max {
+            return Err(Errno::EINVAL);
+        }
+        Some((cur, max))
+    } else {
+        None
+    };
+    let prev = {
+        let mut st = g.lock();
+        let prev = st.rlimits[res as usize];
+        if let Some((cur, max)) = new {
+            if max > prev.1 && !t.creds.privileged() {
+                return Err(Errno::EPERM);
+            }
+            if res == libc::RLIMIT_NOFILE && max > 1 << 20 {
+                return Err(Errno::EPERM);
+            }
+            st.rlimits[res as usize] = (cur, max);
+        }
+        prev
+    };
+    if old != 0 {
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&prev.0.to_le_bytes());
+        b[8..].copy_from_slice(&prev.1.to_le_bytes());
         t.write_mem(old, &b)?;
     }
-    let _ = new;
     Ok(0)
 }
 
