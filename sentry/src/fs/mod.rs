@@ -1,10 +1,13 @@
 //! Files: descriptions, descriptor tables, and the filesystems the Sentry serves.
 
 pub mod dev;
+pub mod eventfd;
 pub mod fdtable;
 pub mod file;
 pub mod host;
 pub mod pipe;
+pub mod signalfd;
+pub mod timerfd;
 pub mod tmpfs;
 pub mod vfs;
 

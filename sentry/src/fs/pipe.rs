@@ -166,7 +166,7 @@ impl FileOps for PipeEnd {
         let mut r = 0;
         if self.write {
             if st.readers == 0 {
-                r |= libc::POLLERR;
+                r |= libc::POLLERR | libc::POLLOUT;
             } else if PIPE_SIZE - st.buf.len() >= PIPE_BUF {
                 r |= libc::POLLOUT;
             }

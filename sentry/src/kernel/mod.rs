@@ -35,6 +35,11 @@ impl TgState {
             threads: BTreeMap::new(),
             signals: BTreeMap::new(),
             rlimits: DEFAULT_RLIMITS,
+            pdeathsig: 0,
+            dumpable: true,
+            no_new_privs: false,
+            child_subreaper: false,
+            exit_signal: libc::SIGCHLD,
         }
     }
 }
@@ -71,6 +76,13 @@ pub struct TgState {
     pub signals: BTreeMap<i32, Arc<signal::TaskSignals>>,
     /// Resource limits (soft, hard), by RLIMIT_* number.
     pub rlimits: [(u64, u64); 16],
+    /// prctl state: parent-death signal, dumpable, no_new_privs, child subreaper.
+    pub pdeathsig: i32,
+    pub dumpable: bool,
+    pub no_new_privs: bool,
+    pub child_subreaper: bool,
+    /// Signal sent to the parent on exit (SIGCHLD, or another for clone children, 0: none).
+    pub exit_signal: i32,
 }
 
 /// Resource limits of the first process, as Linux's defaults for init.

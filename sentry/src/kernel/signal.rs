@@ -32,6 +32,9 @@ pub struct SigInfo {
     pub addr: u64,
     /// sigqueue's value (si_value).
     pub value: u64,
+    /// Hardware trap number and error code of a fault (uc_mcontext trapno, err).
+    pub trapno: u64,
+    pub err: u64,
 }
 
 impl SigInfo {
@@ -141,6 +144,23 @@ pub fn interrupted() -> bool {
     })
 }
 
+/// Drops every pending instance of `sig` in process `tg` (whose state `st` is locked).
+pub fn discard(tg: &ThreadGroup, st: &super::TgState, sig: i32) {
+    tg.sig.pending.fetch_and(!bit(sig), Ordering::SeqCst);
+    tg.sig
+        .infos
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|i| i.signo != sig);
+    for ts in st.signals.values() {
+        ts.pending.fetch_and(!bit(sig), Ordering::SeqCst);
+        ts.infos
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|i| i.signo != sig);
+    }
+}
+
 /// Signals whose default action is to do nothing.
 pub fn default_ignored(sig: i32) -> bool {
     matches!(
@@ -186,7 +206,17 @@ pub fn send(tg: &Arc<ThreadGroup>, tid: Option<i32>, info: SigInfo) {
         tg.kill_group(signal_status(sig));
         return;
     }
-    if handler == SIG_IGN || (handler == SIG_DFL && (default_ignored(sig) || default_stops(sig))) {
+    // An ignored signal is dropped, unless blocked: then it stays pending (Linux's
+    // sig_ignored()).
+    let blocked = tg
+        .lock()
+        .signals
+        .values()
+        .any(|ts| ts.mask.load(Ordering::SeqCst) & bit(sig) != 0);
+    if !blocked
+        && (handler == SIG_IGN
+            || (handler == SIG_DFL && (default_ignored(sig) || default_stops(sig))))
+    {
         if default_stops(sig) && handler == SIG_DFL {
             tracing::warn!(sig, "job-control stop is not implemented; ignoring");
         }
@@ -315,7 +345,8 @@ pub fn deliver(t: &mut Task, intr: Interrupted) -> bool {
             }
             t.sig.mask.store(new_mask & !UNBLOCKABLE, Ordering::SeqCst);
             if act.flags & SA_RESETHAND != 0 {
-                t.tg.lock().actions[(sig - 1) as usize] = Default::default();
+                // SA_ONESHOT: the handler goes back to SIG_DFL; the flags stay.
+                t.tg.lock().actions[(sig - 1) as usize].handler = SIG_DFL;
             }
             true
         }
@@ -339,7 +370,7 @@ fn build_frame(
     old_mask: u64,
 ) -> Result<(), Errno> {
     let r = t.regs.regs;
-    let (ss_sp, ss_size, _) = *t.sig.altstack.lock().unwrap_or_else(|e| e.into_inner());
+    let (ss_sp, ss_size, ss_flags) = *t.sig.altstack.lock().unwrap_or_else(|e| e.into_inner());
     let on_alt = ss_size != 0 && r.rsp > ss_sp && r.rsp <= ss_sp + ss_size;
     let mut sp = if act.flags & SA_ONSTACK != 0 && ss_size != 0 && !on_alt {
         ss_sp + ss_size
@@ -370,17 +401,7 @@ fn build_frame(
     };
     put(&mut u, 0, UC_FP_XSTATE);
     put(&mut u, 16, ss_sp);
-    put(
-        &mut u,
-        24,
-        if on_alt {
-            1
-        } else if ss_size == 0 {
-            2
-        } else {
-            0
-        },
-    );
+    put(&mut u, 24, ss_flags as u32 as u64);
     put(&mut u, 32, ss_size);
     let mc = 40;
     let gregs = [
@@ -393,6 +414,8 @@ fn build_frame(
     // cs=0x33, ss=0x2b as Linux reports them.
     u[mc + 144..mc + 146].copy_from_slice(&0x33u16.to_le_bytes());
     u[mc + 150..mc + 152].copy_from_slice(&0x2bu16.to_le_bytes());
+    put(&mut u, mc + 152, info.err);
+    put(&mut u, mc + 160, info.trapno);
     put(&mut u, mc + 176, info.addr);
     put(&mut u, mc + 184, fpstate);
     put(&mut u, 296, old_mask);
@@ -408,6 +431,8 @@ fn build_frame(
     regs.rdx = if act.flags & SA_SIGINFO != 0 { uc } else { 0 };
     regs.rax = 0;
     regs.rflags &= !0x400; // DF clear, as the ABI wants
+                           // The handler starts with a clean FPU state, as on Linux.
+    t.regs.xsave = platform::XsaveArea::default();
     Ok(())
 }
 

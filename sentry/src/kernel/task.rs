@@ -160,10 +160,25 @@ impl Task {
                     if let Err(code) = r {
                         tracing::debug!(tid = self.tid, addr, ?access, ?code, "segmentation fault");
                         let code = if code == SegvCode::MapErr { 1 } else { 2 };
+                        // x86 page-fault error code: present, write, user, fetch.
+                        let err = 4
+                            | u64::from(code == 2)
+                            | if access == platform::Access::Write {
+                                2
+                            } else {
+                                0
+                            }
+                            | if access == platform::Access::Execute {
+                                16
+                            } else {
+                                0
+                            };
                         self.force_signal(SigInfo {
                             signo: libc::SIGSEGV,
                             code,
                             addr,
+                            trapno: 14,
+                            err,
                             ..Default::default()
                         });
                     }
@@ -175,10 +190,18 @@ impl Task {
                     } else {
                         info.signo
                     };
+                    let trapno = match signo {
+                        libc::SIGILL => 6,
+                        libc::SIGTRAP => 3,
+                        libc::SIGBUS => 14,
+                        libc::SIGSEGV => 13,
+                        _ => 0,
+                    };
                     self.force_signal(SigInfo {
                         signo,
                         code: info.code,
                         addr: info.addr,
+                        trapno,
                         ..Default::default()
                     });
                 }
@@ -219,8 +242,42 @@ impl Task {
             st.exit_status = Some(status);
             (st.parent.clone(), std::mem::take(&mut st.children))
         };
-        // Orphans go to init.
-        if let Some(init) = self.kernel.group(1).filter(|g| g.tgid != self.tg.tgid) {
+        // Children learn of their parent's death (PR_SET_PDEATHSIG).
+        for c in &children {
+            let sig = c.lock().pdeathsig;
+            if sig != 0 {
+                signal::send(
+                    c,
+                    None,
+                    SigInfo {
+                        signo: sig,
+                        code: 0,
+                        pid: self.tg.tgid,
+                        ..Default::default()
+                    },
+                );
+            }
+        }
+        // Orphans go to the nearest living subreaper ancestor, else to init.
+        let mut reaper = parent.clone();
+        while let Some(r) = reaper.clone() {
+            let (sub, up, alive) = {
+                let st = r.lock();
+                (
+                    st.child_subreaper,
+                    st.parent.clone(),
+                    st.exit_status.is_none(),
+                )
+            };
+            if sub && alive {
+                break;
+            }
+            reaper = up;
+        }
+        let reaper = reaper
+            .or_else(|| self.kernel.group(1))
+            .filter(|g| g.tgid != self.tg.tgid);
+        if let Some(init) = reaper {
             for c in &children {
                 c.lock().parent = Some(init.clone());
             }
@@ -228,7 +285,12 @@ impl Task {
             let _g = init.lock();
             init.child_cv.notify_all();
         }
+        let exit_signal = self.tg.lock().exit_signal;
         match parent {
+            Some(p) if exit_signal == 0 => {
+                let _g = p.lock();
+                p.child_cv.notify_all();
+            }
             Some(p) => {
                 let (code, st) = if status & 0x7f == 0 {
                     (1, (status >> 8) & 0xff)
@@ -236,7 +298,7 @@ impl Task {
                     (2, status & 0x7f)
                 };
                 let info = SigInfo {
-                    signo: libc::SIGCHLD,
+                    signo: exit_signal,
                     code,
                     pid: self.tg.tgid,
                     status: st,

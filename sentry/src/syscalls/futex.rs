@@ -178,6 +178,7 @@ pub fn futex(t: &mut Task, a: [u64; 6]) -> SysResult {
             Ok(wake_bits(t, addr, val as usize, a[5] as u32) as u64)
         }
         libc::FUTEX_REQUEUE => Ok(requeue(t, addr, a[4], val as usize, a[3] as usize) as u64),
+        libc::FUTEX_CMP_REQUEUE if (val as i32) < 0 || (a[3] as i32) < 0 => Err(Errno::EINVAL),
         libc::FUTEX_CMP_REQUEUE => {
             if read_u32(t, addr)? != a[5] as u32 {
                 return Err(Errno::EAGAIN);

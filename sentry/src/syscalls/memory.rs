@@ -127,10 +127,19 @@ pub fn mremap(t: &mut Task, a: [u64; 6]) -> SysResult {
     let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
     let new_len = page_up(new_len).filter(|&l| l > 0).ok_or(Errno::EINVAL)?;
     let mut mm = t.mm();
-    let v = mm.find(old).ok_or(Errno::EFAULT)?.clone();
-    if old_len == 0 || old + old_len > v.end {
-        return Err(Errno::EFAULT);
+    let first = mm.find(old).ok_or(Errno::EFAULT)?.clone();
+    // The old range must be mapped throughout (possibly by several VMAs).
+    let mut at = old;
+    while at < old.checked_add(old_len).ok_or(Errno::EFAULT)? {
+        at = mm.find(at).ok_or(Errno::EFAULT)?.end;
     }
+    if old_len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let v = mm
+        .find(old + old_len - PAGE_SIZE)
+        .ok_or(Errno::EFAULT)?
+        .clone();
     if new_len <= old_len && !fixed {
         if new_len < old_len {
             mm.unmap(old + new_len, old_len - new_len)?;
@@ -180,9 +189,8 @@ pub fn mremap(t: &mut Task, a: [u64; 6]) -> SysResult {
     } else {
         Placement::Hint(0)
     };
-    let part = v.slice(old, old + old_len);
-    let backing = match &part.backing {
-        Backing::Shared { .. } => part.backing.clone(),
+    let backing = match &first.backing {
+        Backing::Shared { .. } => first.slice(old, first.end.min(old + old_len)).backing,
         _ => Backing::Anon,
     };
     let to = mm.map(dest, new_len, v.prot, backing, v.label)?;

@@ -169,7 +169,9 @@ pub fn clock_nanosleep(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn getrandom(t: &mut Task, a: [u64; 6]) -> SysResult {
-    if a[2] & !7 != 0 {
+    const GRND_RANDOM: u64 = 2;
+    const GRND_INSECURE: u64 = 4;
+    if a[2] & !7 != 0 || a[2] & (GRND_RANDOM | GRND_INSECURE) == GRND_RANDOM | GRND_INSECURE {
         return Err(Errno::EINVAL);
     }
     let mut b = vec![0u8; (a[1] as usize).min(1 << 20)];
@@ -180,7 +182,9 @@ pub fn getrandom(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 pub fn sysinfo(t: &mut Task, a: [u64; 6]) -> SysResult {
     let mut b = [0u8; 112];
-    let up = t.kernel.boot.elapsed().as_secs() as i64;
+    let up = clock_now(libc::CLOCK_BOOTTIME)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(1);
     b[..8].copy_from_slice(&up.to_le_bytes());
     let total: u64 = 2 << 30;
     b[32..40].copy_from_slice(&total.to_le_bytes());

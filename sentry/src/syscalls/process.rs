@@ -27,6 +27,9 @@ pub fn clone(t: &mut Task, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u6
     if f & libc::CLONE_SIGHAND != 0 && f & libc::CLONE_VM == 0 {
         return Err(Errno::EINVAL);
     }
+    if f & libc::CLONE_NEWNS != 0 && f & libc::CLONE_FS != 0 {
+        return Err(Errno::EINVAL);
+    }
     let unsupported = libc::CLONE_NEWNS
         | libc::CLONE_NEWUTS
         | libc::CLONE_NEWIPC
@@ -71,7 +74,11 @@ pub fn clone(t: &mut Task, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u6
             tgid: tid,
             state: Mutex::new({
                 let mut st = TgState::new(parent.clone(), pgid, sid, actions);
-                st.rlimits = t.tg.lock().rlimits;
+                let ps = t.tg.lock();
+                st.rlimits = ps.rlimits;
+                st.dumpable = ps.dumpable;
+                st.no_new_privs = ps.no_new_privs;
+                st.exit_signal = (flags & 0xff) as i32;
                 st
             }),
             child_cv: Condvar::new(),
@@ -151,6 +158,16 @@ pub fn clone(t: &mut Task, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u6
     Ok(tid as u64)
 }
 
+/// Whether `child` is one `wait*` with `options` may report: "clone" children (exit signal
+/// other than SIGCHLD) need __WCLONE, the others its absence; __WALL takes both.
+fn kind_matches(child: &ThreadGroup, options: i32) -> bool {
+    if options & libc::__WALL != 0 {
+        return true;
+    }
+    let clone_child = child.lock().exit_signal != libc::SIGCHLD;
+    clone_child == (options & libc::__WCLONE != 0)
+}
+
 fn matches(t: &Task, child: &ThreadGroup, pid: i32) -> bool {
     match pid {
         -1 => true,
@@ -179,7 +196,7 @@ pub fn wait4(t: &mut Task, a: [u64; 6]) -> SysResult {
         let candidates: Vec<Arc<ThreadGroup>> = st
             .children
             .iter()
-            .filter(|c| matches(t, c, pid))
+            .filter(|c| matches(t, c, pid) && kind_matches(c, options))
             .cloned()
             .collect();
         if candidates.is_empty() {
@@ -275,6 +292,7 @@ pub fn execve(t: &mut Task, dirfd: u64, path: u64, argv: u64, envp: u64, flags: 
     t.regs = prog.regs;
     t.regs_replaced = true;
     t.fds().close_on_exec();
+    *t.sig.altstack.lock().unwrap_or_else(|e| e.into_inner()) = (0, 0, 0);
     {
         let mut st = t.tg.lock();
         for a in st.actions.iter_mut() {
@@ -349,9 +367,48 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
             let c = t.comm;
             t.write_mem(a[1], &c).map(|_| 0)
         }
-        libc::PR_SET_PDEATHSIG | libc::PR_SET_DUMPABLE | libc::PR_SET_NO_NEW_PRIVS => Ok(0),
-        libc::PR_GET_DUMPABLE => Ok(1),
-        libc::PR_GET_NO_NEW_PRIVS => Ok(0),
+        libc::PR_SET_PDEATHSIG => {
+            if a[1] > 64 {
+                return Err(Errno::EINVAL);
+            }
+            t.tg.lock().pdeathsig = a[1] as i32;
+            Ok(0)
+        }
+        libc::PR_GET_PDEATHSIG => {
+            let v = t.tg.lock().pdeathsig;
+            t.write_mem(a[1], &v.to_le_bytes()).map(|_| 0)
+        }
+        libc::PR_SET_DUMPABLE => {
+            if a[1] > 1 {
+                return Err(Errno::EINVAL);
+            }
+            t.tg.lock().dumpable = a[1] == 1;
+            Ok(0)
+        }
+        libc::PR_GET_DUMPABLE => Ok(t.tg.lock().dumpable as u64),
+        libc::PR_SET_NO_NEW_PRIVS => {
+            if a[1] != 1 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
+                return Err(Errno::EINVAL);
+            }
+            t.tg.lock().no_new_privs = true;
+            Ok(0)
+        }
+        libc::PR_GET_NO_NEW_PRIVS => {
+            if a[1] != 0 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
+                return Err(Errno::EINVAL);
+            }
+            Ok(t.tg.lock().no_new_privs as u64)
+        }
+        libc::PR_GET_KEEPCAPS => Ok(0),
+        libc::PR_SET_KEEPCAPS if a[1] <= 1 => Ok(0),
+        libc::PR_SET_CHILD_SUBREAPER => {
+            t.tg.lock().child_subreaper = a[1] != 0;
+            Ok(0)
+        }
+        libc::PR_GET_CHILD_SUBREAPER => {
+            let v = t.tg.lock().child_subreaper as i32;
+            t.write_mem(a[1], &v.to_le_bytes()).map(|_| 0)
+        }
         _ => Err(Errno::EINVAL),
     }
 }
@@ -494,7 +551,7 @@ pub fn waitid(t: &mut Task, a: [u64; 6]) -> SysResult {
         let candidates: Vec<Arc<ThreadGroup>> = st
             .children
             .iter()
-            .filter(|c| matches(t, c, pid))
+            .filter(|c| matches(t, c, pid) && kind_matches(c, options))
             .cloned()
             .collect();
         if candidates.is_empty() {

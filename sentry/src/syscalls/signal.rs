@@ -113,6 +113,12 @@ pub fn rt_sigaction(t: &mut Task, a: [u64; 6]) -> SysResult {
         let prev = st.actions[(sig - 1) as usize];
         if let Some(n) = new {
             st.actions[(sig - 1) as usize] = n;
+            // Ignoring a signal discards what is pending of it.
+            let ignored = n.handler == crate::kernel::SIG_IGN
+                || (n.handler == crate::kernel::SIG_DFL && signal::default_ignored(sig));
+            if ignored {
+                signal::discard(&t.tg, &st, sig);
+            }
         }
         prev
     };
