@@ -86,6 +86,9 @@ impl FileOps for Device {
     fn seekable(&self) -> bool {
         true
     }
+    fn seek_zero(&self) -> bool {
+        true
+    }
     fn stat(&self) -> Result<Stat, Errno> {
         let (ma, mi) = self.rdev();
         Ok(Stat {

@@ -7,7 +7,7 @@ use super::file::OpenFile;
 use crate::errno::Errno;
 
 /// Highest descriptor number + 1 (RLIMIT_NOFILE).
-pub const MAX_FDS: i32 = 1024;
+pub const MAX_FDS: i32 = 1 << 20;
 
 #[derive(Clone)]
 struct Entry {
@@ -16,12 +16,33 @@ struct Entry {
 }
 
 /// One descriptor table.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct FdTable {
     fds: BTreeMap<i32, Entry>,
+    /// RLIMIT_NOFILE: descriptors are below it.
+    limit: i32,
+}
+
+impl Default for FdTable {
+    fn default() -> Self {
+        FdTable {
+            fds: BTreeMap::new(),
+            limit: 1024,
+        }
+    }
 }
 
 impl FdTable {
+    /// Sets RLIMIT_NOFILE.
+    pub fn set_limit(&mut self, limit: u64) {
+        self.limit = limit.min(MAX_FDS as u64) as i32;
+    }
+
+    /// RLIMIT_NOFILE.
+    pub fn limit(&self) -> i32 {
+        self.limit
+    }
+
     /// The file at `fd`.
     pub fn get(&self, fd: i32) -> Result<Arc<OpenFile>, Errno> {
         self.fds
@@ -39,7 +60,7 @@ impl FdTable {
             }
             fd += 1;
         }
-        if fd >= MAX_FDS {
+        if fd >= self.limit.min(MAX_FDS) {
             return Err(Errno::EMFILE);
         }
         self.fds.insert(fd, Entry { file, cloexec });
@@ -48,7 +69,7 @@ impl FdTable {
 
     /// Installs `file` at exactly `fd`, closing what was there.
     pub fn set(&mut self, fd: i32, file: Arc<OpenFile>, cloexec: bool) -> Result<(), Errno> {
-        if !(0..MAX_FDS).contains(&fd) {
+        if !(0..self.limit.min(MAX_FDS)).contains(&fd) {
             return Err(Errno::EBADF);
         }
         self.fds.insert(fd, Entry { file, cloexec });

@@ -83,6 +83,20 @@ pub trait FileOps: Send + Sync {
     fn seekable(&self) -> bool {
         false
     }
+    /// O_NONBLOCK changed by fcntl(F_SETFL) or FIONBIO.
+    fn set_nonblock(&self, _on: bool) {}
+    /// Capacity, for a pipe (F_GETPIPE_SZ).
+    fn pipe_size(&self) -> Option<usize> {
+        None
+    }
+    /// F_SETPIPE_SZ: returns the new capacity.
+    fn set_pipe_size(&self, _size: usize) -> Result<usize, Errno> {
+        Err(Errno::EBADF)
+    }
+    /// Whether lseek always answers 0 and keeps no offset (/dev/null, /dev/zero).
+    fn seek_zero(&self) -> bool {
+        false
+    }
     /// File size, for SEEK_END.
     fn size(&self) -> Result<u64, Errno> {
         Ok(0)
@@ -190,6 +204,9 @@ impl OpenFile {
     pub fn seek(&self, offset: i64, whence: i32) -> Result<u64, Errno> {
         if !self.ops.seekable() {
             return Err(Errno::ESPIPE);
+        }
+        if self.ops.seek_zero() {
+            return Ok(0);
         }
         let mut off = self.offset.lock().unwrap_or_else(|e| e.into_inner());
         let base = match whence {

@@ -22,6 +22,8 @@ struct State {
 
 #[derive(Default)]
 struct Pipe {
+    /// Capacity in bytes (F_SETPIPE_SZ).
+    capacity: std::sync::atomic::AtomicUsize,
     state: Mutex<State>,
     cv: Condvar,
     ino: u64,
@@ -31,13 +33,14 @@ struct Pipe {
 pub struct PipeEnd {
     pipe: Arc<Pipe>,
     write: bool,
-    nonblock: bool,
+    nonblock: std::sync::atomic::AtomicBool,
 }
 
 /// A new pipe: (read end, write end).
 pub fn new_pipe(nonblock: bool) -> (Arc<PipeEnd>, Arc<PipeEnd>) {
     static INO: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1000);
     let pipe = Arc::new(Pipe {
+        capacity: PIPE_SIZE.into(),
         state: Mutex::new(State {
             buf: VecDeque::new(),
             readers: 1,
@@ -50,14 +53,22 @@ pub fn new_pipe(nonblock: bool) -> (Arc<PipeEnd>, Arc<PipeEnd>) {
         Arc::new(PipeEnd {
             pipe: pipe.clone(),
             write: false,
-            nonblock,
+            nonblock: nonblock.into(),
         }),
         Arc::new(PipeEnd {
             pipe,
             write: true,
-            nonblock,
+            nonblock: nonblock.into(),
         }),
     )
+}
+
+impl PipeEnd {
+    fn capacity(&self) -> usize {
+        self.pipe
+            .capacity
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 impl Drop for PipeEnd {
@@ -93,7 +104,7 @@ impl FileOps for PipeEnd {
             if st.writers == 0 {
                 return Ok(0);
             }
-            if self.nonblock {
+            if self.nonblock.load(std::sync::atomic::Ordering::Relaxed) {
                 return Err(Errno::EAGAIN);
             }
             st = self
@@ -122,7 +133,7 @@ impl FileOps for PipeEnd {
                     Err(Errno::EPIPE)
                 };
             }
-            let room = PIPE_SIZE - st.buf.len();
+            let room = self.capacity().saturating_sub(st.buf.len());
             let left = data.len() - done;
             // Small writes go in whole or not at all.
             let fits = if left <= PIPE_BUF {
@@ -137,7 +148,7 @@ impl FileOps for PipeEnd {
                 self.pipe.cv.notify_all();
                 continue;
             }
-            if self.nonblock {
+            if self.nonblock.load(std::sync::atomic::Ordering::Relaxed) {
                 return if done > 0 {
                     Ok(done)
                 } else {
@@ -161,13 +172,38 @@ impl FileOps for PipeEnd {
         Ok(done)
     }
 
+    fn set_nonblock(&self, on: bool) {
+        self.nonblock
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn pipe_size(&self) -> Option<usize> {
+        Some(self.capacity())
+    }
+
+    fn set_pipe_size(&self, want: usize) -> Result<usize, Errno> {
+        // A power of two number of pages, at least one page.
+        let size = want
+            .max(4096)
+            .checked_next_power_of_two()
+            .ok_or(Errno::EINVAL)?;
+        let st = self.pipe.state.lock().unwrap_or_else(|e| e.into_inner());
+        if st.buf.len() > size {
+            return Err(Errno::EBUSY);
+        }
+        self.pipe
+            .capacity
+            .store(size, std::sync::atomic::Ordering::Relaxed);
+        Ok(size)
+    }
+
     fn poll_ready(&self) -> u16 {
         let st = self.pipe.state.lock().unwrap_or_else(|e| e.into_inner());
         let mut r = 0;
         if self.write {
             if st.readers == 0 {
                 r |= libc::POLLERR | libc::POLLOUT;
-            } else if PIPE_SIZE - st.buf.len() >= PIPE_BUF {
+            } else if self.capacity().saturating_sub(st.buf.len()) >= PIPE_BUF {
                 r |= libc::POLLOUT;
             }
         } else {

@@ -148,7 +148,6 @@ impl ThreadGroup {
 pub struct Kernel {
     pub platform: Box<dyn Platform>,
     pub root: HostRoot,
-    pub hostname: Mutex<Vec<u8>>,
     pub boot: Instant,
     /// The private /tmp.
     pub tmpfs: Arc<crate::fs::tmpfs::Tmpfs>,
@@ -167,7 +166,6 @@ impl Kernel {
         Arc::new(Kernel {
             platform,
             root,
-            hostname: Mutex::new(b"rvisor".to_vec()),
             boot: Instant::now(),
             tmpfs: crate::fs::tmpfs::Tmpfs::new(0x2a),
             pids: Mutex::new(Pids {

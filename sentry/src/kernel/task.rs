@@ -42,6 +42,8 @@ pub struct Task {
     pub creds: super::creds::Credentials,
     /// Nice value (-20..=19).
     pub nice: i32,
+    /// UTS namespace: (hostname, domainname), shared until unshare(CLONE_NEWUTS).
+    pub uts: Arc<Mutex<(Vec<u8>, Vec<u8>)>>,
 }
 
 impl Task {

@@ -58,6 +58,14 @@ pub struct SharedObject {
 }
 
 impl SharedObject {
+    /// Whether the page at `index` exists.
+    pub fn has_page(&self, index: u64) -> bool {
+        self.pages
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(&index)
+    }
+
     /// The page at `index`, created zero-filled on first use.
     pub fn page(&self, mf: &Arc<MemoryFile>, index: u64) -> Result<Arc<Frame>, Errno> {
         let mut p = self.pages.lock().unwrap_or_else(|e| e.into_inner());

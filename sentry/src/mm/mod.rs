@@ -409,6 +409,33 @@ impl MemoryManager {
         Ok(())
     }
 
+    /// Copies as much of `data` as fits before the first unwritable page; returns the count.
+    pub fn copy_out_partial(&mut self, addr: u64, data: &[u8]) -> usize {
+        let mut done = 0usize;
+        while done < data.len() {
+            let a = addr.wrapping_add(done as u64);
+            let n = ((page_down(a) + PAGE_SIZE - a) as usize).min(data.len() - done);
+            if self.copy_out(a, &data[done..done + n]).is_err() {
+                break;
+            }
+            done += n;
+        }
+        done
+    }
+
+    /// Whether the page at `addr` has memory behind it (mincore).
+    pub fn resident(&self, addr: u64) -> bool {
+        let page = page_down(addr);
+        match self.find(page).map(|v| &v.backing) {
+            Some(Backing::Shared { obj, offset }) => {
+                let v = self.find(page).map(|v| v.start).unwrap_or(page);
+                obj.has_page((offset + (page - v)) / PAGE_SIZE)
+            }
+            Some(_) => self.pages.contains_key(&page),
+            None => false,
+        }
+    }
+
     /// Writes memory regardless of protection (the loader filling read-only segments).
     pub fn poke(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
         let mut done = 0usize;

@@ -22,8 +22,12 @@ pub fn read(t: &mut Task, a: [u64; 6]) -> SysResult {
     let f = t.fds().get(fd_of(a[0]))?;
     let mut buf = vec![0u8; (a[2] as usize).min(MAX_RW)];
     let n = f.read(&mut buf)?;
-    t.write_mem(a[1], &buf[..n])?;
-    Ok(n as u64)
+    // Like Linux, a buffer that runs into unmapped memory gets what fits before it.
+    let copied = t.mm().copy_out_partial(a[1], &buf[..n]);
+    if copied == 0 && n > 0 {
+        return Err(Errno::EFAULT);
+    }
+    Ok(copied as u64)
 }
 
 pub fn write(t: &mut Task, a: [u64; 6]) -> SysResult {
@@ -57,21 +61,57 @@ fn iovecs(t: &Task, addr: u64, cnt: u64) -> Result<Vec<(u64, usize)>, Errno> {
 }
 
 pub fn readv(t: &mut Task, a: [u64; 6], write: bool) -> SysResult {
+    readv_at(t, a, write, None)
+}
+
+/// preadv/pwritev (and their v2 forms; an offset of -1 means the file position).
+pub fn preadv(t: &mut Task, a: [u64; 6], write: bool, v2: bool) -> SysResult {
+    let off = a[3] as i64;
+    if v2 && off == -1 {
+        if a[5] & !0x1f != 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        return readv_at(t, a, write, None);
+    }
+    if off < 0 {
+        return Err(Errno::EINVAL);
+    }
+    readv_at(t, a, write, Some(off as u64))
+}
+
+fn readv_at(t: &mut Task, a: [u64; 6], write: bool, at: Option<u64>) -> SysResult {
     let f = t.fds().get(fd_of(a[0]))?;
     let iov = iovecs(t, a[1], a[2])?;
+    if at.is_some() {
+        if !f.ops.seekable() {
+            return Err(Errno::ESPIPE);
+        }
+        if (write && !f.writable()) || (!write && !f.readable()) {
+            return Err(Errno::EBADF);
+        }
+    }
     let mut done = 0u64;
     for (base, len) in iov {
         let len = len.min(MAX_RW);
         let mut buf = vec![0u8; len];
+        let pos = at.map(|o| o + done);
         let n = if write {
             t.read_mem(base, &mut buf)?;
-            match f.write(&buf) {
+            let r = match pos {
+                Some(p) => f.ops.write(&buf, Some(p)),
+                None => f.write(&buf),
+            };
+            match r {
                 Ok(n) => n,
                 Err(e) if done == 0 => return Err(e),
                 Err(_) => break,
             }
         } else {
-            let n = match f.read(&mut buf) {
+            let r = match pos {
+                Some(p) => f.ops.read(&mut buf, Some(p)),
+                None => f.read(&mut buf),
+            };
+            let n = match r {
                 Ok(n) => n,
                 Err(e) if done == 0 => return Err(e),
                 Err(_) => break,
@@ -321,7 +361,7 @@ pub fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult {
     let f = fds.get(fd)?;
     match a[1] as i32 {
         libc::F_DUPFD | libc::F_DUPFD_CLOEXEC => {
-            if a[2] >= crate::fs::fdtable::MAX_FDS as u64 {
+            if a[2] >= fds.limit() as u64 {
                 return Err(Errno::EINVAL);
             }
             fds.insert(f, a[1] as i32 == libc::F_DUPFD_CLOEXEC, a[2] as i32)
@@ -330,6 +370,13 @@ pub fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult {
         libc::F_GETFD => Ok(fds.cloexec(fd)? as u64),
         libc::F_SETFD => fds.set_cloexec(fd, a[2] & 1 != 0).map(|_| 0),
         libc::F_GETFL => Ok(f.flags() as u64),
+        libc::F_GETPIPE_SZ => f.ops.pipe_size().map(|n| n as u64).ok_or(Errno::EBADF),
+        libc::F_SETPIPE_SZ => {
+            if a[2] > 1 << 20 {
+                return Err(Errno::EPERM);
+            }
+            f.ops.set_pipe_size(a[2] as usize).map(|n| n as u64)
+        }
         libc::F_SETFL => {
             let settable = (libc::O_APPEND
                 | libc::O_NONBLOCK
@@ -337,6 +384,8 @@ pub fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult {
                 | libc::O_DIRECT
                 | libc::O_NOATIME) as u32;
             let old = f.flags();
+            f.ops
+                .set_nonblock(a[2] as u32 & libc::O_NONBLOCK as u32 != 0);
             f.flags.store(
                 (old & !settable) | (a[2] as u32 & settable),
                 std::sync::atomic::Ordering::Relaxed,
@@ -390,6 +439,7 @@ pub fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult {
             let mut b = [0u8; 4];
             t.read_mem(a[2], &mut b)?;
             let on = u32::from_le_bytes(b) != 0;
+            f.ops.set_nonblock(on);
             let fl = f.flags();
             let nb = libc::O_NONBLOCK as u32;
             f.flags.store(

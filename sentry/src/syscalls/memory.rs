@@ -80,6 +80,17 @@ pub fn madvise(t: &mut Task, a: [u64; 6]) -> SysResult {
     if !a[0].is_multiple_of(PAGE_SIZE) {
         return Err(Errno::EINVAL);
     }
+    {
+        // Every page of the range must be mapped.
+        let mm = t.mm();
+        let end = a[0]
+            .checked_add(page_up(a[1]).ok_or(Errno::EINVAL)?)
+            .ok_or(Errno::EINVAL)?;
+        let mut at = a[0];
+        while at < end {
+            at = mm.find(at).ok_or(Errno::ENOMEM)?.end;
+        }
+    }
     match a[2] as i32 {
         libc::MADV_DONTNEED => {
             let mut mm = t.mm();
@@ -236,8 +247,13 @@ pub fn mincore(t: &mut Task, a: [u64; 6]) -> SysResult {
             at = mm.find(at).ok_or(Errno::ENOMEM)?.end;
         }
     }
-    // Every mapped page counts as resident.
-    t.write_mem(a[2], &vec![1u8; pages])?;
+    let v: Vec<u8> = {
+        let mm = t.mm();
+        (0..pages as u64)
+            .map(|i| mm.resident(a[0] + i * PAGE_SIZE) as u8)
+            .collect()
+    };
+    t.write_mem(a[2], &v)?;
     Ok(0)
 }
 
@@ -250,4 +266,12 @@ pub fn mlock(t: &mut Task, a: [u64; 6]) -> SysResult {
         at = mm.find(at).ok_or(Errno::ENOMEM)?.end;
     }
     Ok(0)
+}
+
+pub fn mlock2(t: &mut Task, a: [u64; 6]) -> SysResult {
+    const MLOCK_ONFAULT: u64 = 1;
+    if a[2] & !MLOCK_ONFAULT != 0 {
+        return Err(Errno::EINVAL);
+    }
+    mlock(t, a)
 }

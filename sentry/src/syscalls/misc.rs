@@ -13,12 +13,7 @@ fn utsname_field(s: &[u8]) -> [u8; 65] {
 }
 
 pub fn uname(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let host = t
-        .kernel
-        .hostname
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
+    let (host, domain) = t.uts.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let mut b = Vec::with_capacity(65 * 6);
     for f in [
         &b"Linux"[..],
@@ -26,7 +21,7 @@ pub fn uname(t: &mut Task, a: [u64; 6]) -> SysResult {
         b"6.1.0-rvisor",
         b"#1 SMP PREEMPT_DYNAMIC rvisor",
         b"x86_64",
-        b"(none)",
+        &domain,
     ] {
         b.extend_from_slice(&utsname_field(f));
     }
@@ -37,9 +32,12 @@ pub fn sethostname(t: &mut Task, a: [u64; 6]) -> SysResult {
     if a[1] > 64 {
         return Err(Errno::EINVAL);
     }
+    if !t.creds.privileged() {
+        return Err(Errno::EPERM);
+    }
     let mut b = vec![0u8; a[1] as usize];
     t.read_mem(a[0], &mut b)?;
-    *t.kernel.hostname.lock().unwrap_or_else(|e| e.into_inner()) = b;
+    t.uts.lock().unwrap_or_else(|e| e.into_inner()).0 = b;
     Ok(0)
 }
 
@@ -317,5 +315,18 @@ pub fn setpriority(t: &mut Task, a: [u64; 6]) -> SysResult {
         return Err(Errno::EACCES);
     }
     t.nice = nice;
+    Ok(0)
+}
+
+pub fn setdomainname(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[1] > 64 {
+        return Err(Errno::EINVAL);
+    }
+    if !t.creds.privileged() {
+        return Err(Errno::EPERM);
+    }
+    let mut b = vec![0u8; a[1] as usize];
+    t.read_mem(a[0], &mut b)?;
+    t.uts.lock().unwrap_or_else(|e| e.into_inner()).1 = b;
     Ok(0)
 }

@@ -59,6 +59,11 @@ table! { t, nr, a;
     SYS_writev => file::readv(t, a, true),
     SYS_pread64 => file::pread(t, a, false),
     SYS_pwrite64 => file::pread(t, a, true),
+    SYS_preadv => file::preadv(t, a, false, false),
+    SYS_pwritev => file::preadv(t, a, true, false),
+    SYS_preadv2 => file::preadv(t, a, false, true),
+    SYS_pwritev2 => file::preadv(t, a, true, true),
+    SYS_unshare => process::unshare(t, a),
     SYS_open => file::openat(t, libc::AT_FDCWD as u64, a[0], a[1], a[2]),
     SYS_openat => file::openat(t, a[0], a[1], a[2], a[3]),
     SYS_close => file::close(t, a),
@@ -122,7 +127,16 @@ table! { t, nr, a;
     SYS_mincore => memory::mincore(t, a),
     SYS_mlock => memory::mlock(t, a),
     SYS_munlock => memory::mlock(t, a),
-    SYS_mlockall => Ok(0),
+    SYS_mlock2 => memory::mlock2(t, a),
+    SYS_mlockall => {
+        // MCL_CURRENT | MCL_FUTURE, optionally with MCL_ONFAULT.
+        if a[0] & !7 != 0 || a[0] & 3 == 0 {
+            Err(Errno::EINVAL)
+        } else {
+            Ok(0)
+        }
+    },
+    SYS_setdomainname => misc::setdomainname(t, a),
     SYS_munlockall => Ok(0),
     SYS_exit => process::exit(t, a, false),
     SYS_exit_group => process::exit(t, a, true),

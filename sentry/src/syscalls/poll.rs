@@ -24,7 +24,7 @@ fn wait_ready(
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return Ok(0);
         }
-        if t.tg.lock().group_exit.is_some() {
+        if crate::kernel::signal::interrupted() {
             return Err(Errno::EINTR);
         }
         std::thread::sleep(Duration::from_millis(1));
@@ -90,9 +90,31 @@ pub fn poll(t: &mut Task, a: [u64; 6]) -> SysResult {
     do_poll(t, a[0], a[1], deadline)
 }
 
+/// Runs `f` with the signal mask at `mask_addr` (if any), as ppoll and pselect6 do: if a
+/// signal interrupts, its handler runs with that mask and the old one comes back at
+/// sigreturn; otherwise the old mask is restored at once.
+fn with_sigmask(t: &mut Task, mask_addr: u64, f: impl FnOnce(&mut Task) -> SysResult) -> SysResult {
+    use std::sync::atomic::Ordering;
+    if mask_addr == 0 {
+        return f(t);
+    }
+    let new = t.read_u64(mask_addr)? & !crate::kernel::signal::UNBLOCKABLE;
+    let old = t.sig.mask.swap(new, Ordering::SeqCst);
+    let r = f(t);
+    if r == Err(Errno::EINTR) && crate::kernel::signal::interrupted() {
+        *t.sig.saved_mask.lock().unwrap_or_else(|e| e.into_inner()) = Some(old);
+    } else {
+        t.sig.mask.store(old, Ordering::SeqCst);
+    }
+    r
+}
+
 pub fn ppoll(t: &mut Task, a: [u64; 6]) -> SysResult {
     let deadline = read_timespec(t, a[2])?;
-    do_poll(t, a[0], a[1], deadline)
+    if a[3] != 0 && a[4] != 8 {
+        return Err(Errno::EINVAL);
+    }
+    with_sigmask(t, a[3], |t| do_poll(t, a[0], a[1], deadline))
 }
 
 fn read_set(t: &Task, addr: u64, bytes: usize) -> Result<Vec<u8>, Errno> {
@@ -170,10 +192,39 @@ pub fn select(t: &mut Task, a: [u64; 6]) -> SysResult {
         }
         Some(Instant::now() + Duration::new(sec as u64, usec as u32 * 1000))
     };
-    do_select(t, a, deadline)
+    let r = do_select(t, a, deadline);
+    // select(2) reports the time left in its timeout argument.
+    if let Some(d) = deadline {
+        let left = d.saturating_duration_since(Instant::now());
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&(left.as_secs() as i64).to_le_bytes());
+        b[8..].copy_from_slice(&(left.subsec_micros() as i64).to_le_bytes());
+        t.write_mem(a[4], &b)?;
+    }
+    r
 }
 
 pub fn pselect6(t: &mut Task, a: [u64; 6]) -> SysResult {
     let deadline = read_timespec(t, a[4])?;
-    do_select(t, a, deadline)
+    // The sixth argument points at { const sigset_t *ss; size_t ss_len; }.
+    let mask_addr = if a[5] != 0 {
+        let ss = t.read_u64(a[5])?;
+        let len = t.read_u64(a[5] + 8)?;
+        if ss != 0 && len != 8 {
+            return Err(Errno::EINVAL);
+        }
+        ss
+    } else {
+        0
+    };
+    let r = with_sigmask(t, mask_addr, |t| do_select(t, a, deadline));
+    // Like the kernel, report the time left (glibc's select relies on it).
+    if let Some(d) = deadline {
+        let left = d.saturating_duration_since(Instant::now());
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&(left.as_secs() as i64).to_le_bytes());
+        b[8..].copy_from_slice(&(left.subsec_nanos() as i64).to_le_bytes());
+        t.write_mem(a[4], &b)?;
+    }
+    r
 }

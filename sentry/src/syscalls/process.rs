@@ -31,7 +31,6 @@ pub fn clone(t: &mut Task, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u6
         return Err(Errno::EINVAL);
     }
     let unsupported = libc::CLONE_NEWNS
-        | libc::CLONE_NEWUTS
         | libc::CLONE_NEWIPC
         | libc::CLONE_NEWUSER
         | libc::CLONE_NEWPID
@@ -141,6 +140,13 @@ pub fn clone(t: &mut Task, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u6
         exe: t.exe.clone(),
         creds: t.creds.clone(),
         nice: t.nice,
+        uts: if f & libc::CLONE_NEWUTS != 0 {
+            Arc::new(Mutex::new(
+                t.uts.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+            ))
+        } else {
+            t.uts.clone()
+        },
     };
     if f & libc::CLONE_PARENT_SETTID != 0 {
         t.write_mem(ptid, &tid.to_le_bytes())?;
@@ -504,6 +510,9 @@ pub fn prlimit64(t: &mut Task, a: [u64; 6]) -> SysResult {
                 return Err(Errno::EPERM);
             }
             st.rlimits[res as usize] = (cur, max);
+            if res == libc::RLIMIT_NOFILE {
+                t.fds().set_limit(cur);
+            }
         }
         prev
     };
@@ -634,4 +643,30 @@ pub fn clone3(t: &mut Task, a: [u64; 6]) -> SysResult {
         stack.checked_add(stack_size).ok_or(Errno::EINVAL)?
     };
     clone(t, flags | exit_signal, sp, parent_tid, child_tid, tls)
+}
+
+/// unshare(2): a private descriptor table or fs context; a new UTS namespace is accepted
+/// (the sandbox's hostname already belongs to it alone).
+pub fn unshare(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = a[0] as i32;
+    let allowed = libc::CLONE_FILES | libc::CLONE_FS | libc::CLONE_NEWUTS | libc::CLONE_SYSVSEM;
+    if f & !allowed != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if f & libc::CLONE_NEWUTS != 0 && !t.creds.privileged() {
+        return Err(Errno::EPERM);
+    }
+    if f & libc::CLONE_FILES != 0 {
+        let copy = t.fds().clone();
+        t.fds = Arc::new(Mutex::new(copy));
+    }
+    if f & libc::CLONE_FS != 0 {
+        let cwd = t.cwd();
+        t.cwd = Arc::new(Mutex::new(cwd));
+    }
+    if f & libc::CLONE_NEWUTS != 0 {
+        let uts = t.uts.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        t.uts = Arc::new(Mutex::new(uts));
+    }
+    Ok(0)
 }
