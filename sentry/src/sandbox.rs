@@ -97,6 +97,7 @@ pub fn run(platform: Box<dyn Platform>, cfg: Config) -> Result<i32, SandboxError
         child_cv: Condvar::new(),
         sig: Default::default(),
         itimer: Default::default(),
+        cont_cv: Condvar::new(),
     });
     kernel.add_group(&tg);
     let ctx = kernel

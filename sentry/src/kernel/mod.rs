@@ -40,6 +40,8 @@ impl TgState {
             no_new_privs: false,
             child_subreaper: false,
             exit_signal: libc::SIGCHLD,
+            stopped: false,
+            job_report: None,
         }
     }
 }
@@ -83,6 +85,10 @@ pub struct TgState {
     pub child_subreaper: bool,
     /// Signal sent to the parent on exit (SIGCHLD, or another for clone children, 0: none).
     pub exit_signal: i32,
+    /// Group stop in effect.
+    pub stopped: bool,
+    /// A stop (`sig << 8 | 0x7f`) or continue (`0xffff`) not yet reported to wait.
+    pub job_report: Option<i32>,
 }
 
 /// Resource limits of the first process, as Linux's defaults for init.
@@ -109,6 +115,8 @@ pub struct ThreadGroup {
     pub child_cv: Condvar,
     /// Signals pending for the whole process.
     pub sig: signal::GroupSignals,
+    /// Notified when a group stop ends.
+    pub cont_cv: Condvar,
     /// ITIMER_REAL: a generation number (bumped to cancel) and the current setting.
     pub itimer: Mutex<ITimer>,
 }
@@ -135,6 +143,7 @@ impl ThreadGroup {
         self.sig
             .exiting
             .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.cont_cv.notify_all();
         for irq in st.threads.values() {
             irq.interrupt();
         }

@@ -161,6 +161,83 @@ pub fn discard(tg: &ThreadGroup, st: &super::TgState, sig: i32) {
     }
 }
 
+/// si_code values of SIGCHLD for job control.
+const CLD_STOPPED: i32 = 5;
+const CLD_CONTINUED: i32 = 6;
+/// sa_flags bit: no SIGCHLD when children stop or continue.
+const SA_NOCLDSTOP: u64 = 1;
+
+/// Tells the parent of `tg` that it stopped or continued (SIGCHLD unless SA_NOCLDSTOP, and a
+/// report for wait with WUNTRACED/WCONTINUED).
+fn notify_parent(tg: &Arc<ThreadGroup>, code: i32, status: i32) {
+    let parent = tg.lock().parent.clone();
+    if let Some(p) = parent {
+        let act = p.lock().actions[(libc::SIGCHLD - 1) as usize];
+        if act.flags & SA_NOCLDSTOP == 0 {
+            let info = SigInfo {
+                signo: libc::SIGCHLD,
+                code,
+                pid: tg.tgid,
+                status,
+                ..Default::default()
+            };
+            send(&p, None, info);
+        }
+        let _g = p.lock();
+        p.child_cv.notify_all();
+    }
+}
+
+/// Group stop: every thread parks until SIGCONT or SIGKILL.
+fn stop_group(tg: &Arc<ThreadGroup>, sig: i32) {
+    {
+        let mut st = tg.lock();
+        if st.stopped || st.exit_status.is_some() || st.group_exit.is_some() {
+            return;
+        }
+        st.stopped = true;
+        st.job_report = Some((sig << 8) | 0x7f);
+        for irq in st.threads.values() {
+            irq.interrupt();
+        }
+    }
+    notify_parent(tg, CLD_STOPPED, sig);
+}
+
+/// SIGCONT: wakes a stopped group and discards pending stop signals.
+fn continue_group(tg: &Arc<ThreadGroup>) {
+    let was_stopped = {
+        let mut st = tg.lock();
+        for s in [libc::SIGSTOP, libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU] {
+            discard(tg, &st, s);
+        }
+        let was = st.stopped;
+        if was {
+            st.stopped = false;
+            st.job_report = Some(0xffff);
+        }
+        was
+    };
+    resume(tg);
+    if was_stopped {
+        notify_parent(tg, CLD_CONTINUED, libc::SIGCONT);
+    }
+}
+
+/// Wakes threads parked by a group stop.
+fn resume(tg: &ThreadGroup) {
+    let _g = tg.lock();
+    tg.cont_cv.notify_all();
+}
+
+/// Parks the calling task while its process is stopped.
+pub fn wait_while_stopped(tg: &ThreadGroup) {
+    let mut st = tg.lock();
+    while st.stopped && st.group_exit.is_none() {
+        st = tg.cont_cv.wait(st).unwrap_or_else(|e| e.into_inner());
+    }
+}
+
 /// Signals whose default action is to do nothing.
 pub fn default_ignored(sig: i32) -> bool {
     matches!(
@@ -204,7 +281,16 @@ pub fn send(tg: &Arc<ThreadGroup>, tid: Option<i32>, info: SigInfo) {
     let handler = tg.lock().actions[(sig - 1) as usize].handler;
     if sig == libc::SIGKILL {
         tg.kill_group(signal_status(sig));
+        resume(tg);
         return;
+    }
+    if sig == libc::SIGCONT {
+        continue_group(tg);
+    }
+    if default_stops(sig) {
+        // A pending SIGCONT is cancelled by a stop signal.
+        let st = tg.lock();
+        discard(tg, &st, libc::SIGCONT);
     }
     // An ignored signal is dropped, unless blocked: then it stays pending (Linux's
     // sig_ignored()).
@@ -218,7 +304,7 @@ pub fn send(tg: &Arc<ThreadGroup>, tid: Option<i32>, info: SigInfo) {
             || (handler == SIG_DFL && (default_ignored(sig) || default_stops(sig))))
     {
         if default_stops(sig) && handler == SIG_DFL {
-            tracing::warn!(sig, "job-control stop is not implemented; ignoring");
+            stop_group(tg, sig);
         }
         return;
     }

@@ -129,6 +129,7 @@ impl Task {
             if self.exiting.is_some() {
                 break;
             }
+            signal::wait_while_stopped(&self.tg);
             if !signal::deliver(&mut self, intr) {
                 continue;
             }
@@ -288,6 +289,17 @@ impl Task {
             init.child_cv.notify_all();
         }
         let exit_signal = self.tg.lock().exit_signal;
+        // A parent ignoring SIGCHLD (or with SA_NOCLDWAIT) leaves no zombie to reap.
+        if let Some(p) = &parent {
+            const SA_NOCLDWAIT: u64 = 2;
+            let mut ps = p.lock();
+            let act = ps.actions[(libc::SIGCHLD - 1) as usize];
+            if exit_signal == libc::SIGCHLD
+                && (act.handler == super::SIG_IGN || act.flags & SA_NOCLDWAIT != 0)
+            {
+                ps.children.retain(|c| !Arc::ptr_eq(c, &self.tg));
+            }
+        }
         match parent {
             Some(p) if exit_signal == 0 => {
                 let _g = p.lock();

@@ -83,6 +83,7 @@ pub fn clone(t: &mut Task, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u6
             child_cv: Condvar::new(),
             sig: Default::default(),
             itimer: Default::default(),
+            cont_cv: Condvar::new(),
         });
         kernel.add_group(&tg);
         if let Some(p) = parent {
@@ -164,6 +165,20 @@ pub fn clone(t: &mut Task, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u6
     Ok(tid as u64)
 }
 
+/// Takes (or, without `consume`, peeks at) a child's unreported stop or continue.
+fn take_job_report(c: &ThreadGroup, stops: bool, conts: bool, consume: bool) -> Option<i32> {
+    let mut cs = c.lock();
+    let r = cs.job_report?;
+    let wanted = if r == 0xffff { conts } else { stops };
+    if !wanted {
+        return None;
+    }
+    if consume {
+        cs.job_report = None;
+    }
+    Some(r)
+}
+
 /// Whether `child` is one `wait*` with `options` may report: "clone" children (exit signal
 /// other than SIGCHLD) need __WCLONE, the others its absence; __WALL takes both.
 fn kind_matches(child: &ThreadGroup, options: i32) -> bool {
@@ -218,6 +233,19 @@ pub fn wait4(t: &mut Task, a: [u64; 6]) -> SysResult {
                 }
                 if a[3] != 0 {
                     t.write_mem(a[3], &[0u8; 144])?;
+                }
+                return Ok(c.tgid as u64);
+            }
+            // Job control: a stop (WUNTRACED) or continue (WCONTINUED) not yet reported.
+            if let Some(r) = take_job_report(
+                &c,
+                options & libc::WUNTRACED != 0,
+                options & libc::WCONTINUED != 0,
+                true,
+            ) {
+                drop(st);
+                if status_addr != 0 {
+                    t.write_mem(status_addr, &r.to_le_bytes())?;
                 }
                 return Ok(c.tgid as u64);
             }
@@ -593,6 +621,39 @@ pub fn waitid(t: &mut Task, a: [u64; 6]) -> SysResult {
                     }
                     return Ok(0);
                 }
+            }
+        }
+        for c in st
+            .children
+            .iter()
+            .filter(|c| matches(t, c, pid) && kind_matches(c, options))
+        {
+            let consume = options & libc::WNOWAIT == 0;
+            if let Some(r) = take_job_report(
+                c,
+                options & libc::WSTOPPED != 0,
+                options & libc::WCONTINUED != 0,
+                consume,
+            ) {
+                let (code, val) = if r == 0xffff {
+                    (6, libc::SIGCONT)
+                } else {
+                    (5, (r >> 8) & 0xff)
+                };
+                let info = crate::kernel::signal::SigInfo {
+                    signo: libc::SIGCHLD,
+                    code,
+                    pid: c.tgid,
+                    status: val,
+                    ..Default::default()
+                };
+                let tgid = c.tgid;
+                drop(st);
+                if infop != 0 {
+                    t.write_mem(infop, &info.to_bytes())?;
+                }
+                let _ = tgid;
+                return Ok(0);
             }
         }
         if options & libc::WNOHANG != 0 {
