@@ -130,6 +130,7 @@ pub fn run(platform: Box<dyn Platform>, cfg: Config) -> Result<i32, SandboxError
         exe: prog.path.clone(),
         creds: Default::default(),
         nice: 0,
+        robust_list: (0, 0),
         uts: Arc::new(Mutex::new((b"rvisor".to_vec(), b"(none)".to_vec()))),
     };
     spawn_task(task).map_err(exec_err)?;

@@ -40,6 +40,8 @@ pub struct Task {
     pub exe: Vec<u8>,
     /// User and group ids.
     pub creds: super::creds::Credentials,
+    /// set_robust_list: (head, len).
+    pub robust_list: (u64, u64),
     /// Nice value (-20..=19).
     pub nice: i32,
     /// UTS namespace: (hostname, domainname), shared until unshare(CLONE_NEWUTS).
@@ -214,9 +216,62 @@ impl Task {
         self.finish();
     }
 
+    /// Marks the robust futexes this thread still holds FUTEX_OWNER_DIED and wakes a waiter
+    /// of each (the list is application memory: every read is checked, and the walk is
+    /// bounded).
+    fn release_robust_futexes(&mut self) {
+        const FUTEX_WAITERS: u32 = 0x8000_0000;
+        const FUTEX_OWNER_DIED: u32 = 0x4000_0000;
+        const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
+        const ROBUST_LIST_LIMIT: usize = 2048;
+        let (head, len) = self.robust_list;
+        if head == 0 || len != 24 {
+            return;
+        }
+        let (Ok(first), Ok(offset), Ok(pending)) = (
+            self.read_u64(head),
+            self.read_u64(head + 8),
+            self.read_u64(head + 16),
+        ) else {
+            return;
+        };
+        let release = |t: &Task, entry: u64| {
+            // The low bit of an entry pointer marks a PI futex; the address is the rest.
+            let addr = (entry & !1).wrapping_add(offset);
+            let mut b = [0u8; 4];
+            if t.read_mem(addr, &mut b).is_err() {
+                return;
+            }
+            let val = u32::from_le_bytes(b);
+            if val & FUTEX_TID_MASK != t.tid as u32 {
+                return;
+            }
+            let new = (val & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
+            if t.write_mem(addr, &new.to_le_bytes()).is_ok() && val & FUTEX_WAITERS != 0 {
+                crate::syscalls::futex::wake(t, addr, 1);
+            }
+        };
+        let mut entry = first;
+        let mut n = 0;
+        while entry != head && entry != 0 && n < ROBUST_LIST_LIMIT {
+            let Ok(next) = self.read_u64(entry & !1) else {
+                break;
+            };
+            if entry != pending {
+                release(self, entry);
+            }
+            entry = next;
+            n += 1;
+        }
+        if pending != 0 {
+            release(self, pending);
+        }
+    }
+
     /// Tears the task down; the last thread turns the process into a zombie.
     fn finish(mut self) {
         let status = self.exiting.unwrap_or(0);
+        self.release_robust_futexes();
         if self.clear_child_tid != 0 {
             let addr = self.clear_child_tid;
             if self.write_mem(addr, &0u32.to_le_bytes()).is_ok() {

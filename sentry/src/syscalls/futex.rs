@@ -24,7 +24,23 @@ fn table() -> &'static Mutex<HashMap<Key, Vec<Arc<Waiter>>>> {
     T.get_or_init(Default::default)
 }
 
+thread_local! {
+    /// Whether the futex operation being served is FUTEX_PRIVATE_FLAG.
+    static PRIVATE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The wait-queue key of `addr`: the address space and address for private futexes (and
+/// private memory); the shared object and offset for shared futexes in MAP_SHARED memory,
+/// so that processes mapping it meet.
 fn key(t: &Task, addr: u64) -> Key {
+    if !PRIVATE.with(|p| p.get()) {
+        let mm = t.mm();
+        if let Some(v) = mm.find(addr) {
+            if let crate::mm::Backing::Shared { obj, offset } = &v.backing {
+                return (Arc::as_ptr(obj) as usize, offset + (addr - v.start));
+            }
+        }
+    }
     (Arc::as_ptr(&t.mm) as usize, addr)
 }
 
@@ -156,6 +172,10 @@ fn requeue(t: &Task, from: u64, to: u64, nwake: usize, nmove: usize) -> usize {
 
 pub fn futex(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (addr, op, val) = (a[0], a[1] as i32, a[2] as u32);
+    PRIVATE.with(|p| p.set(op & libc::FUTEX_PRIVATE_FLAG != 0));
+    if !addr.is_multiple_of(4) {
+        return Err(Errno::EINVAL);
+    }
     let cmd = op & 0x7f;
     let realtime = op & libc::FUTEX_CLOCK_REALTIME != 0;
     match cmd {

@@ -52,6 +52,19 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
         if !f.readable() {
             return Err(Errno::EACCES);
         }
+        // /dev/zero maps as anonymous memory.
+        let st = f.ops.stat()?;
+        if st.mode & libc::S_IFMT == libc::S_IFCHR && st.rdev == libc::makedev(1, 5) {
+            let backing = if shared {
+                Backing::Shared {
+                    obj: Arc::new(SharedObject::default()),
+                    offset: 0,
+                }
+            } else {
+                Backing::Anon
+            };
+            return t.mm().map(place, len, prot, backing, None);
+        }
         let file = f.ops.mappable().ok_or(Errno::ENODEV)?;
         // The root is read-only: a writable shared mapping cannot be. A read-only shared
         // mapping of an unchanging file reads like a private one.

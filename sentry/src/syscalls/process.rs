@@ -141,6 +141,7 @@ pub fn clone(t: &mut Task, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u6
         exe: t.exe.clone(),
         creds: t.creds.clone(),
         nice: t.nice,
+        robust_list: (0, 0),
         uts: if f & libc::CLONE_NEWUTS != 0 {
             Arc::new(Mutex::new(
                 t.uts.lock().unwrap_or_else(|e| e.into_inner()).clone(),
@@ -729,5 +730,34 @@ pub fn unshare(t: &mut Task, a: [u64; 6]) -> SysResult {
         let uts = t.uts.lock().unwrap_or_else(|e| e.into_inner()).clone();
         t.uts = Arc::new(Mutex::new(uts));
     }
+    Ok(0)
+}
+
+pub fn set_robust_list(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[1] != 24 {
+        return Err(Errno::EINVAL);
+    }
+    t.robust_list = (a[0], a[1]);
+    Ok(0)
+}
+
+pub fn get_robust_list(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let tid = a[0] as i32;
+    let (head, len) = if tid == 0 || tid == t.tid {
+        t.robust_list
+    } else {
+        // Other threads' lists are not kept where we can reach them: report none.
+        if !t
+            .kernel
+            .groups()
+            .iter()
+            .any(|g| g.lock().threads.contains_key(&tid))
+        {
+            return Err(Errno::ESRCH);
+        }
+        (0, 24)
+    };
+    t.write_mem(a[1], &head.to_le_bytes())?;
+    t.write_mem(a[2], &len.to_le_bytes())?;
     Ok(0)
 }

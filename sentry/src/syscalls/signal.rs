@@ -257,13 +257,17 @@ pub fn sigqueueinfo(t: &mut Task, tgid: i32, tid: Option<i32>, sig: i32, uinfo: 
             return Err(Errno::ESRCH);
         }
     }
+    // The caller's siginfo is passed on as given (pid and uid included).
+    let pid = i32::from_le_bytes(b[16..20].try_into().unwrap_or_default());
+    let uid = u32::from_le_bytes(b[20..24].try_into().unwrap_or_default());
     signal::send(
         &g,
         tid,
         SigInfo {
             signo: sig,
             code,
-            pid: t.tg.tgid,
+            pid,
+            uid,
             value,
             ..Default::default()
         },

@@ -7,8 +7,8 @@ use crate::errno::{Errno, SysResult};
 use crate::kernel::signal::{self, SigInfo};
 use crate::kernel::{Task, ThreadGroup};
 
-/// si_code of a timer's SIGALRM.
-const SI_TIMER: i32 = -2;
+/// si_code of ITIMER_REAL's SIGALRM (the kernel sends it as SI_KERNEL).
+const SI_KERNEL: i32 = 0x80;
 
 fn timeval(b: &[u8]) -> Result<Duration, Errno> {
     let s = i64::from_le_bytes(b[..8].try_into().unwrap_or_default());
@@ -88,7 +88,7 @@ fn arm(tg: &Arc<ThreadGroup>, value: Duration, interval: Duration) {
                 None,
                 SigInfo {
                     signo: libc::SIGALRM,
-                    code: SI_TIMER,
+                    code: SI_KERNEL,
                     ..Default::default()
                 },
             );

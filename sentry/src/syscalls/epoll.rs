@@ -1,0 +1,609 @@
+//! epoll_create, epoll_create1, epoll_ctl, epoll_wait, epoll_pwait, epoll_pwait2.
+//!
+//! An epoll instance holds its interest list as `Weak<OpenFile>`s keyed, as on Linux, by
+//! (descriptor number, open description): an entry outlives `close(fd)` while the
+//! description is open elsewhere (a dup, a child) and disappears once it is closed
+//! everywhere.
+//!
+//! Readiness is *sampled*, as poll(2) does here: epoll_wait asks every enabled entry's
+//! `FileOps::poll_ready()` and, while nothing is ready, sleeps 1 ms (interruptibly) and
+//! asks again. Files have no wait queues yet, so:
+//! - Level-triggered entries report whatever holds when sampled. Ready entries are reported
+//!   in the order they were seen becoming ready (an entry ready when added or modified goes
+//!   first), and an entry just reported moves behind the others, so that a small
+//!   `maxevents` still reaches every ready file in turn.
+//! - EPOLLET reports an entry when a readiness bit appears that was not there at the
+//!   previous sample, once; more data arriving on an already readable file is not seen as
+//!   a new edge (Linux reports each wake-up).
+//! - EPOLLONESHOT disables the entry after one report until EPOLL_CTL_MOD re-arms it.
+//! - EPOLLEXCLUSIVE is accepted with Linux's restrictions; since no waiter is ever woken,
+//!   it changes nothing.
+//!
+//! epoll_pwait/epoll_pwait2 install the given signal mask for the duration of the wait. If
+//! the wait ends with EINTR, the mask stays in force for the handler, and the caller's mask
+//! is kept in `saved_mask` so the handler's rt_sigreturn restores it (as rt_sigsuspend
+//! does); any other outcome restores the caller's mask before returning. EINTR is never
+//! restarted, whatever SA_RESTART says.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+
+use crate::errno::{Errno, SysResult};
+use crate::fs::eventfd::{anon_ino, anon_stat, Registry};
+use crate::fs::{FileOps, OpenFile, Stat};
+use crate::kernel::signal::{self, UNBLOCKABLE};
+use crate::kernel::Task;
+
+const EPOLLIN: u32 = libc::EPOLLIN as u32;
+const EPOLLOUT: u32 = libc::EPOLLOUT as u32;
+const EPOLLERR: u32 = libc::EPOLLERR as u32;
+const EPOLLHUP: u32 = libc::EPOLLHUP as u32;
+const EPOLLET: u32 = libc::EPOLLET as u32;
+const EPOLLONESHOT: u32 = libc::EPOLLONESHOT as u32;
+const EPOLLWAKEUP: u32 = libc::EPOLLWAKEUP as u32;
+const EPOLLEXCLUSIVE: u32 = libc::EPOLLEXCLUSIVE as u32;
+/// Flags EPOLLEXCLUSIVE may be combined with.
+const EXCLUSIVE_OK: u32 =
+    EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE;
+/// Deepest nesting of epoll instances.
+const MAX_NESTS: usize = 4;
+/// Size of `struct epoll_event` (packed on x86-64).
+const EVENT_SIZE: usize = 12;
+/// Most events one wait may ask for.
+const MAX_EVENTS: i64 = i32::MAX as i64 / EVENT_SIZE as i64;
+/// End of the user address range (access_ok).
+const TASK_SIZE: u64 = (1 << 47) - 4096;
+/// How often a waiting epoll_wait samples readiness.
+const SAMPLE: Duration = Duration::from_millis(1);
+
+/// (descriptor, address of the open description).
+type Key = (i32, usize);
+
+struct Entry {
+    file: Weak<OpenFile>,
+    /// Requested events and flags (EPOLLERR and EPOLLHUP always included).
+    events: u32,
+    data: u64,
+    /// False once an EPOLLONESHOT entry has reported, until EPOLL_CTL_MOD.
+    enabled: bool,
+    /// EPOLLET: the readiness seen at the last sample.
+    last: u32,
+    /// Position in the ready list, when ready and not yet reported.
+    ready: Option<u64>,
+}
+
+impl Entry {
+    /// Takes a sample of the file's readiness `r` into the entry's state.
+    fn sample(&mut self, r: u32, seq: &mut u64) {
+        let m = r & self.events;
+        if !self.enabled || m == 0 {
+            self.ready = None;
+            self.last = 0;
+            return;
+        }
+        let edge = self.events & EPOLLET == 0 || m & !self.last != 0;
+        if edge && self.ready.is_none() {
+            *seq += 1;
+            self.ready = Some(*seq);
+        }
+        self.last = m;
+    }
+
+    /// Whether a sample `r` would be reported, without changing anything.
+    fn would_report(&self, r: u32) -> bool {
+        let m = r & self.events;
+        self.enabled
+            && m != 0
+            && (self.events & EPOLLET == 0 || self.ready.is_some() || m & !self.last != 0)
+    }
+}
+
+#[derive(Default)]
+struct State {
+    entries: BTreeMap<Key, Entry>,
+    /// Last ready-list position handed out.
+    seq: u64,
+}
+
+/// An epoll instance.
+pub struct Epoll {
+    state: Mutex<State>,
+    ino: u64,
+}
+
+static EPOLLS: Registry<Epoll> = Registry::new();
+/// Serializes adding epoll instances to one another, so loop checks see a stable graph.
+static NESTING: Mutex<()> = Mutex::new(());
+
+fn key(fd: i32, f: &Arc<OpenFile>) -> Key {
+    (fd, Arc::as_ptr(f) as usize)
+}
+
+impl Epoll {
+    fn open() -> Arc<OpenFile> {
+        let e = Arc::new(Epoll {
+            state: Mutex::new(State::default()),
+            ino: anon_ino(),
+        });
+        EPOLLS.add(&e);
+        OpenFile::new(e, libc::O_RDWR as u32)
+    }
+
+    fn of(f: &OpenFile) -> Option<Arc<Epoll>> {
+        EPOLLS.find(&f.ops)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Samples every entry: (key, its file, readiness, or None when the file is gone).
+    /// Files are polled without the lock held (a file may be another epoll).
+    fn poll_all(&self) -> Vec<(Key, Weak<OpenFile>, Option<u32>)> {
+        let snap: Vec<(Key, Weak<OpenFile>, bool)> = self
+            .lock()
+            .entries
+            .iter()
+            .map(|(k, e)| (*k, e.file.clone(), e.enabled))
+            .collect();
+        snap.into_iter()
+            .map(|(k, w, enabled)| {
+                let r = w.upgrade().map(|f| {
+                    if enabled {
+                        f.ops.poll_ready() as u32
+                    } else {
+                        0
+                    }
+                });
+                (k, w, r)
+            })
+            .collect()
+    }
+
+    /// Takes up to `max` ready events (events, data), updating ET and ONESHOT state.
+    fn collect(&self, max: usize) -> Vec<(u32, u64)> {
+        let polled = self.poll_all();
+        let mut st = self.lock();
+        let State { entries, seq } = &mut *st;
+        let mut now = BTreeMap::new();
+        for (k, w, r) in polled {
+            let Some(e) = entries.get_mut(&k).filter(|e| Weak::ptr_eq(&e.file, &w)) else {
+                continue;
+            };
+            match r {
+                Some(r) => {
+                    e.sample(r, seq);
+                    now.insert(k, r);
+                }
+                None => {
+                    entries.remove(&k);
+                }
+            }
+        }
+        let mut ready: Vec<(u64, Key)> = entries
+            .iter()
+            .filter_map(|(k, e)| e.ready.map(|s| (s, *k)))
+            .collect();
+        ready.sort_unstable();
+        let mut out = Vec::new();
+        for (_, k) in ready.into_iter().take(max) {
+            let Some(e) = entries.get_mut(&k) else {
+                continue;
+            };
+            let m = now.get(&k).copied().unwrap_or(0) & e.events;
+            out.push((m & 0xffff, e.data));
+            if e.events & EPOLLONESHOT != 0 {
+                e.enabled = false;
+                e.ready = None;
+            } else if e.events & EPOLLET != 0 {
+                e.ready = None;
+            } else {
+                *seq += 1;
+                e.ready = Some(*seq);
+            }
+        }
+        out
+    }
+
+    /// The epoll instances this one watches.
+    fn children(&self) -> Vec<Arc<Epoll>> {
+        let files: Vec<Weak<OpenFile>> = self
+            .lock()
+            .entries
+            .values()
+            .map(|e| e.file.clone())
+            .collect();
+        files
+            .iter()
+            .filter_map(Weak::upgrade)
+            .filter_map(|f| Epoll::of(&f))
+            .collect()
+    }
+
+    /// ELOOP if `goal` is reachable from `self`, or the nesting below it is too deep.
+    fn check_loop(self: &Arc<Self>, goal: &Arc<Epoll>, depth: usize) -> Result<(), Errno> {
+        if depth > MAX_NESTS {
+            return Err(Errno::ELOOP);
+        }
+        for c in self.children() {
+            if Arc::ptr_eq(&c, goal) {
+                return Err(Errno::ELOOP);
+            }
+            c.check_loop(goal, depth + 1)?;
+        }
+        Ok(())
+    }
+
+    /// EPOLL_CTL_ADD / MOD / DEL of `file` at descriptor `fd`.
+    fn ctl(
+        &self,
+        op: i32,
+        fd: i32,
+        file: &Arc<OpenFile>,
+        events: u32,
+        data: u64,
+    ) -> Result<(), Errno> {
+        let k = key(fd, file);
+        let events = (events | EPOLLERR | EPOLLHUP) & !EPOLLWAKEUP;
+        // Linux looks at a file's readiness when it is added or modified.
+        let r = if op == libc::EPOLL_CTL_DEL {
+            0
+        } else {
+            file.ops.poll_ready() as u32
+        };
+        let mut st = self.lock();
+        let State { entries, seq } = &mut *st;
+        match op {
+            libc::EPOLL_CTL_ADD => {
+                if entries.contains_key(&k) {
+                    return Err(Errno::EEXIST);
+                }
+                let mut e = Entry {
+                    file: Arc::downgrade(file),
+                    events,
+                    data,
+                    enabled: true,
+                    last: 0,
+                    ready: None,
+                };
+                e.sample(r, seq);
+                entries.insert(k, e);
+            }
+            libc::EPOLL_CTL_MOD => {
+                let e = entries.get_mut(&k).ok_or(Errno::ENOENT)?;
+                if e.events & EPOLLEXCLUSIVE != 0 {
+                    return Err(Errno::EINVAL);
+                }
+                *e = Entry {
+                    file: Arc::downgrade(file),
+                    events,
+                    data,
+                    enabled: true,
+                    last: 0,
+                    ready: None,
+                };
+                e.sample(r, seq);
+            }
+            libc::EPOLL_CTL_DEL => {
+                entries.remove(&k).ok_or(Errno::ENOENT)?;
+            }
+            _ => return Err(Errno::EINVAL),
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Epoll {
+    fn drop(&mut self) {
+        EPOLLS.remove(self);
+    }
+}
+
+impl FileOps for Epoll {
+    /// Readable when an epoll_wait would return something (nested epoll, poll, select).
+    fn poll_ready(&self) -> u16 {
+        let polled = self.poll_all();
+        let st = self.lock();
+        let any = polled.iter().any(|(k, _, r)| {
+            r.is_some_and(|r| st.entries.get(k).is_some_and(|e| e.would_report(r)))
+        });
+        if any {
+            libc::POLLIN as u16
+        } else {
+            0
+        }
+    }
+
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(anon_stat(self.ino))
+    }
+}
+
+fn new_epoll(t: &mut Task, cloexec: bool) -> SysResult {
+    Ok(t.fds().insert(Epoll::open(), cloexec, 0)? as u64)
+}
+
+/// epoll_create(size): size is a hint and must be positive.
+pub fn epoll_create(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[0] as i32 <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    new_epoll(t, false)
+}
+
+/// epoll_create1(flags).
+pub fn epoll_create1(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if a[0] & !(libc::EPOLL_CLOEXEC as u64) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    new_epoll(t, a[0] != 0)
+}
+
+/// Whether epoll may watch `f`: files without a poll operation (regular files, directories,
+/// /dev/null, /dev/zero, /dev/full) cannot be added (EPERM).
+fn pollable(f: &OpenFile) -> bool {
+    let Ok(st) = f.ops.stat() else { return true };
+    match st.mode & libc::S_IFMT {
+        libc::S_IFREG | libc::S_IFDIR => false,
+        libc::S_IFCHR => !(libc::major(st.rdev) == 1 && matches!(libc::minor(st.rdev), 3 | 5 | 7)),
+        _ => true,
+    }
+}
+
+/// A descriptor as epoll_ctl and epoll_wait accept it (O_PATH ones are EBADF).
+fn get_fd(t: &Task, fd: u64) -> Result<Arc<OpenFile>, Errno> {
+    let f = t.fds().get(fd as i32)?;
+    if f.flags() & libc::O_PATH as u32 != 0 {
+        return Err(Errno::EBADF);
+    }
+    Ok(f)
+}
+
+/// epoll_ctl(epfd, op, fd, event).
+pub fn epoll_ctl(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let op = a[1] as i32;
+    let (events, data) = if op == libc::EPOLL_CTL_DEL {
+        (0, 0)
+    } else {
+        let mut b = [0u8; EVENT_SIZE];
+        t.read_mem(a[3], &mut b)?;
+        (
+            u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+            u64::from_le_bytes(b[4..].try_into().unwrap_or_default()),
+        )
+    };
+    let epf = get_fd(t, a[0])?;
+    let tf = get_fd(t, a[2])?;
+    if !pollable(&tf) {
+        return Err(Errno::EPERM);
+    }
+    let ep = Epoll::of(&epf)
+        .filter(|_| !Arc::ptr_eq(&epf, &tf))
+        .ok_or(Errno::EINVAL)?;
+    let target = Epoll::of(&tf);
+    let exclusive_bad = op == libc::EPOLL_CTL_MOD
+        || (op == libc::EPOLL_CTL_ADD && (target.is_some() || events & !EXCLUSIVE_OK != 0));
+    if events & EPOLLEXCLUSIVE != 0 && exclusive_bad {
+        return Err(Errno::EINVAL);
+    }
+    match (op, target) {
+        (libc::EPOLL_CTL_ADD, Some(inner)) => {
+            let _g = NESTING.lock().unwrap_or_else(|e| e.into_inner());
+            inner.check_loop(&ep, 1)?;
+            ep.ctl(op, a[2] as i32, &tf, events, data)?;
+        }
+        _ => ep.ctl(op, a[2] as i32, &tf, events, data)?,
+    }
+    Ok(0)
+}
+
+/// The wait shared by epoll_wait, epoll_pwait and epoll_pwait2; `deadline` None waits
+/// forever.
+fn wait(
+    t: &mut Task,
+    epfd: u64,
+    events: u64,
+    maxevents: u64,
+    deadline: Option<Instant>,
+) -> SysResult {
+    let max = maxevents as i32 as i64;
+    if max <= 0 || max > MAX_EVENTS {
+        return Err(Errno::EINVAL);
+    }
+    let bytes = max as u64 * EVENT_SIZE as u64;
+    if !matches!(events.checked_add(bytes), Some(end) if end <= TASK_SIZE) {
+        return Err(Errno::EFAULT);
+    }
+    let f = get_fd(t, epfd)?;
+    let ep = Epoll::of(&f).ok_or(Errno::EINVAL)?;
+    loop {
+        let got = ep.collect(max as usize);
+        if !got.is_empty() {
+            let mut b = Vec::with_capacity(got.len() * EVENT_SIZE);
+            for (ev, data) in &got {
+                b.extend_from_slice(&ev.to_le_bytes());
+                b.extend_from_slice(&data.to_le_bytes());
+            }
+            t.write_mem(events, &b)?;
+            return Ok(got.len() as u64);
+        }
+        let now = Instant::now();
+        if deadline.is_some_and(|d| now >= d) {
+            return Ok(0);
+        }
+        if signal::interrupted() {
+            return Err(Errno::EINTR);
+        }
+        let tick = now + SAMPLE;
+        signal::sleep_interruptible(Some(deadline.map_or(tick, |d| d.min(tick))));
+        if signal::interrupted() {
+            return Err(Errno::EINTR);
+        }
+    }
+}
+
+fn ms_deadline(timeout: u64) -> Option<Instant> {
+    let ms = timeout as i32;
+    (ms >= 0).then(|| Instant::now() + Duration::from_millis(ms as u64))
+}
+
+/// epoll_wait(epfd, events, maxevents, timeout).
+pub fn epoll_wait(t: &mut Task, a: [u64; 6]) -> SysResult {
+    wait(t, a[0], a[1], a[2], ms_deadline(a[3]))
+}
+
+/// Runs `wait` with the signal mask at `mask_addr` (if any) in force; see the module doc.
+fn with_sigmask(
+    t: &mut Task,
+    mask_addr: u64,
+    size: u64,
+    wait: impl FnOnce(&mut Task) -> SysResult,
+) -> SysResult {
+    if mask_addr == 0 {
+        return wait(t);
+    }
+    if size != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let new = t.read_u64(mask_addr)? & !UNBLOCKABLE;
+    let old = t.sig.mask.swap(new, Ordering::SeqCst);
+    let r = wait(t);
+    let exiting = t.tg.sig.exiting.load(Ordering::SeqCst);
+    if r == Err(Errno::EINTR) && !exiting {
+        *t.sig.saved_mask.lock().unwrap_or_else(|e| e.into_inner()) = Some(old);
+    } else {
+        t.sig.mask.store(old, Ordering::SeqCst);
+    }
+    r
+}
+
+/// epoll_pwait(epfd, events, maxevents, timeout, sigmask, sigsetsize).
+pub fn epoll_pwait(t: &mut Task, a: [u64; 6]) -> SysResult {
+    with_sigmask(t, a[4], a[5], |t| {
+        wait(t, a[0], a[1], a[2], ms_deadline(a[3]))
+    })
+}
+
+/// epoll_pwait2(epfd, events, maxevents, timeout timespec, sigmask, sigsetsize).
+pub fn epoll_pwait2(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let deadline = if a[3] == 0 {
+        None
+    } else {
+        let mut b = [0u8; 16];
+        t.read_mem(a[3], &mut b)?;
+        let s = i64::from_le_bytes(b[..8].try_into().unwrap_or_default());
+        let ns = i64::from_le_bytes(b[8..].try_into().unwrap_or_default());
+        if s < 0 || !(0..1_000_000_000).contains(&ns) {
+            return Err(Errno::EINVAL);
+        }
+        Some(
+            Instant::now()
+                .checked_add(Duration::new(s as u64, ns as u32))
+                .unwrap_or_else(far_future),
+        )
+    };
+    with_sigmask(t, a[4], a[5], |t| wait(t, a[0], a[1], a[2], deadline))
+}
+
+/// An instant no wait reaches.
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::eventfd::EventFd;
+
+    fn add(ep: &Epoll, fd: i32, f: &Arc<OpenFile>, events: u32) {
+        assert_eq!(
+            ep.ctl(libc::EPOLL_CTL_ADD, fd, f, events, fd as u64),
+            Ok(())
+        );
+    }
+
+    fn epoll() -> Arc<Epoll> {
+        let f = Epoll::open();
+        Epoll::of(&f).expect("registered")
+    }
+
+    #[test]
+    fn level_triggered_reports_until_drained() {
+        let ep = epoll();
+        let e = EventFd::open(0, false, true);
+        add(&ep, 3, &e, EPOLLIN);
+        assert_eq!(
+            ep.ctl(libc::EPOLL_CTL_ADD, 3, &e, EPOLLIN, 0),
+            Err(Errno::EEXIST)
+        );
+        assert!(ep.collect(8).is_empty());
+        e.write(&1u64.to_ne_bytes()).expect("write");
+        assert_eq!(ep.collect(8), vec![(EPOLLIN, 3)]);
+        assert_eq!(ep.collect(8), vec![(EPOLLIN, 3)]);
+        e.read(&mut [0u8; 8]).expect("read");
+        assert!(ep.collect(8).is_empty());
+        assert_eq!(ep.ctl(libc::EPOLL_CTL_DEL, 3, &e, 0, 0), Ok(()));
+        assert_eq!(ep.ctl(libc::EPOLL_CTL_DEL, 3, &e, 0, 0), Err(Errno::ENOENT));
+        assert_eq!(
+            ep.ctl(libc::EPOLL_CTL_MOD, 3, &e, EPOLLIN, 0),
+            Err(Errno::ENOENT)
+        );
+    }
+
+    #[test]
+    fn edge_and_oneshot() {
+        let ep = epoll();
+        let a = EventFd::open(1, false, true);
+        let b = EventFd::open(1, false, true);
+        add(&ep, 4, &a, EPOLLIN | EPOLLET);
+        add(&ep, 5, &b, EPOLLIN | EPOLLONESHOT);
+        assert_eq!(ep.collect(8), vec![(EPOLLIN, 4), (EPOLLIN, 5)]);
+        assert!(ep.collect(8).is_empty());
+        // A new edge on the ET entry; the one-shot one stays quiet until re-armed.
+        a.read(&mut [0u8; 8]).expect("read");
+        assert!(ep.collect(8).is_empty());
+        a.write(&1u64.to_ne_bytes()).expect("write");
+        assert_eq!(ep.collect(8), vec![(EPOLLIN, 4)]);
+        assert_eq!(
+            ep.ctl(libc::EPOLL_CTL_MOD, 5, &b, EPOLLIN | EPOLLOUT, 9),
+            Ok(())
+        );
+        assert_eq!(ep.collect(8), vec![(EPOLLIN | EPOLLOUT, 9)]);
+    }
+
+    #[test]
+    fn small_maxevents_rotates() {
+        let ep = epoll();
+        let files: Vec<_> = (0..3).map(|_| EventFd::open(1, false, true)).collect();
+        for (i, f) in files.iter().enumerate() {
+            add(&ep, i as i32, f, EPOLLIN);
+        }
+        assert_eq!(ep.collect(2), vec![(EPOLLIN, 0), (EPOLLIN, 1)]);
+        assert_eq!(ep.collect(2), vec![(EPOLLIN, 2), (EPOLLIN, 0)]);
+    }
+
+    #[test]
+    fn closed_description_leaves_the_set() {
+        let ep = epoll();
+        let e = EventFd::open(1, false, true);
+        add(&ep, 7, &e, EPOLLIN);
+        drop(e);
+        assert!(ep.collect(8).is_empty());
+        assert!(ep.lock().entries.is_empty());
+    }
+
+    #[test]
+    fn nesting_and_loops() {
+        let (fa, fb) = (Epoll::open(), Epoll::open());
+        let (a, b) = (Epoll::of(&fa).expect("a"), Epoll::of(&fb).expect("b"));
+        let e = EventFd::open(1, false, true);
+        add(&b, 3, &e, EPOLLIN);
+        add(&a, 4, &fb, EPOLLIN);
+        assert_eq!(fb.ops.poll_ready(), libc::POLLIN as u16);
+        assert_eq!(a.collect(8), vec![(EPOLLIN, 4)]);
+        // b watching a would close a loop.
+        assert_eq!(a.check_loop(&b, 1), Err(Errno::ELOOP));
+    }
+}
