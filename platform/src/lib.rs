@@ -156,6 +156,11 @@ pub trait AddressSpace: Send + Sync + Any {
     /// Removes every mapping in `[addr, addr + len)`. When it returns, no thread of the
     /// address space can reach those pages.
     fn unmap(&self, addr: u64, len: u64) -> Result<()>;
+    /// CPU time the application has used in this address space so far, if the platform
+    /// can tell.
+    fn cpu_time(&self) -> Option<std::time::Duration> {
+        None
+    }
     /// For downcasting to the platform's own type.
     fn as_any(&self) -> &dyn Any;
 }

@@ -296,3 +296,24 @@ fn contexts_come_and_go_concurrently_in_one_address_space() {
         }
     });
 }
+
+#[test]
+fn cpu_time_of_an_address_space_grows_while_it_runs() {
+    each_platform(|p| {
+        let mut h = Harness::new(p, busy_loop::bytes());
+        let Some(before) = h.aspace.cpu_time() else {
+            eprintln!("platform {} does not report CPU time", h.platform.name());
+            return;
+        };
+        let irq = h.ctx.interrupter();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            irq.interrupt();
+        });
+        let mut s = Harness::start_state();
+        while h.run(&mut s) == Exit::Interrupted && !t.is_finished() {}
+        t.join().unwrap();
+        let after = h.aspace.cpu_time().unwrap();
+        assert!(after > before, "{before:?} -> {after:?}");
+    });
+}

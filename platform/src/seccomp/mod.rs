@@ -159,6 +159,18 @@ impl AddressSpace for SeccompAddressSpace {
         self.proc.control(&ops)
     }
 
+    fn cpu_time(&self) -> Option<std::time::Duration> {
+        // The stub process's CPU clock: every application thread of this address space.
+        let clock = ((!self.proc.pid()) << 3) | 2; // MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED)
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes one timespec.
+        let r = unsafe { libc::clock_gettime(clock as libc::clockid_t, &mut ts) };
+        (r == 0).then(|| std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }

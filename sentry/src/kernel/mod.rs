@@ -42,6 +42,10 @@ impl TgState {
             exit_signal: libc::SIGCHLD,
             stopped: false,
             job_report: None,
+            cpu_base: std::time::Duration::ZERO,
+            cpu_total: std::time::Duration::ZERO,
+            children_cpu: std::time::Duration::ZERO,
+            maxrss_kb: 0,
         }
     }
 }
@@ -89,6 +93,13 @@ pub struct TgState {
     pub stopped: bool,
     /// A stop (`sig << 8 | 0x7f`) or continue (`0xffff`) not yet reported to wait.
     pub job_report: Option<i32>,
+    /// CPU time of address spaces the process has left (execve), its total once it exited,
+    /// and what its reaped children used.
+    pub cpu_base: std::time::Duration,
+    pub cpu_total: std::time::Duration,
+    pub children_cpu: std::time::Duration,
+    /// Largest resident size seen, in KiB.
+    pub maxrss_kb: u64,
 }
 
 /// Resource limits of the first process, as Linux's defaults for init.

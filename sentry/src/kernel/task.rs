@@ -54,6 +54,20 @@ impl Task {
         self.mm.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// CPU time the process has used (all its address spaces so far).
+    pub fn process_cpu(&self) -> std::time::Duration {
+        let now = self.mm().aspace().cpu_time().unwrap_or_default();
+        self.tg.lock().cpu_base + now
+    }
+
+    /// Resident size now, in KiB; also raises the process's high-water mark.
+    pub fn rss_kb(&self) -> u64 {
+        let kb = self.mm().resident_pages() as u64 * 4;
+        let mut st = self.tg.lock();
+        st.maxrss_kb = st.maxrss_kb.max(kb);
+        st.maxrss_kb
+    }
+
     /// Locks the descriptor table.
     pub fn fds(&self) -> std::sync::MutexGuard<'_, FdTable> {
         self.fds.lock().unwrap_or_else(|e| e.into_inner())
@@ -292,6 +306,10 @@ impl Task {
         if !last {
             return;
         }
+        // Account the CPU time of the process before it goes.
+        let cpu = self.process_cpu();
+        let _ = self.rss_kb();
+        self.tg.lock().cpu_total = cpu;
         // Release what the process held before the parent may reap it.
         *self.fds() = FdTable::default();
         let status = self.tg.lock().group_exit.unwrap_or(status);

@@ -423,6 +423,11 @@ impl MemoryManager {
         done
     }
 
+    /// Private pages in use.
+    pub fn resident_pages(&self) -> usize {
+        self.pages.len()
+    }
+
     /// Whether the page at `addr` has memory behind it (mincore).
     pub fn resident(&self, addr: u64) -> bool {
         let page = page_down(addr);

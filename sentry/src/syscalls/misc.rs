@@ -81,12 +81,55 @@ fn timespec_bytes(d: Duration) -> [u8; 16] {
     b
 }
 
+/// A CPU-time clock: CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID, or a clock id made
+/// by clock_getcpuclockid/pthread_getcpuclockid (negative: `~pid << 3 | kind`). Threads
+/// report their process's time (the platform measures per address space).
+fn cpu_clock(t: &Task, clock: u64) -> Result<Option<Duration>, Errno> {
+    let c = clock as i32;
+    if c == libc::CLOCK_PROCESS_CPUTIME_ID || c == libc::CLOCK_THREAD_CPUTIME_ID {
+        return Ok(Some(t.process_cpu()));
+    }
+    if c >= 0 {
+        return Ok(None);
+    }
+    let id = !(c >> 3);
+    let kind = c & 3;
+    if kind == 3 {
+        return Err(Errno::EINVAL);
+    }
+    let thread = c & 4 != 0;
+    let known = if id == 0 {
+        true
+    } else if thread {
+        t.tg.lock().threads.contains_key(&id)
+    } else {
+        t.kernel.group(id).is_some()
+    };
+    if !known {
+        return Err(Errno::EINVAL);
+    }
+    if id == 0 || id == t.tg.tgid || (thread && t.tg.lock().threads.contains_key(&id)) {
+        return Ok(Some(t.process_cpu()));
+    }
+    // Another process: what it has banked so far.
+    Ok(t.kernel.group(id).map(|g| g.lock().cpu_base))
+}
+
 pub fn clock_gettime(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let now = clock_now(host_clock(a[0])?)?;
+    let now = match cpu_clock(t, a[0])? {
+        Some(d) => d,
+        None => clock_now(host_clock(a[0])?)?,
+    };
     t.write_mem(a[1], &timespec_bytes(now)).map(|_| 0)
 }
 
 pub fn clock_getres(t: &mut Task, a: [u64; 6]) -> SysResult {
+    if cpu_clock(t, a[0])?.is_some() {
+        if a[1] != 0 {
+            t.write_mem(a[1], &timespec_bytes(Duration::from_nanos(1)))?;
+        }
+        return Ok(0);
+    }
     let c = host_clock(a[0])?;
     if a[1] != 0 {
         let res = if c == libc::CLOCK_REALTIME_COARSE || c == libc::CLOCK_MONOTONIC_COARSE {
@@ -211,12 +254,28 @@ pub fn getrusage(t: &mut Task, a: [u64; 6]) -> SysResult {
         libc::RUSAGE_SELF | libc::RUSAGE_CHILDREN | libc::RUSAGE_THREAD => {}
         _ => return Err(Errno::EINVAL),
     }
-    t.write_mem(a[1], &[0u8; 144]).map(|_| 0)
+    let cpu = match a[0] as i32 {
+        libc::RUSAGE_CHILDREN => t.tg.lock().children_cpu,
+        _ => t.process_cpu(),
+    };
+    let maxrss = t.rss_kb() as i64;
+    let mut b = [0u8; 144];
+    // ru_utime (the platform cannot split user and system time: all of it is user time).
+    b[..8].copy_from_slice(&(cpu.as_secs() as i64).to_le_bytes());
+    b[8..16].copy_from_slice(&(cpu.subsec_micros() as i64).to_le_bytes());
+    b[32..40].copy_from_slice(&maxrss.to_le_bytes());
+    t.write_mem(a[1], &b).map(|_| 0)
 }
 
 pub fn times(t: &mut Task, a: [u64; 6]) -> SysResult {
     if a[0] != 0 {
-        t.write_mem(a[0], &[0u8; 32])?;
+        let ticks = |d: Duration| (d.as_millis() / 10) as i64;
+        let own = ticks(t.process_cpu());
+        let children = ticks(t.tg.lock().children_cpu);
+        let mut b = [0u8; 32];
+        b[..8].copy_from_slice(&own.to_le_bytes());
+        b[16..24].copy_from_slice(&children.to_le_bytes());
+        t.write_mem(a[0], &b)?;
     }
     Ok(t.kernel.boot.elapsed().as_millis() as u64 / 10)
 }
@@ -329,4 +388,19 @@ pub fn setdomainname(t: &mut Task, a: [u64; 6]) -> SysResult {
     t.read_mem(a[0], &mut b)?;
     t.uts.lock().unwrap_or_else(|e| e.into_inner()).1 = b;
     Ok(0)
+}
+
+/// clock_settime: only CLOCK_REALTIME is settable, and the sandbox may not set the host's
+/// clock (no CAP_SYS_TIME).
+pub fn clock_settime(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let mut b = [0u8; 16];
+    t.read_mem(a[1], &mut b)?;
+    let nsec = i64::from_le_bytes(b[8..].try_into().unwrap_or_default());
+    if !(0..1_000_000_000).contains(&nsec) {
+        return Err(Errno::EINVAL);
+    }
+    match host_clock(a[0])? {
+        libc::CLOCK_REALTIME => Err(Errno::EPERM),
+        _ => Err(Errno::EINVAL),
+    }
 }

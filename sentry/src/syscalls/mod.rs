@@ -207,6 +207,8 @@ table! { t, nr, a;
     SYS_umask => misc::umask(t, a),
     SYS_clock_gettime => misc::clock_gettime(t, a),
     SYS_clock_getres => misc::clock_getres(t, a),
+    SYS_clock_settime => misc::clock_settime(t, a),
+    SYS_settimeofday => Err(Errno::EPERM),
     SYS_gettimeofday => misc::gettimeofday(t, a),
     SYS_time => misc::time(t, a),
     SYS_nanosleep => misc::nanosleep(t, a[0], a[1]),

@@ -228,6 +228,11 @@ pub fn wait4(t: &mut Task, a: [u64; 6]) -> SysResult {
             let status = c.lock().exit_status;
             if let Some(s) = status {
                 st.children.retain(|x| !Arc::ptr_eq(x, &c));
+                let (cpu, grand) = {
+                    let cs = c.lock();
+                    (cs.cpu_total, cs.children_cpu)
+                };
+                st.children_cpu += cpu + grand;
                 drop(st);
                 if status_addr != 0 {
                     t.write_mem(status_addr, &s.to_le_bytes())?;
@@ -322,7 +327,11 @@ pub fn execve(t: &mut Task, dirfd: u64, path: u64, argv: u64, envp: u64, flags: 
     let cwd = super::file::base_dir(t, dirfd, &p)?;
     let prog = load_program(&t.kernel, &cwd, &p, argv, envp)?;
     t.exe = prog.path.clone();
-    // Point of no return.
+    // Point of no return. The old address space's CPU time stays the process's.
+    if Arc::strong_count(&t.mm) == 1 {
+        let used = t.mm().aspace().cpu_time().unwrap_or_default();
+        t.tg.lock().cpu_base += used;
+    }
     t.mm = Arc::new(Mutex::new(prog.mm));
     t.regs = prog.regs;
     t.regs_replaced = true;
@@ -601,6 +610,8 @@ pub fn waitid(t: &mut Task, a: [u64; 6]) -> SysResult {
                 if let Some(s) = status {
                     if options & libc::WNOWAIT == 0 {
                         st.children.retain(|x| !Arc::ptr_eq(x, &c));
+                        let cs = c.lock();
+                        st.children_cpu += cs.cpu_total + cs.children_cpu;
                     }
                     drop(st);
                     let (code, val) = if s & 0x7f == 0 {
