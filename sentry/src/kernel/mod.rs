@@ -46,6 +46,7 @@ impl TgState {
             cpu_total: std::time::Duration::ZERO,
             children_cpu: std::time::Duration::ZERO,
             maxrss_kb: 0,
+            timers: BTreeMap::new(),
         }
     }
 }
@@ -100,6 +101,8 @@ pub struct TgState {
     pub children_cpu: std::time::Duration,
     /// Largest resident size seen, in KiB.
     pub maxrss_kb: u64,
+    /// POSIX timers (timer_create), by id.
+    pub timers: BTreeMap<i32, Arc<crate::syscalls::posix_timer::PosixTimer>>,
 }
 
 /// Resource limits of the first process, as Linux's defaults for init.

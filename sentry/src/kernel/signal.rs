@@ -35,7 +35,13 @@ pub struct SigInfo {
     /// Hardware trap number and error code of a fault (uc_mcontext trapno, err).
     pub trapno: u64,
     pub err: u64,
+    /// POSIX timer signals (SI_TIMER): the timer and its overrun count.
+    pub timer_id: i32,
+    pub overrun: i32,
 }
+
+/// si_code of a POSIX timer's signal.
+pub const SI_TIMER: i32 = -2;
 
 impl SigInfo {
     /// The 128 bytes of `siginfo_t`.
@@ -46,6 +52,11 @@ impl SigInfo {
         match self.signo {
             libc::SIGSEGV | libc::SIGBUS | libc::SIGILL | libc::SIGFPE | libc::SIGTRAP => {
                 b[16..24].copy_from_slice(&self.addr.to_le_bytes());
+            }
+            _ if self.code == SI_TIMER => {
+                b[16..20].copy_from_slice(&self.timer_id.to_le_bytes());
+                b[20..24].copy_from_slice(&self.overrun.to_le_bytes());
+                b[24..32].copy_from_slice(&self.value.to_le_bytes());
             }
             _ => {
                 b[16..20].copy_from_slice(&self.pid.to_le_bytes());
@@ -361,8 +372,32 @@ fn take(pending: &AtomicU64, infos: &Mutex<Vec<SigInfo>>, avail: u64) -> Option<
 /// Takes the next deliverable signal of `t`.
 pub fn dequeue(t: &Task, mask: u64) -> Option<SigInfo> {
     let avail = !mask | UNBLOCKABLE;
-    take(&t.sig.pending, &t.sig.infos, avail)
-        .or_else(|| take(&t.tg.sig.pending, &t.tg.sig.infos, avail))
+    let info = take(&t.sig.pending, &t.sig.infos, avail)
+        .or_else(|| take(&t.tg.sig.pending, &t.tg.sig.infos, avail))?;
+    if info.code == SI_TIMER {
+        crate::syscalls::posix_timer::delivered(&t.tg, info.timer_id, info.overrun);
+    }
+    Some(info)
+}
+
+/// A timer expired again while its signal is still queued: count an overrun instead of
+/// queueing another. Returns false if no such signal is queued.
+pub fn bump_overrun(tg: &ThreadGroup, tid: Option<&TaskSignals>, sig: i32, timer_id: i32) -> bool {
+    let infos = match tid {
+        Some(ts) => &ts.infos,
+        None => &tg.sig.infos,
+    };
+    let mut q = infos.lock().unwrap_or_else(|e| e.into_inner());
+    match q
+        .iter_mut()
+        .find(|i| i.signo == sig && i.code == SI_TIMER && i.timer_id == timer_id)
+    {
+        Some(i) => {
+            i.overrun = i.overrun.saturating_add(1);
+            true
+        }
+        None => false,
+    }
 }
 
 const UC_FP_XSTATE: u64 = 1;

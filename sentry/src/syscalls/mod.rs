@@ -8,6 +8,7 @@ mod memory;
 mod misc;
 mod path;
 mod poll;
+pub mod posix_timer;
 mod process;
 mod signal;
 mod timer;
@@ -202,6 +203,11 @@ table! { t, nr, a;
     SYS_alarm => timer::alarm(t, a),
     SYS_getitimer => timer::getitimer(t, a),
     SYS_setitimer => timer::setitimer(t, a),
+    SYS_timer_create => posix_timer::timer_create(t, a),
+    SYS_timer_settime => posix_timer::timer_settime(t, a),
+    SYS_timer_gettime => posix_timer::timer_gettime(t, a),
+    SYS_timer_getoverrun => posix_timer::timer_getoverrun(t, a),
+    SYS_timer_delete => posix_timer::timer_delete(t, a),
     SYS_waitid => process::waitid(t, a),
     SYS_clone3 => process::clone3(t, a),
     SYS_umask => misc::umask(t, a),
