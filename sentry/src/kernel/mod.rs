@@ -132,14 +132,17 @@ pub struct ThreadGroup {
     /// Notified when a group stop ends.
     pub cont_cv: Condvar,
     /// ITIMER_REAL: a generation number (bumped to cancel) and the current setting.
-    pub itimer: Mutex<ITimer>,
+    pub itimer: Mutex<[ITimer; 3]>,
 }
 
 /// The ITIMER_REAL setting of a process.
 #[derive(Debug, Default)]
 pub struct ITimer {
     pub generation: u64,
+    /// ITIMER_REAL: when it fires.
     pub deadline: Option<Instant>,
+    /// ITIMER_VIRTUAL and ITIMER_PROF: the process CPU time at which it fires.
+    pub cpu_deadline: Option<std::time::Duration>,
     pub interval: std::time::Duration,
 }
 

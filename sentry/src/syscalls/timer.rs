@@ -1,14 +1,19 @@
-//! alarm, setitimer, getitimer (ITIMER_REAL; the CPU-time timers are accepted and never fire).
+//! alarm, setitimer, getitimer. ITIMER_REAL counts wall-clock time; ITIMER_VIRTUAL and
+//! ITIMER_PROF count the process's CPU time as the platform measures it (user and system
+//! time together), checked every few milliseconds.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use crate::errno::{Errno, SysResult};
 use crate::kernel::signal::{self, SigInfo};
 use crate::kernel::{Task, ThreadGroup};
+use crate::mm::MemoryManager;
 
-/// si_code of ITIMER_REAL's SIGALRM (the kernel sends it as SI_KERNEL).
+/// si_code of an interval timer's signal (the kernel sends it as SI_KERNEL).
 const SI_KERNEL: i32 = 0x80;
+/// How often CPU-time timers look at the clock.
+const CPU_TICK: Duration = Duration::from_millis(2);
 
 fn timeval(b: &[u8]) -> Result<Duration, Errno> {
     let s = i64::from_le_bytes(b[..8].try_into().unwrap_or_default());
@@ -33,72 +38,132 @@ fn timeval_bytes(d: Duration) -> [u8; 16] {
     b
 }
 
-/// Current (remaining, interval) of ITIMER_REAL.
-fn current(tg: &ThreadGroup) -> (Duration, Duration) {
-    let it = tg.itimer.lock().unwrap_or_else(|e| e.into_inner());
-    let left = it
-        .deadline
-        .map(|d| d.saturating_duration_since(Instant::now()))
+/// The process CPU time as seen through `mm` (the address space the timer was set from).
+fn cpu_now(tg: &ThreadGroup, mm: &Mutex<MemoryManager>) -> Duration {
+    let now = mm
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .aspace()
+        .cpu_time()
         .unwrap_or_default();
+    tg.lock().cpu_base + now
+}
+
+fn signal_of(which: usize) -> i32 {
+    [libc::SIGALRM, libc::SIGVTALRM, libc::SIGPROF][which]
+}
+
+/// Current (remaining, interval) of timer `which`.
+fn current(t: &Task, which: usize) -> (Duration, Duration) {
+    let it = &t.tg.itimer.lock().unwrap_or_else(|e| e.into_inner())[which];
+    let left = if which == 0 {
+        it.deadline
+            .map(|d| d.saturating_duration_since(Instant::now()))
+            .unwrap_or_default()
+    } else {
+        match it.cpu_deadline {
+            Some(d) => d
+                .saturating_sub(cpu_now(&t.tg, &t.mm))
+                .max(Duration::from_micros(1)),
+            None => Duration::ZERO,
+        }
+    };
     (left, it.interval)
 }
 
-/// Arms ITIMER_REAL (a zero `value` disarms it).
-fn arm(tg: &Arc<ThreadGroup>, value: Duration, interval: Duration) {
+/// Arms timer `which` (a zero `value` disarms it).
+fn arm(t: &Task, which: usize, value: Duration, interval: Duration) {
+    let cpu = (which != 0).then(|| cpu_now(&t.tg, &t.mm));
     let generation = {
-        let mut it = tg.itimer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut timers = t.tg.itimer.lock().unwrap_or_else(|e| e.into_inner());
+        let it = &mut timers[which];
         it.generation += 1;
-        it.deadline = (!value.is_zero()).then(|| Instant::now() + value);
+        it.deadline = (which == 0 && !value.is_zero()).then(|| Instant::now() + value);
+        it.cpu_deadline = cpu.filter(|_| !value.is_zero()).map(|c| c + value);
         it.interval = interval;
         it.generation
     };
     if value.is_zero() {
         return;
     }
-    let weak = Arc::downgrade(tg);
+    let tg = Arc::downgrade(&t.tg);
+    let mm = Arc::downgrade(&t.mm);
     let _ = std::thread::Builder::new()
         .name("itimer".into())
-        .spawn(move || loop {
-            let deadline = {
-                let Some(tg) = weak.upgrade() else { return };
-                let it = tg.itimer.lock().unwrap_or_else(|e| e.into_inner());
-                match it.deadline {
-                    Some(d) if it.generation == generation => d,
-                    _ => return,
-                }
-            };
-            let now = Instant::now();
-            if now < deadline {
-                std::thread::sleep((deadline - now).min(Duration::from_millis(50)));
-                continue;
-            }
-            let Some(tg) = weak.upgrade() else { return };
-            {
-                let mut it = tg.itimer.lock().unwrap_or_else(|e| e.into_inner());
-                if it.generation != generation {
-                    return;
-                }
-                it.deadline = (!it.interval.is_zero()).then(|| deadline + it.interval);
-            }
-            if tg.lock().exit_status.is_some() {
+        .spawn(move || run(tg, mm, which, generation));
+}
+
+fn run(weak: Weak<ThreadGroup>, mm: Weak<Mutex<MemoryManager>>, which: usize, generation: u64) {
+    loop {
+        let Some(tg) = weak.upgrade() else { return };
+        // How long until it fires, on its own clock.
+        let wait = {
+            let timers = tg.itimer.lock().unwrap_or_else(|e| e.into_inner());
+            let it = &timers[which];
+            if it.generation != generation {
                 return;
             }
-            signal::send(
-                &tg,
-                None,
-                SigInfo {
-                    signo: libc::SIGALRM,
-                    code: SI_KERNEL,
-                    ..Default::default()
-                },
-            );
-        });
+            if which == 0 {
+                match it.deadline {
+                    Some(d) => d.saturating_duration_since(Instant::now()),
+                    None => return,
+                }
+            } else {
+                let Some(d) = it.cpu_deadline else { return };
+                drop(timers);
+                let Some(mm) = mm.upgrade() else { return };
+                d.saturating_sub(cpu_now(&tg, &mm))
+            }
+        };
+        if !wait.is_zero() {
+            drop(tg);
+            let step = if which == 0 {
+                Duration::from_millis(50)
+            } else {
+                CPU_TICK
+            };
+            std::thread::sleep(wait.min(step));
+            continue;
+        }
+        {
+            let mut timers = tg.itimer.lock().unwrap_or_else(|e| e.into_inner());
+            let it = &mut timers[which];
+            if it.generation != generation {
+                return;
+            }
+            let interval = it.interval;
+            if which == 0 {
+                it.deadline = it
+                    .deadline
+                    .filter(|_| !interval.is_zero())
+                    .map(|d| d + interval);
+            } else {
+                it.cpu_deadline = it
+                    .cpu_deadline
+                    .filter(|_| !interval.is_zero())
+                    .map(|d| d + interval);
+            }
+        }
+        if tg.lock().exit_status.is_some() {
+            return;
+        }
+        signal::send(
+            &tg,
+            None,
+            SigInfo {
+                signo: signal_of(which),
+                code: SI_KERNEL,
+                ..Default::default()
+            },
+        );
+    }
 }
 
 pub fn alarm(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let (left, _) = current(&t.tg);
+    let (left, _) = current(t, 0);
     arm(
-        &t.tg,
+        t,
+        0,
         Duration::from_secs(a[0] as u32 as u64),
         Duration::ZERO,
     );
@@ -110,12 +175,17 @@ pub fn alarm(t: &mut Task, a: [u64; 6]) -> SysResult {
     Ok(s)
 }
 
+fn which_of(v: u64) -> Result<usize, Errno> {
+    match v as i32 {
+        libc::ITIMER_REAL => Ok(0),
+        libc::ITIMER_VIRTUAL => Ok(1),
+        libc::ITIMER_PROF => Ok(2),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
 pub fn getitimer(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let (left, interval) = match a[0] as i32 {
-        libc::ITIMER_REAL => current(&t.tg),
-        libc::ITIMER_VIRTUAL | libc::ITIMER_PROF => (Duration::ZERO, Duration::ZERO),
-        _ => return Err(Errno::EINVAL),
-    };
+    let (left, interval) = current(t, which_of(a[0])?);
     let mut b = [0u8; 32];
     b[..16].copy_from_slice(&timeval_bytes(interval));
     b[16..].copy_from_slice(&timeval_bytes(left));
@@ -123,13 +193,7 @@ pub fn getitimer(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn setitimer(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let which = a[0] as i32;
-    if !matches!(
-        which,
-        libc::ITIMER_REAL | libc::ITIMER_VIRTUAL | libc::ITIMER_PROF
-    ) {
-        return Err(Errno::EINVAL);
-    }
+    let which = which_of(a[0])?;
     let new = if a[1] != 0 {
         let mut b = [0u8; 32];
         t.read_mem(a[1], &mut b)?;
@@ -141,14 +205,7 @@ pub fn setitimer(t: &mut Task, a: [u64; 6]) -> SysResult {
         getitimer(t, [a[0], a[2], 0, 0, 0, 0])?;
     }
     if let Some((interval, value)) = new {
-        if which == libc::ITIMER_REAL {
-            arm(&t.tg, value, interval);
-        } else {
-            tracing::debug!(
-                which,
-                "CPU-time interval timers are accepted but never fire"
-            );
-        }
+        arm(t, which, value, interval);
     }
     Ok(0)
 }
