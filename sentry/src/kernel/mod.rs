@@ -227,6 +227,12 @@ impl Kernel {
         p.groups.get(&pid).and_then(Weak::upgrade)
     }
 
+    /// Forgets a reaped process: its pid no longer names anything.
+    pub fn release_pid(&self, pid: i32) {
+        let mut p = self.pids.lock().unwrap_or_else(|e| e.into_inner());
+        p.groups.remove(&pid);
+    }
+
     /// Every live process.
     pub fn groups(&self) -> Vec<Arc<ThreadGroup>> {
         let p = self.pids.lock().unwrap_or_else(|e| e.into_inner());

@@ -313,6 +313,25 @@ impl Task {
         // Release what the process held before the parent may reap it.
         *self.fds() = FdTable::default();
         let status = self.tg.lock().group_exit.unwrap_or(status);
+        // A parent ignoring SIGCHLD (or with SA_NOCLDWAIT) gets no zombie to reap: leave its
+        // list of children before becoming one, so that wait never sees us.
+        {
+            const SA_NOCLDWAIT: u64 = 2;
+            let (p, exit_signal) = {
+                let st = self.tg.lock();
+                (st.parent.clone(), st.exit_signal)
+            };
+            if let Some(p) = p {
+                let mut ps = p.lock();
+                let act = ps.actions[(libc::SIGCHLD - 1) as usize];
+                if exit_signal == libc::SIGCHLD
+                    && (act.handler == super::SIG_IGN || act.flags & SA_NOCLDWAIT != 0)
+                {
+                    ps.children.retain(|c| !Arc::ptr_eq(c, &self.tg));
+                    self.kernel.release_pid(self.tg.tgid);
+                }
+            }
+        }
         let (parent, children) = {
             let mut st = self.tg.lock();
             st.exit_status = Some(status);
@@ -362,17 +381,6 @@ impl Task {
             init.child_cv.notify_all();
         }
         let exit_signal = self.tg.lock().exit_signal;
-        // A parent ignoring SIGCHLD (or with SA_NOCLDWAIT) leaves no zombie to reap.
-        if let Some(p) = &parent {
-            const SA_NOCLDWAIT: u64 = 2;
-            let mut ps = p.lock();
-            let act = ps.actions[(libc::SIGCHLD - 1) as usize];
-            if exit_signal == libc::SIGCHLD
-                && (act.handler == super::SIG_IGN || act.flags & SA_NOCLDWAIT != 0)
-            {
-                ps.children.retain(|c| !Arc::ptr_eq(c, &self.tg));
-            }
-        }
         match parent {
             Some(p) if exit_signal == 0 => {
                 let _g = p.lock();

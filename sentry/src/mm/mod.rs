@@ -423,6 +423,11 @@ impl MemoryManager {
         done
     }
 
+    /// Bytes of address space mapped (RLIMIT_AS).
+    pub fn mapped_bytes(&self) -> u64 {
+        self.vmas.values().map(|v| v.end - v.start).sum()
+    }
+
     /// Private pages in use.
     pub fn resident_pages(&self) -> usize {
         self.pages.len()

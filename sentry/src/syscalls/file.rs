@@ -30,9 +30,42 @@ pub fn read(t: &mut Task, a: [u64; 6]) -> SysResult {
     Ok(copied as u64)
 }
 
+/// RLIMIT_FSIZE: how many of `len` bytes may be written at `pos` of a regular file; at or
+/// past the limit, SIGXFSZ and EFBIG.
+pub(super) fn fsize_allowance(
+    t: &Task,
+    f: &OpenFile,
+    pos: Option<u64>,
+    len: usize,
+) -> Result<usize, Errno> {
+    let limit = t.tg.lock().rlimits[libc::RLIMIT_FSIZE as usize].0;
+    if limit == u64::MAX || !f.ops.seekable() {
+        return Ok(len);
+    }
+    if f.ops
+        .stat()
+        .map(|s| s.mode & libc::S_IFMT != libc::S_IFREG)
+        .unwrap_or(true)
+    {
+        return Ok(len);
+    }
+    let pos = match pos {
+        Some(p) => p,
+        None if f.flags() & libc::O_APPEND as u32 != 0 => f.ops.size()?,
+        None => *f.offset.lock().unwrap_or_else(|e| e.into_inner()),
+    };
+    if pos >= limit {
+        let tg = t.tg.clone();
+        t.signal_group(&tg, libc::SIGXFSZ);
+        return Err(Errno::EFBIG);
+    }
+    Ok(len.min((limit - pos) as usize))
+}
+
 pub fn write(t: &mut Task, a: [u64; 6]) -> SysResult {
     let f = t.fds().get(fd_of(a[0]))?;
-    let mut buf = vec![0u8; (a[2] as usize).min(MAX_RW)];
+    let n = fsize_allowance(t, &f, None, (a[2] as usize).min(MAX_RW))?;
+    let mut buf = vec![0u8; n];
     t.read_mem(a[1], &mut buf)?;
     let r = f.write(&buf);
     if r == Err(Errno::EPIPE) {

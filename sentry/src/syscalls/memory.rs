@@ -26,6 +26,10 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let len = page_up(len).ok_or(Errno::ENOMEM)?;
+    let as_limit = t.tg.lock().rlimits[libc::RLIMIT_AS as usize].0;
+    if as_limit != u64::MAX && t.mm().mapped_bytes().saturating_add(len) > as_limit {
+        return Err(Errno::ENOMEM);
+    }
     let kind = flags & 0xf;
     let shared = kind == libc::MAP_SHARED || kind == libc::MAP_SHARED_VALIDATE;
     if !shared && kind != libc::MAP_PRIVATE {

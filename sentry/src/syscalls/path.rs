@@ -194,6 +194,12 @@ pub fn ftruncate(t: &mut Task, a: [u64; 6]) -> SysResult {
     if (a[1] as i64) < 0 || !f.writable() {
         return Err(Errno::EINVAL);
     }
+    let limit = t.tg.lock().rlimits[libc::RLIMIT_FSIZE as usize].0;
+    if a[1] > limit {
+        let tg = t.tg.clone();
+        t.signal_group(&tg, libc::SIGXFSZ);
+        return Err(Errno::EFBIG);
+    }
     f.ops.truncate(a[1]).map(|_| 0)
 }
 

@@ -234,6 +234,7 @@ pub fn wait4(t: &mut Task, a: [u64; 6]) -> SysResult {
                 };
                 st.children_cpu += cpu + grand;
                 drop(st);
+                t.kernel.release_pid(c.tgid);
                 if status_addr != 0 {
                     t.write_mem(status_addr, &s.to_le_bytes())?;
                 }
@@ -612,6 +613,7 @@ pub fn waitid(t: &mut Task, a: [u64; 6]) -> SysResult {
                         st.children.retain(|x| !Arc::ptr_eq(x, &c));
                         let cs = c.lock();
                         st.children_cpu += cs.cpu_total + cs.children_cpu;
+                        t.kernel.release_pid(c.tgid);
                     }
                     drop(st);
                     let (code, val) = if s & 0x7f == 0 {
