@@ -223,9 +223,7 @@ pub fn load_program(
     regs.regs.rip = entry;
     regs.regs.rsp = img.sp;
     regs.regs.rflags = 0x202;
-    Ok(Program {
-        mm,
-        regs,
-        path: file_path,
-    })
+    // /proc/self/exe is always absolute.
+    let path = crate::fs::vfs::normalize(cwd, &file_path);
+    Ok(Program { mm, regs, path })
 }

@@ -237,6 +237,7 @@ pub fn sysinfo(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn sched_getaffinity(t: &mut Task, a: [u64; 6]) -> SysResult {
+    sched_pid(t, a[0])?;
     let n = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -403,4 +404,11 @@ pub fn clock_settime(t: &mut Task, a: [u64; 6]) -> SysResult {
         libc::CLOCK_REALTIME => Err(Errno::EPERM),
         _ => Err(Errno::EINVAL),
     }
+}
+
+/// sched_rr_get_interval: the round-robin quantum Linux reports (100 ms).
+pub fn sched_rr_get_interval(t: &mut Task, a: [u64; 6]) -> SysResult {
+    sched_pid(t, a[0])?;
+    t.write_mem(a[1], &timespec_bytes(Duration::from_millis(100)))
+        .map(|_| 0)
 }

@@ -233,6 +233,7 @@ table! { t, nr, a;
     SYS_sched_setparam => misc::sched_setparam(t, a),
     SYS_sched_get_priority_max => misc::sched_priority(a[0], true),
     SYS_sched_get_priority_min => misc::sched_priority(a[0], false),
+    SYS_sched_rr_get_interval => misc::sched_rr_get_interval(t, a),
     SYS_getpriority => misc::getpriority(t, a),
     SYS_setpriority => misc::setpriority(t, a),
     SYS_getrusage => misc::getrusage(t, a),

@@ -318,6 +318,12 @@ pub fn execve(t: &mut Task, dirfd: u64, path: u64, argv: u64, envp: u64, flags: 
     } else {
         p
     };
+    if flags & libc::AT_SYMLINK_NOFOLLOW as u64 != 0 {
+        let st = super::file::stat_of(t, dirfd, &p, false)?;
+        if st.mode & libc::S_IFMT == libc::S_IFLNK {
+            return Err(Errno::ELOOP);
+        }
+    }
     let argv = string_array(t, argv)?;
     let envp = string_array(t, envp)?;
     let p = if p == b"/proc/self/exe" {
