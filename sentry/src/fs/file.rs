@@ -93,6 +93,10 @@ pub trait FileOps: Send + Sync {
     fn set_pipe_size(&self, _size: usize) -> Result<usize, Errno> {
         Err(Errno::EBADF)
     }
+    /// The process a pidfd names.
+    fn pidfd_target(&self) -> Option<i32> {
+        None
+    }
     /// Whether lseek always answers 0 and keeps no offset (/dev/null, /dev/zero).
     fn seek_zero(&self) -> bool {
         false

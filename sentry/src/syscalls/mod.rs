@@ -210,6 +210,8 @@ table! { t, nr, a;
     SYS_timer_delete => posix_timer::timer_delete(t, a),
     SYS_waitid => process::waitid(t, a),
     SYS_clone3 => process::clone3(t, a),
+    SYS_pidfd_open => process::pidfd_open(t, a),
+    SYS_pidfd_send_signal => process::pidfd_send_signal(t, a),
     SYS_umask => misc::umask(t, a),
     SYS_clock_gettime => misc::clock_gettime(t, a),
     SYS_clock_getres => misc::clock_getres(t, a),

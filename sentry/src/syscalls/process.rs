@@ -19,7 +19,31 @@ pub fn getppid(t: &mut Task) -> SysResult {
 }
 
 pub fn clone(t: &mut Task, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u64) -> SysResult {
+    // clone(2) returns a pidfd through the parent_tid pointer.
+    if flags & libc::CLONE_PIDFD as u64 != 0 && flags & libc::CLONE_PARENT_SETTID as u64 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let pidfd_ptr = if flags & libc::CLONE_PIDFD as u64 != 0 {
+        ptid
+    } else {
+        0
+    };
+    do_clone(t, flags, stack, ptid, ctid, tls, pidfd_ptr)
+}
+
+fn do_clone(
+    t: &mut Task,
+    flags: u64,
+    stack: u64,
+    ptid: u64,
+    ctid: u64,
+    tls: u64,
+    pidfd_ptr: u64,
+) -> SysResult {
     let f = flags as i32;
+    if f & libc::CLONE_PIDFD != 0 && f & libc::CLONE_THREAD != 0 {
+        return Err(Errno::EINVAL);
+    }
     let thread = f & libc::CLONE_THREAD != 0;
     if thread && (f & libc::CLONE_SIGHAND == 0 || f & libc::CLONE_VM == 0) {
         return Err(Errno::EINVAL);
@@ -155,6 +179,16 @@ pub fn clone(t: &mut Task, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u6
     }
     if f & libc::CLONE_CHILD_SETTID != 0 {
         child.write_mem(ctid, &tid.to_le_bytes())?;
+    }
+    if f & libc::CLONE_PIDFD != 0 {
+        let file = crate::fs::OpenFile::new(
+            Arc::new(crate::fs::pidfd::PidFd {
+                tg: child.tg.clone(),
+            }),
+            libc::O_RDWR as u32,
+        );
+        let fd = t.fds().insert(file, true, 0)?;
+        t.write_mem(pidfd_ptr, &fd.to_le_bytes())?;
     }
     spawn_task(child)?;
     if let Some(v) = vfork {
@@ -694,26 +728,28 @@ pub fn waitid(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn clone3(t: &mut Task, a: [u64; 6]) -> SysResult {
+    const VER0: u64 = 64;
+    const KNOWN: u64 = 88;
     let size = a[1];
-    if !(64..=4096).contains(&size) {
+    if size < VER0 {
         return Err(Errno::EINVAL);
+    }
+    if size > 4096 {
+        return Err(Errno::E2BIG);
     }
     let mut b = vec![0u8; size as usize];
     t.read_mem(a[0], &mut b)?;
+    // Fields past the ones this kernel knows must be zero.
+    if b.len() > KNOWN as usize && b[KNOWN as usize..].iter().any(|&x| x != 0) {
+        return Err(Errno::E2BIG);
+    }
+    b.resize(KNOWN as usize, 0);
     let f = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or_default());
     let (flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls) =
         (f(0), f(1), f(2), f(3), f(4), f(5), f(6), f(7));
-    // Fields past the ones we know must be zero; set_tid and cgroup are not supported.
-    if b[64..].iter().any(|&x| x != 0) {
+    let (set_tid_size, cgroup) = (f(9), f(10));
+    if flags & 0xff != 0 || exit_signal > 64 || set_tid_size != 0 || cgroup != 0 {
         return Err(Errno::EINVAL);
-    }
-    if flags & 0xff != 0 || exit_signal > 64 || pidfd != 0 && flags & libc::CLONE_PIDFD as u64 != 0
-    {
-        return Err(if flags & libc::CLONE_PIDFD as u64 != 0 {
-            Errno::ENOSYS
-        } else {
-            Errno::EINVAL
-        });
     }
     if (stack == 0) != (stack_size == 0) {
         return Err(Errno::EINVAL);
@@ -723,7 +759,15 @@ pub fn clone3(t: &mut Task, a: [u64; 6]) -> SysResult {
     } else {
         stack.checked_add(stack_size).ok_or(Errno::EINVAL)?
     };
-    clone(t, flags | exit_signal, sp, parent_tid, child_tid, tls)
+    do_clone(
+        t,
+        flags | exit_signal,
+        sp,
+        parent_tid,
+        child_tid,
+        tls,
+        pidfd,
+    )
 }
 
 /// unshare(2): a private descriptor table or fs context; a new UTS namespace is accepted
@@ -779,4 +823,33 @@ pub fn get_robust_list(t: &mut Task, a: [u64; 6]) -> SysResult {
     t.write_mem(a[1], &head.to_le_bytes())?;
     t.write_mem(a[2], &len.to_le_bytes())?;
     Ok(0)
+}
+
+pub fn pidfd_open(t: &mut Task, a: [u64; 6]) -> SysResult {
+    const PIDFD_NONBLOCK: u64 = libc::O_NONBLOCK as u64;
+    if a[1] & !PIDFD_NONBLOCK != 0 || (a[0] as i32) <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let g = t.kernel.group(a[0] as i32).ok_or(Errno::ESRCH)?;
+    let file = crate::fs::OpenFile::new(
+        Arc::new(crate::fs::pidfd::PidFd { tg: g }),
+        libc::O_RDWR as u32,
+    );
+    t.fds().insert(file, true, 0).map(|fd| fd as u64)
+}
+
+pub fn pidfd_send_signal(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let f = t.fds().get(a[0] as i32)?;
+    let pid = f.ops.pidfd_target().ok_or(Errno::EBADF)?;
+    if a[3] != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if t.kernel
+        .group(pid)
+        .map(|g| g.lock().exit_status.is_some())
+        .unwrap_or(true)
+    {
+        return Err(Errno::ESRCH);
+    }
+    super::signal::kill(t, [pid as u64, a[1], 0, 0, 0, 0])
 }
