@@ -91,6 +91,8 @@ pub struct TaskSignals {
     pub altstack: Mutex<(u64, u64, i32)>,
     /// Mask to restore after a sigsuspend's handler.
     pub saved_mask: Mutex<Option<u64>>,
+    /// Set when another thread's execve ends this one.
+    pub killed: std::sync::atomic::AtomicBool,
     /// Notified when a signal is queued for the task or its process.
     pub wake: (Mutex<u64>, std::sync::Condvar),
 }
@@ -150,7 +152,9 @@ pub fn interrupted() -> bool {
         c.borrow().as_ref().is_some_and(|(s, tg)| {
             let mask = s.mask.load(Ordering::SeqCst);
             let pend = s.pending.load(Ordering::SeqCst) | tg.sig.pending.load(Ordering::SeqCst);
-            pend & !mask != 0 || tg.sig.exiting.load(Ordering::SeqCst)
+            pend & !mask != 0
+                || tg.sig.exiting.load(Ordering::SeqCst)
+                || s.killed.load(Ordering::SeqCst)
         })
     })
 }

@@ -142,6 +142,9 @@ impl Task {
             if let Some(st) = self.tg.lock().group_exit {
                 self.exiting.get_or_insert(st);
             }
+            if self.sig.killed.load(std::sync::atomic::Ordering::SeqCst) {
+                self.exiting.get_or_insert(0);
+            }
             if self.exiting.is_some() {
                 break;
             }

@@ -368,7 +368,10 @@ pub fn execve(t: &mut Task, dirfd: u64, path: u64, argv: u64, envp: u64, flags: 
     let cwd = super::file::base_dir(t, dirfd, &p)?;
     let prog = load_program(&t.kernel, &cwd, &p, argv, envp)?;
     t.exe = prog.path.clone();
-    // Point of no return. The old address space's CPU time stays the process's.
+    // Point of no return. Every other thread of the process ends, and the caller takes over
+    // the thread-group leader's id.
+    end_other_threads(t);
+    // The old address space's CPU time stays the process's.
     if Arc::strong_count(&t.mm) == 1 {
         let used = t.mm().aspace().cpu_time().unwrap_or_default();
         t.tg.lock().cpu_base += used;
@@ -852,4 +855,42 @@ pub fn pidfd_send_signal(t: &mut Task, a: [u64; 6]) -> SysResult {
         return Err(Errno::ESRCH);
     }
     super::signal::kill(t, [pid as u64, a[1], 0, 0, 0, 0])
+}
+
+/// execve in a multi-threaded process: the other threads end, and the caller becomes the
+/// leader (its tid becomes the pid).
+fn end_other_threads(t: &mut Task) {
+    use std::sync::atomic::Ordering;
+    let others: Vec<_> = {
+        let st = t.tg.lock();
+        st.signals
+            .iter()
+            .filter(|(tid, _)| **tid != t.tid)
+            .map(|(tid, s)| (*tid, s.clone()))
+            .collect()
+    };
+    if !others.is_empty() {
+        for (tid, s) in &others {
+            s.killed.store(true, Ordering::SeqCst);
+            s.wake();
+            if let Some(irq) = t.tg.lock().threads.get(tid) {
+                irq.interrupt();
+            }
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while t.tg.lock().live_threads > 1 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+    if t.tid != t.tg.tgid {
+        let mut st = t.tg.lock();
+        if let Some(irq) = st.threads.remove(&t.tid) {
+            st.threads.insert(t.tg.tgid, irq);
+        }
+        if let Some(s) = st.signals.remove(&t.tid) {
+            st.signals.insert(t.tg.tgid, s);
+        }
+        drop(st);
+        t.tid = t.tg.tgid;
+    }
 }
