@@ -47,6 +47,7 @@ impl TgState {
             children_cpu: std::time::Duration::ZERO,
             maxrss_kb: 0,
             timers: BTreeMap::new(),
+            creds: creds::Credentials::default(),
         }
     }
 }
@@ -101,6 +102,8 @@ pub struct TgState {
     pub children_cpu: std::time::Duration,
     /// Largest resident size seen, in KiB.
     pub maxrss_kb: u64,
+    /// The process's credentials (kept in step with its threads' by the set*id calls).
+    pub creds: creds::Credentials,
     /// POSIX timers (timer_create), by id.
     pub timers: BTreeMap<i32, Arc<crate::syscalls::posix_timer::PosixTimer>>,
 }

@@ -3,6 +3,11 @@
 use crate::errno::{Errno, SysResult};
 use crate::kernel::Task;
 
+/// Publishes the caller's credentials to its process (kill permission checks read them).
+fn sync(t: &Task) {
+    t.tg.lock().creds = t.creds.clone();
+}
+
 /// -1 as an id argument: leave unchanged.
 const KEEP: u32 = u32::MAX;
 
@@ -42,6 +47,7 @@ pub fn setres(t: &mut Task, r: u32, e: u32, s: u32, group: bool) -> SysResult {
     } else {
         (c.ruid, c.euid, c.suid, c.fsuid) = (nr, ne, ns, ne);
     }
+    sync(t);
     Ok(0)
 }
 
@@ -87,6 +93,7 @@ pub fn setre(t: &mut Task, r: u32, e: u32, group: bool) -> SysResult {
     } else {
         (c.ruid, c.euid, c.suid, c.fsuid) = (new_r, new_e, new_s, new_e);
     }
+    sync(t);
     Ok(0)
 }
 
@@ -139,5 +146,6 @@ pub fn setgroups(t: &mut Task, a: [u64; 6]) -> SysResult {
         .chunks_exact(4)
         .map(|c| u32::from_le_bytes(c.try_into().unwrap_or_default()))
         .collect();
+    sync(t);
     Ok(0)
 }

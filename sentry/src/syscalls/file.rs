@@ -219,10 +219,33 @@ pub(super) fn base_dir(t: &Task, dirfd: u64, path: &[u8]) -> Result<Vec<u8>, Err
 /// The sandbox's credentials for tmpfs.
 pub(super) fn creds(t: &Task) -> Creds {
     Creds {
-        uid: 0,
-        gid: 0,
+        uid: t.creds.fsuid,
+        gid: t.creds.fsgid,
         umask: t.umask,
     }
+}
+
+/// Discretionary access control on `st` for the caller's filesystem ids: root may read and
+/// write anything and execute what has an execute bit; others need the owner, group or
+/// other bits.
+pub(super) fn may_access(
+    c: &crate::kernel::creds::Credentials,
+    st: &Stat,
+    r: bool,
+    w: bool,
+    x: bool,
+) -> bool {
+    if c.fsuid == 0 {
+        return !x || st.mode & 0o111 != 0 || st.mode & libc::S_IFMT == libc::S_IFDIR;
+    }
+    let bits = if st.uid == c.fsuid {
+        (st.mode >> 6) & 7
+    } else if st.gid == c.fsgid || c.groups.contains(&st.gid) {
+        (st.mode >> 3) & 7
+    } else {
+        st.mode & 7
+    };
+    (!r || bits & 4 != 0) && (!w || bits & 2 != 0) && (!x || bits & 1 != 0)
 }
 
 pub fn openat(t: &mut Task, dirfd: u64, path: u64, flags: u64, mode: u64) -> SysResult {
@@ -248,6 +271,16 @@ fn open_path(
         return Ok(OpenFile::new(f.ops.clone(), status));
     }
     let cwd = base_dir(t, dirfd, path)?;
+    // Permission to open an existing file (checked before O_TRUNC can act).
+    let follow = flags & libc::O_NOFOLLOW as u32 == 0;
+    if let Ok(st) = stat_of(t, dirfd, path, follow) {
+        let acc = flags & libc::O_ACCMODE as u32;
+        let want_read = acc != libc::O_WRONLY as u32 && flags & libc::O_PATH as u32 == 0;
+        let want_write = acc != libc::O_RDONLY as u32 || flags & libc::O_TRUNC as u32 != 0;
+        if !may_access(&t.creds, &st, want_read, want_write, false) {
+            return Err(Errno::EACCES);
+        }
+    }
     let creds = creds(t);
     let mut opened_at = Vec::new();
     let ops = resolve(&cwd, path, |place| match place {

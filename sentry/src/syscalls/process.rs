@@ -102,6 +102,7 @@ fn do_clone(
                 st.dumpable = ps.dumpable;
                 st.no_new_privs = ps.no_new_privs;
                 st.exit_signal = (flags & 0xff) as i32;
+                st.creds = t.creds.clone();
                 st
             }),
             child_cv: Condvar::new(),

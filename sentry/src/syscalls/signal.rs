@@ -49,6 +49,22 @@ pub fn kill(t: &mut Task, a: [u64; 6]) -> SysResult {
     if live.is_empty() {
         return Err(Errno::ESRCH);
     }
+    // Linux's check_kill_permission: root, or a real or effective uid matching the target's
+    // real or saved uid; SIGCONT within the session.
+    let me = &t.creds;
+    let sid = t.tg.lock().sid;
+    let allowed = |g: &crate::kernel::ThreadGroup| {
+        let st = g.lock();
+        me.privileged()
+            || [me.euid, me.ruid]
+                .iter()
+                .any(|u| *u == st.creds.ruid || *u == st.creds.suid)
+            || (sig == libc::SIGCONT && st.sid == sid)
+    };
+    let live: Vec<_> = live.into_iter().filter(|g| allowed(g)).collect();
+    if live.is_empty() {
+        return Err(Errno::EPERM);
+    }
     for g in live {
         signal::send(
             &g,
