@@ -193,10 +193,10 @@ struct Pids {
 impl Kernel {
     pub fn new(platform: Box<dyn Platform>, root: HostRoot) -> Arc<Kernel> {
         Arc::new(Kernel {
+            tmpfs: crate::fs::tmpfs::Tmpfs::new(0x2a, platform.memory_file().clone()),
             platform,
             root,
             boot: Instant::now(),
-            tmpfs: crate::fs::tmpfs::Tmpfs::new(0x2a),
             pids: Mutex::new(Pids {
                 next: 1,
                 groups: BTreeMap::new(),

@@ -12,6 +12,11 @@ pub trait MappableFile: Send + Sync + std::fmt::Debug {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize>;
     /// Name for /proc/PID/maps.
     fn name(&self) -> String;
+    /// Current size in bytes (pages wholly past it raise SIGBUS when touched through a
+    /// mapping); `u64::MAX` if unknown.
+    fn size(&self) -> u64 {
+        u64::MAX
+    }
 }
 
 /// What backs a mapping.

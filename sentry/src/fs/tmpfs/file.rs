@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::inode::{lock, rlock, wlock, Inode, Kind, FIRST_COOKIE};
 use crate::errno::Errno;
 use crate::fs::file::{FileOps, Stat};
-use crate::mm::MappableFile;
+use crate::mm::{MappableFile, SharedObject};
 
 /// Size of `struct linux_dirent64` before the name.
 const DIRENT_HEADER: usize = 19;
@@ -29,7 +29,7 @@ impl RegFile {
 impl FileOps for RegFile {
     fn read(&self, buf: &mut [u8], off: Option<u64>) -> Result<usize, Errno> {
         let off = off.ok_or(Errno::ESPIPE)?;
-        let n = rlock(self.data()?).read(off, buf);
+        let n = rlock(self.data()?).read(off, buf)?;
         if !buf.is_empty() {
             self.inode.touch_atime();
         }
@@ -77,9 +77,14 @@ impl FileOps for RegFile {
             name: self.name.clone(),
         }))
     }
+
+    fn shared_object(&self) -> Option<Arc<SharedObject>> {
+        self.data().ok().map(|d| rlock(d).obj.clone())
+    }
 }
 
-/// A tmpfs file as a private mapping sees it: its current contents.
+/// A tmpfs file as a mapping sees it: its current contents and size (a shared mapping
+/// maps the pages of [`RegFile::shared_object`] and uses this for its name and size).
 struct Mapped {
     inode: Arc<Inode>,
     name: String,
@@ -94,8 +99,17 @@ impl std::fmt::Debug for Mapped {
 impl MappableFile for Mapped {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
         match &self.inode.kind {
-            Kind::File(d) => Ok(rlock(d).read(offset, buf)),
+            Kind::File(d) => rlock(d)
+                .read(offset, buf)
+                .map_err(|e| std::io::Error::from_raw_os_error(e.0)),
             _ => Err(std::io::Error::from_raw_os_error(libc::EINVAL)),
+        }
+    }
+
+    fn size(&self) -> u64 {
+        match &self.inode.kind {
+            Kind::File(d) => rlock(d).size,
+            _ => 0,
         }
     }
 

@@ -4,8 +4,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 
+use platform::MemoryFile;
+
 use crate::errno::Errno;
 use crate::fs::file::Stat;
+use crate::mm::SharedObject;
 
 /// Size of one page of file data; also `st_blksize`.
 pub(super) const PAGE: usize = 4096;
@@ -49,37 +52,27 @@ pub(super) fn now() -> (i64, i64) {
     }
 }
 
-/// Limits and usage shared by every inode of one filesystem.
+/// Limits, usage and the memory file shared by every inode of one filesystem.
 #[derive(Debug)]
 pub(super) struct Shared {
-    /// Pages of file data allocated now.
-    used_pages: AtomicU64,
+    /// Pages of file data allocated now (charged by each file's [`SharedObject`]).
+    used_pages: Arc<AtomicU64>,
     /// Most pages the filesystem may hold (ENOSPC beyond).
     max_pages: u64,
     /// Largest file size (EFBIG beyond).
     pub max_file_size: u64,
+    /// Where file data lives.
+    mf: Arc<MemoryFile>,
 }
 
 impl Shared {
-    pub(super) fn new(max_bytes: u64, max_file_size: u64) -> Shared {
+    pub(super) fn new(max_bytes: u64, max_file_size: u64, mf: Arc<MemoryFile>) -> Shared {
         Shared {
-            used_pages: AtomicU64::new(0),
+            used_pages: Arc::new(AtomicU64::new(0)),
             max_pages: max_bytes / PAGE as u64,
             max_file_size,
+            mf,
         }
-    }
-
-    /// Takes one page from the budget; false when the filesystem is full.
-    fn charge(&self) -> bool {
-        self.used_pages
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| {
-                (u < self.max_pages).then_some(u + 1)
-            })
-            .is_ok()
-    }
-
-    fn release(&self, pages: u64) {
-        self.used_pages.fetch_sub(pages, Ordering::Relaxed);
     }
 
     /// Bytes of file data held now.
@@ -123,10 +116,12 @@ impl Meta {
     }
 }
 
-/// A file's data: pages present are allocated, holes read as zeros.
+/// A file's data: pages of the memory file in a [`SharedObject`], which MAP_SHARED
+/// mappings of the file share, so that they and read/write see the same bytes. Pages
+/// present are allocated; holes read as zeros.
 #[derive(Debug)]
 pub(super) struct FileData {
-    pages: BTreeMap<u64, Box<[u8]>>,
+    pub obj: Arc<SharedObject>,
     pub size: u64,
     shared: Arc<Shared>,
 }
@@ -134,32 +129,25 @@ pub(super) struct FileData {
 impl FileData {
     fn new(shared: Arc<Shared>) -> FileData {
         FileData {
-            pages: BTreeMap::new(),
+            obj: Arc::new(SharedObject::with_budget(
+                shared.used_pages.clone(),
+                shared.max_pages,
+            )),
             size: 0,
             shared,
         }
     }
 
     /// Copies from `off` into `buf`; returns the bytes read (short at the end of the file).
-    pub fn read(&self, off: u64, buf: &mut [u8]) -> usize {
+    pub fn read(&self, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
         if off >= self.size {
-            return 0;
+            return Ok(0);
         }
         let n = buf
             .len()
             .min((self.size - off).min(usize::MAX as u64) as usize);
-        let mut done = 0;
-        while done < n {
-            let pos = off + done as u64;
-            let (idx, in_page) = (pos / PAGE as u64, (pos % PAGE as u64) as usize);
-            let len = (PAGE - in_page).min(n - done);
-            match self.pages.get(&idx) {
-                Some(p) => buf[done..done + len].copy_from_slice(&p[in_page..in_page + len]),
-                None => buf[done..done + len].fill(0),
-            }
-            done += len;
-        }
-        n
+        self.obj.read(off, &mut buf[..n])?;
+        Ok(n)
     }
 
     /// Writes `data` at `off`, growing the file (holes stay unallocated). Stops short when
@@ -174,26 +162,11 @@ impl FileData {
             return Err(Errno::EFBIG);
         }
         let n = data.len().min((max - off).min(usize::MAX as u64) as usize);
-        let mut done = 0;
-        while done < n {
-            let pos = off + done as u64;
-            let (idx, in_page) = (pos / PAGE as u64, (pos % PAGE as u64) as usize);
-            let len = (PAGE - in_page).min(n - done);
-            let page = match self.pages.entry(idx) {
-                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::btree_map::Entry::Vacant(e) => {
-                    if !self.shared.charge() {
-                        break;
-                    }
-                    e.insert(vec![0u8; PAGE].into_boxed_slice())
-                }
-            };
-            page[in_page..in_page + len].copy_from_slice(&data[done..done + len]);
-            done += len;
+        if off > self.size {
+            // The gap reads as zeros, whatever a mapping left past the old end.
+            self.obj.truncate(self.size);
         }
-        if done == 0 {
-            return Err(Errno::ENOSPC);
-        }
+        let done = self.obj.write(&self.shared.mf, off, &data[..n])?;
         self.size = self.size.max(off + done as u64);
         Ok(done)
     }
@@ -201,29 +174,15 @@ impl FileData {
     /// Sets the size; pages past the end are freed and the tail of the last one zeroed, so
     /// that growing again reads zeros.
     pub fn truncate(&mut self, len: u64) {
-        if len < self.size {
-            let keep = len.div_ceil(PAGE as u64);
-            let gone = self.pages.split_off(&keep);
-            self.shared.release(gone.len() as u64);
-            let tail = (len % PAGE as u64) as usize;
-            if tail != 0 {
-                if let Some(p) = self.pages.get_mut(&(len / PAGE as u64)) {
-                    p[tail..].fill(0);
-                }
-            }
+        if len != self.size {
+            self.obj.truncate(len.min(self.size));
         }
         self.size = len;
     }
 
     /// `st_blocks`: 512-byte units of allocated pages.
     fn blocks(&self) -> i64 {
-        self.pages.len() as i64 * (PAGE as i64 / 512)
-    }
-}
-
-impl Drop for FileData {
-    fn drop(&mut self) {
-        self.shared.release(self.pages.len() as u64);
+        self.obj.resident_pages() as i64 * (PAGE as i64 / 512)
     }
 }
 

@@ -11,13 +11,20 @@
 //! Locking: a filesystem-wide tree lock (shared for lookups, exclusive for changes to names)
 //! makes every operation on names atomic; each directory table, each inode's attributes and
 //! each file's data have their own locks, so I/O on open files never takes the tree lock.
-//! Order: tree, directory table, file data, attributes. Only holders of the exclusive tree
-//! lock (rmdir, rename) hold two directory tables at once, so they cannot deadlock.
+//! Order: tree, directory table, file data (its size), attributes. A file's page table
+//! (its `SharedObject`) is locked innermost and briefly, alone by faults on shared mappings.
+//! Only holders of the exclusive tree lock (rmdir, rename) hold two directory tables at
+//! once, so they cannot deadlock.
+//!
+//! File data lives in pages of the sandbox's memory file, held by one `SharedObject` per
+//! regular file: a MAP_SHARED mapping of the file maps those very pages, so it and
+//! read/write see each other's changes. Pages are created on first write (or fault) and
+//! count against the filesystem's size limit; holes read as zeros and cost nothing.
 //!
 //! Layout: `walk` (path components, symlinks, escapes), `inode` (inodes, directory tables,
-//! sparse page storage), `file` (the FileOps of open files), and the operations in `open`,
-//! `names` (mkdir, unlink, rmdir, rename, link, symlink) and `attr` (stat, readlink,
-//! truncate, chmod, chown, utimens).
+//! file sizes over page tables), `file` (the FileOps of open files), and the operations in
+//! `open` (open, O_TMPFILE, memfds), `names` (mkdir, unlink, rmdir, rename, link, symlink)
+//! and `attr` (stat, readlink, truncate, chmod, chown, utimens).
 //!
 //! The sandbox runs as root, so permission (DAC) checks are not made.
 
@@ -32,6 +39,8 @@ mod walk;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+
+use platform::MemoryFile;
 
 use self::inode::{lock, Dir, Inode, Shared};
 use self::walk::{Comp, Esc, Step, Walker};
@@ -180,15 +189,15 @@ fn no_escape<T>(r: Resolution<T>) -> Result<T, Errno> {
 }
 
 impl Tmpfs {
-    /// An empty tmpfs with device number `dev` and default [`Limits`]; its root is mode
-    /// 1777, owned by root.
-    pub fn new(dev: u64) -> Arc<Tmpfs> {
-        Self::with_limits(dev, Limits::default())
+    /// An empty tmpfs with device number `dev` and default [`Limits`], keeping file data in
+    /// pages of `mf`; its root is mode 1777, owned by root.
+    pub fn new(dev: u64, mf: Arc<MemoryFile>) -> Arc<Tmpfs> {
+        Self::with_limits(dev, mf, Limits::default())
     }
 
     /// An empty tmpfs with the given limits.
-    pub fn with_limits(dev: u64, limits: Limits) -> Arc<Tmpfs> {
-        let shared = Arc::new(Shared::new(limits.max_bytes, limits.max_file_size));
+    pub fn with_limits(dev: u64, mf: Arc<MemoryFile>, limits: Limits) -> Arc<Tmpfs> {
+        let shared = Arc::new(Shared::new(limits.max_bytes, limits.max_file_size, mf));
         let root = Inode::new_dir(1, dev, 0o1777, 0, 0, std::sync::Weak::new());
         Arc::new(Tmpfs {
             dev,

@@ -200,4 +200,21 @@ impl Tmpfs {
         let name = format!("/#{}", inode.ino);
         Ok(Resolution::Done(Arc::new(RegFile { inode, name })))
     }
+
+    /// memfd_create(2): an unnamed regular file (nlink 0, mode 0777, owned by `creds`)
+    /// whose mappings are named `/memfd:NAME (deleted)`. Its data counts against this
+    /// filesystem's limits. The caller checks the name's length and the flags.
+    pub fn memfd(&self, name: &[u8], creds: &Creds) -> Arc<dyn FileOps> {
+        let inode = Inode::new_file(
+            self.new_ino(),
+            self.dev,
+            0o777,
+            creds.uid,
+            creds.gid,
+            0,
+            self.shared.clone(),
+        );
+        let name = format!("/memfd:{}", String::from_utf8_lossy(name));
+        Arc::new(RegFile { inode, name })
+    }
 }

@@ -1,5 +1,5 @@
-//! Tests of file data: unlink while open, sparse files, truncate, limits, mappings,
-//! concurrency, teardown.
+//! Tests of file data: unlink while open, sparse files, truncate, limits, mappings and
+//! their coherence with read/write, memfds, concurrency, teardown.
 
 use std::collections::HashSet;
 
@@ -85,6 +85,7 @@ fn truncate_and_sparse_files() {
 fn size_limits() {
     let fs = Tmpfs::with_limits(
         1,
+        mf(),
         Limits {
             max_bytes: 4 * 4096,
             max_file_size: 10 * 4096,

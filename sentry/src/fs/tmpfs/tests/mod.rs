@@ -3,6 +3,7 @@
 
 mod data;
 mod names;
+mod shared;
 
 use std::sync::Arc;
 
@@ -28,8 +29,13 @@ const ROOT: Creds = Creds {
     umask: 0o022,
 };
 
+/// A memory file for one test.
+fn mf() -> Arc<platform::MemoryFile> {
+    Arc::new(platform::MemoryFile::new("test").unwrap())
+}
+
 fn fs() -> Arc<Tmpfs> {
-    Tmpfs::new(0x2a)
+    Tmpfs::new(0x2a, mf())
 }
 
 fn done<T>(r: Result<Resolution<T>, Errno>) -> Result<T, Errno> {
