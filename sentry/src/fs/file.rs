@@ -127,6 +127,11 @@ pub trait FileOps: Send + Sync {
     fn mappable(&self) -> Option<Arc<dyn MappableFile>> {
         None
     }
+    /// The pages a MAP_SHARED mapping of the file shares with read/write on it (tmpfs
+    /// files, memfds); None if the file has no such pages.
+    fn shared_object(&self) -> Option<Arc<crate::mm::SharedObject>> {
+        None
+    }
 }
 
 /// The answer to an ioctl: a return value and bytes to copy to the argument pointer.

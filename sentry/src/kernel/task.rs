@@ -181,6 +181,16 @@ impl Task {
                     let r = self.mm().fault(addr, access);
                     if let Err(code) = r {
                         tracing::debug!(tid = self.tid, addr, ?access, ?code, "segmentation fault");
+                        if code == SegvCode::Bus {
+                            self.force_signal(SigInfo {
+                                signo: libc::SIGBUS,
+                                code: 2, // BUS_ADRERR
+                                addr,
+                                trapno: 14,
+                                ..Default::default()
+                            });
+                            continue;
+                        }
                         let code = if code == SegvCode::MapErr { 1 } else { 2 };
                         // x86 page-fault error code: present, write, user, fetch.
                         let err = 4

@@ -26,6 +26,8 @@ pub enum SegvCode {
     MapErr,
     /// Mapping forbids the access (SEGV_ACCERR).
     AccErr,
+    /// A file mapping past the file's end (SIGBUS, BUS_ADRERR).
+    Bus,
 }
 
 /// Rounds up to a page; None on overflow.
@@ -56,6 +58,8 @@ pub struct MemoryManager {
     vmas: BTreeMap<u64, Vma>,
     /// Private pages by page address.
     pages: BTreeMap<u64, Arc<Frame>>,
+    /// Shared pages the platform may map, by page address (kept alive until unmapped).
+    shared_mapped: BTreeMap<u64, Arc<Frame>>,
     /// One past the highest mappable address.
     limit: u64,
     /// Top of the initial stack.
@@ -92,6 +96,7 @@ impl MemoryManager {
             aspace,
             vmas: BTreeMap::new(),
             pages: BTreeMap::new(),
+            shared_mapped: BTreeMap::new(),
             limit,
             stack_top,
             mmap_top: stack_top - STACK_SIZE - (1 << 30),
@@ -186,6 +191,7 @@ impl MemoryManager {
         for p in pages {
             self.pages.remove(&p);
         }
+        self.forget_shared(start, end);
         Ok(())
     }
 
@@ -263,7 +269,21 @@ impl MemoryManager {
         for (_, v) in self.vmas.range_mut(addr..end) {
             v.prot = prot;
         }
-        self.aspace.unmap(addr, len).map_err(|_| Errno::ENOMEM)
+        self.aspace.unmap(addr, len).map_err(|_| Errno::ENOMEM)?;
+        self.forget_shared(addr, end);
+        Ok(())
+    }
+
+    /// Drops the shared frames kept for `[start, end)` once the platform no longer maps them.
+    fn forget_shared(&mut self, start: u64, end: u64) {
+        let keys: Vec<u64> = self
+            .shared_mapped
+            .range(start..end)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in keys {
+            self.shared_mapped.remove(&k);
+        }
     }
 
     /// brk: moves the end of the heap; returns the new (or unchanged) break.
@@ -295,6 +315,16 @@ impl MemoryManager {
         self.brk
     }
 
+    /// Whether `page` of a file mapping lies wholly past the file's end (SIGBUS).
+    fn past_eof(v: &Vma, page: u64) -> bool {
+        let (file, offset) = match &v.backing {
+            Backing::File { file, offset } => (Some(file), *offset),
+            Backing::Shared { file, offset, .. } => (file.as_ref(), *offset),
+            Backing::Anon => (None, 0),
+        };
+        file.is_some_and(|f| offset + (page - v.start) >= page_up(f.size()).unwrap_or(u64::MAX))
+    }
+
     fn readable(v: &Vma) -> bool {
         v.prot.read || v.prot.write || v.prot.exec
     }
@@ -304,11 +334,20 @@ impl MemoryManager {
     fn frame(&mut self, page: u64, write: bool) -> Result<(Arc<Frame>, bool), Errno> {
         let v = self.find(page).ok_or(Errno::EFAULT)?.clone();
         match &v.backing {
-            Backing::Shared { obj, offset } => {
+            Backing::Shared { obj, offset, .. } => {
+                if Self::past_eof(&v, page) {
+                    return Err(Errno::EFAULT);
+                }
                 let f = obj.page(&self.mf, (offset + (page - v.start)) / PAGE_SIZE)?;
+                // Keep the frame while the platform may map it: a file truncated under a
+                // mapping must not free a page an address space can still reach.
+                self.shared_mapped.insert(page, f.clone());
                 Ok((f, v.prot.write))
             }
             Backing::Anon | Backing::File { .. } => {
+                if Self::past_eof(&v, page) {
+                    return Err(Errno::EFAULT);
+                }
                 if !self.pages.contains_key(&page) {
                     let f = Frame::zeroed(&self.mf)?;
                     if let Backing::File { file, offset } = &v.backing {
@@ -357,6 +396,9 @@ impl MemoryManager {
         }
         let prot = v.prot;
         let page = page_down(addr);
+        if Self::past_eof(v, page) {
+            return Err(SegvCode::Bus);
+        }
         let (f, writable) = self
             .frame(page, access == Access::Write)
             .map_err(|_| SegvCode::MapErr)?;
@@ -437,7 +479,7 @@ impl MemoryManager {
     pub fn resident(&self, addr: u64) -> bool {
         let page = page_down(addr);
         match self.find(page).map(|v| &v.backing) {
-            Some(Backing::Shared { obj, offset }) => {
+            Some(Backing::Shared { obj, offset, .. }) => {
                 let v = self.find(page).map(|v| v.start).unwrap_or(page);
                 obj.has_page((offset + (page - v)) / PAGE_SIZE)
             }

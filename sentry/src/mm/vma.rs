@@ -29,8 +29,13 @@ pub enum Backing {
         file: Arc<dyn MappableFile>,
         offset: u64,
     },
-    /// Shared pages of an object (`offset` in bytes of the VMA's start within it).
-    Shared { obj: Arc<SharedObject>, offset: u64 },
+    /// Shared pages of an object (`offset` in bytes of the VMA's start within it); `file` is
+    /// the file the object holds the data of, if any (for SIGBUS past its end).
+    Shared {
+        obj: Arc<SharedObject>,
+        offset: u64,
+        file: Option<Arc<dyn MappableFile>>,
+    },
 }
 
 /// One mapping `[start, end)`.

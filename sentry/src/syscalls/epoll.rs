@@ -13,8 +13,13 @@
 //!   first), and an entry just reported moves behind the others, so that a small
 //!   `maxevents` still reaches every ready file in turn.
 //! - EPOLLET reports an entry when a readiness bit appears that was not there at the
-//!   previous sample, once; more data arriving on an already readable file is not seen as
-//!   a new edge (Linux reports each wake-up).
+//!   previous sample, once. Sampling cannot see a file drained and refilled between two
+//!   samples (Linux reports every wake-up), and an application that read until EAGAIN and
+//!   waits for the next edge would then wait forever. So an edge-triggered entry that is
+//!   ready but was not reported is reported again once a *blocking* wait has waited
+//!   `ET_GRACE_MIN` for it; the delay doubles (up to `ET_GRACE_MAX`) while nothing changes
+//!   and starts over when a real transition is seen. Waits with a zero timeout, and waits
+//!   shorter than the delay, see no repeated edge.
 //! - EPOLLONESHOT disables the entry after one report until EPOLL_CTL_MOD re-arms it.
 //! - EPOLLEXCLUSIVE is accepted with Linux's restrictions; since no waiter is ever woken,
 //!   it changes nothing.
@@ -57,6 +62,9 @@ const MAX_EVENTS: i64 = i32::MAX as i64 / EVENT_SIZE as i64;
 const TASK_SIZE: u64 = (1 << 47) - 4096;
 /// How often a waiting epoll_wait samples readiness.
 const SAMPLE: Duration = Duration::from_millis(1);
+/// First and longest delay before a blocking wait repeats an unchanged edge (module doc).
+const ET_GRACE_MIN: Duration = Duration::from_millis(10);
+const ET_GRACE_MAX: Duration = Duration::from_secs(1);
 
 /// (descriptor, address of the open description).
 type Key = (i32, usize);
@@ -72,19 +80,44 @@ struct Entry {
     last: u32,
     /// Position in the ready list, when ready and not yet reported.
     ready: Option<u64>,
+    /// EPOLLET: how long a blocking wait waits before repeating an unchanged edge.
+    grace: Duration,
 }
 
 impl Entry {
-    /// Takes a sample of the file's readiness `r` into the entry's state.
-    fn sample(&mut self, r: u32, seq: &mut u64) {
+    fn new(file: &Arc<OpenFile>, events: u32, data: u64) -> Entry {
+        Entry {
+            file: Arc::downgrade(file),
+            events,
+            data,
+            enabled: true,
+            last: 0,
+            ready: None,
+            grace: ET_GRACE_MIN,
+        }
+    }
+
+    /// Takes a sample of the file's readiness `r` into the entry's state; `blocked` is how
+    /// long the current epoll_wait has been blocking.
+    fn sample(&mut self, r: u32, seq: &mut u64, blocked: Duration) {
         let m = r & self.events;
         if !self.enabled || m == 0 {
             self.ready = None;
             self.last = 0;
+            self.grace = ET_GRACE_MIN;
             return;
         }
-        let edge = self.events & EPOLLET == 0 || m & !self.last != 0;
-        if edge && self.ready.is_none() {
+        let mut report = self.events & EPOLLET == 0 || m & !self.last != 0;
+        if self.events & EPOLLET != 0 {
+            if report {
+                self.grace = ET_GRACE_MIN;
+            } else if self.ready.is_none() && blocked >= self.grace {
+                // Perhaps an edge sampling missed: repeat it, and wait longer next time.
+                report = true;
+                self.grace = (self.grace * 2).min(ET_GRACE_MAX);
+            }
+        }
+        if report && self.ready.is_none() {
             *seq += 1;
             self.ready = Some(*seq);
         }
@@ -148,22 +181,17 @@ impl Epoll {
             .iter()
             .map(|(k, e)| (*k, e.file.clone(), e.enabled))
             .collect();
-        snap.into_iter()
-            .map(|(k, w, enabled)| {
-                let r = w.upgrade().map(|f| {
-                    if enabled {
-                        f.ops.poll_ready() as u32
-                    } else {
-                        0
-                    }
-                });
-                (k, w, r)
-            })
-            .collect()
+        let poll = |f: Arc<OpenFile>, on: bool| if on { f.ops.poll_ready() as u32 } else { 0 };
+        let sample = |(k, w, on): (Key, Weak<OpenFile>, bool)| {
+            let r = w.upgrade().map(|f| poll(f, on));
+            (k, w, r)
+        };
+        snap.into_iter().map(sample).collect()
     }
 
-    /// Takes up to `max` ready events (events, data), updating ET and ONESHOT state.
-    fn collect(&self, max: usize) -> Vec<(u32, u64)> {
+    /// Takes up to `max` ready events (events, data), updating ET and ONESHOT state;
+    /// `blocked` is how long the calling epoll_wait has been blocking.
+    fn collect(&self, max: usize, blocked: Duration) -> Vec<(u32, u64)> {
         let polled = self.poll_all();
         let mut st = self.lock();
         let State { entries, seq } = &mut *st;
@@ -174,7 +202,7 @@ impl Epoll {
             };
             match r {
                 Some(r) => {
-                    e.sample(r, seq);
+                    e.sample(r, seq, blocked);
                     now.insert(k, r);
                 }
                 None => {
@@ -260,15 +288,8 @@ impl Epoll {
                 if entries.contains_key(&k) {
                     return Err(Errno::EEXIST);
                 }
-                let mut e = Entry {
-                    file: Arc::downgrade(file),
-                    events,
-                    data,
-                    enabled: true,
-                    last: 0,
-                    ready: None,
-                };
-                e.sample(r, seq);
+                let mut e = Entry::new(file, events, data);
+                e.sample(r, seq, Duration::ZERO);
                 entries.insert(k, e);
             }
             libc::EPOLL_CTL_MOD => {
@@ -276,15 +297,8 @@ impl Epoll {
                 if e.events & EPOLLEXCLUSIVE != 0 {
                     return Err(Errno::EINVAL);
                 }
-                *e = Entry {
-                    file: Arc::downgrade(file),
-                    events,
-                    data,
-                    enabled: true,
-                    last: 0,
-                    ready: None,
-                };
-                e.sample(r, seq);
+                *e = Entry::new(file, events, data);
+                e.sample(r, seq, Duration::ZERO);
             }
             libc::EPOLL_CTL_DEL => {
                 entries.remove(&k).ok_or(Errno::ENOENT)?;
@@ -342,12 +356,14 @@ pub fn epoll_create1(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 /// Whether epoll may watch `f`: files without a poll operation (regular files, directories,
-/// /dev/null, /dev/zero, /dev/full) cannot be added (EPERM).
+/// /dev/null, /dev/zero, /dev/full, /dev/urandom) cannot be added (EPERM).
 fn pollable(f: &OpenFile) -> bool {
     let Ok(st) = f.ops.stat() else { return true };
     match st.mode & libc::S_IFMT {
         libc::S_IFREG | libc::S_IFDIR => false,
-        libc::S_IFCHR => !(libc::major(st.rdev) == 1 && matches!(libc::minor(st.rdev), 3 | 5 | 7)),
+        libc::S_IFCHR => {
+            !(libc::major(st.rdev) == 1 && matches!(libc::minor(st.rdev), 3 | 5 | 7 | 9))
+        }
         _ => true,
     }
 }
@@ -418,8 +434,11 @@ fn wait(
     }
     let f = get_fd(t, epfd)?;
     let ep = Epoll::of(&f).ok_or(Errno::EINVAL)?;
+    // A signalfd in the set reports the signals of this task.
+    crate::fs::signalfd::note_current(&t.sig, &t.tg);
+    let start = Instant::now();
     loop {
-        let got = ep.collect(max as usize);
+        let got = ep.collect(max as usize, start.elapsed());
         if !got.is_empty() {
             let mut b = Vec::with_capacity(got.len() * EVENT_SIZE);
             for (ev, data) in &got {
@@ -470,8 +489,9 @@ fn with_sigmask(
     let new = t.read_u64(mask_addr)? & !UNBLOCKABLE;
     let old = t.sig.mask.swap(new, Ordering::SeqCst);
     let r = wait(t);
+    // Keep `new` for the handler only if a signal will be delivered under it.
     let exiting = t.tg.sig.exiting.load(Ordering::SeqCst);
-    if r == Err(Errno::EINTR) && !exiting {
+    if r == Err(Errno::EINTR) && signal::interrupted() && !exiting {
         *t.sig.saved_mask.lock().unwrap_or_else(|e| e.into_inner()) = Some(old);
     } else {
         t.sig.mask.store(old, Ordering::SeqCst);
@@ -498,99 +518,99 @@ pub fn epoll_pwait2(t: &mut Task, a: [u64; 6]) -> SysResult {
         if s < 0 || !(0..1_000_000_000).contains(&ns) {
             return Err(Errno::EINVAL);
         }
-        Some(
-            Instant::now()
-                .checked_add(Duration::new(s as u64, ns as u32))
-                .unwrap_or_else(far_future),
-        )
+        // A deadline past what Instant holds is no deadline.
+        Instant::now().checked_add(Duration::new(s as u64, ns as u32))
     };
     with_sigmask(t, a[4], a[5], |t| wait(t, a[0], a[1], a[2], deadline))
-}
-
-/// An instant no wait reaches.
-fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::fs::eventfd::EventFd;
+    use libc::{EPOLL_CTL_ADD as ADD, EPOLL_CTL_DEL as DEL, EPOLL_CTL_MOD as MOD};
+
+    const Z: Duration = Duration::ZERO;
 
     fn add(ep: &Epoll, fd: i32, f: &Arc<OpenFile>, events: u32) {
-        assert_eq!(
-            ep.ctl(libc::EPOLL_CTL_ADD, fd, f, events, fd as u64),
-            Ok(())
-        );
+        assert_eq!(ep.ctl(ADD, fd, f, events, fd as u64), Ok(()));
     }
 
     fn epoll() -> Arc<Epoll> {
-        let f = Epoll::open();
-        Epoll::of(&f).expect("registered")
+        Epoll::of(&Epoll::open()).expect("registered")
+    }
+
+    fn efd(n: u64) -> Arc<OpenFile> {
+        EventFd::open(n, false, true)
     }
 
     #[test]
     fn level_triggered_reports_until_drained() {
-        let ep = epoll();
-        let e = EventFd::open(0, false, true);
+        let (ep, e) = (epoll(), efd(0));
         add(&ep, 3, &e, EPOLLIN);
-        assert_eq!(
-            ep.ctl(libc::EPOLL_CTL_ADD, 3, &e, EPOLLIN, 0),
-            Err(Errno::EEXIST)
-        );
-        assert!(ep.collect(8).is_empty());
+        assert_eq!(ep.ctl(ADD, 3, &e, EPOLLIN, 0), Err(Errno::EEXIST));
+        assert!(ep.collect(8, Z).is_empty());
         e.write(&1u64.to_ne_bytes()).expect("write");
-        assert_eq!(ep.collect(8), vec![(EPOLLIN, 3)]);
-        assert_eq!(ep.collect(8), vec![(EPOLLIN, 3)]);
+        assert_eq!(ep.collect(8, Z), vec![(EPOLLIN, 3)]);
+        assert_eq!(ep.collect(8, Z), vec![(EPOLLIN, 3)]);
         e.read(&mut [0u8; 8]).expect("read");
-        assert!(ep.collect(8).is_empty());
-        assert_eq!(ep.ctl(libc::EPOLL_CTL_DEL, 3, &e, 0, 0), Ok(()));
-        assert_eq!(ep.ctl(libc::EPOLL_CTL_DEL, 3, &e, 0, 0), Err(Errno::ENOENT));
-        assert_eq!(
-            ep.ctl(libc::EPOLL_CTL_MOD, 3, &e, EPOLLIN, 0),
-            Err(Errno::ENOENT)
-        );
+        assert!(ep.collect(8, Z).is_empty());
+        assert_eq!(ep.ctl(DEL, 3, &e, 0, 0), Ok(()));
+        assert_eq!(ep.ctl(DEL, 3, &e, 0, 0), Err(Errno::ENOENT));
+        assert_eq!(ep.ctl(MOD, 3, &e, EPOLLIN, 0), Err(Errno::ENOENT));
     }
 
     #[test]
     fn edge_and_oneshot() {
-        let ep = epoll();
-        let a = EventFd::open(1, false, true);
-        let b = EventFd::open(1, false, true);
+        let (ep, a, b) = (epoll(), efd(1), efd(1));
         add(&ep, 4, &a, EPOLLIN | EPOLLET);
         add(&ep, 5, &b, EPOLLIN | EPOLLONESHOT);
-        assert_eq!(ep.collect(8), vec![(EPOLLIN, 4), (EPOLLIN, 5)]);
-        assert!(ep.collect(8).is_empty());
+        assert_eq!(ep.collect(8, Z), vec![(EPOLLIN, 4), (EPOLLIN, 5)]);
+        assert!(ep.collect(8, Z).is_empty());
         // A new edge on the ET entry; the one-shot one stays quiet until re-armed.
         a.read(&mut [0u8; 8]).expect("read");
-        assert!(ep.collect(8).is_empty());
+        assert!(ep.collect(8, Z).is_empty());
         a.write(&1u64.to_ne_bytes()).expect("write");
-        assert_eq!(ep.collect(8), vec![(EPOLLIN, 4)]);
-        assert_eq!(
-            ep.ctl(libc::EPOLL_CTL_MOD, 5, &b, EPOLLIN | EPOLLOUT, 9),
-            Ok(())
-        );
-        assert_eq!(ep.collect(8), vec![(EPOLLIN | EPOLLOUT, 9)]);
+        assert_eq!(ep.collect(8, Z), vec![(EPOLLIN, 4)]);
+        assert_eq!(ep.ctl(MOD, 5, &b, EPOLLIN | EPOLLOUT, 9), Ok(()));
+        assert_eq!(ep.collect(8, Z), vec![(EPOLLIN | EPOLLOUT, 9)]);
+    }
+
+    #[test]
+    fn unchanged_edge_repeats_only_in_long_blocking_waits() {
+        let (ep, a) = (epoll(), efd(1));
+        add(&ep, 4, &a, EPOLLIN | EPOLLET);
+        assert_eq!(ep.collect(8, Z), vec![(EPOLLIN, 4)]);
+        assert!(ep.collect(8, ET_GRACE_MIN / 2).is_empty());
+        assert_eq!(ep.collect(8, ET_GRACE_MIN), vec![(EPOLLIN, 4)]);
+        // The next repeat needs twice as long.
+        assert!(ep.collect(8, ET_GRACE_MIN).is_empty());
+        assert_eq!(ep.collect(8, ET_GRACE_MIN * 2), vec![(EPOLLIN, 4)]);
+        // A real transition starts over.
+        a.read(&mut [0u8; 8]).expect("read");
+        assert!(ep.collect(8, Z).is_empty());
+        a.write(&1u64.to_ne_bytes()).expect("write");
+        assert_eq!(ep.collect(8, Z), vec![(EPOLLIN, 4)]);
+        assert_eq!(ep.collect(8, ET_GRACE_MIN), vec![(EPOLLIN, 4)]);
     }
 
     #[test]
     fn small_maxevents_rotates() {
         let ep = epoll();
-        let files: Vec<_> = (0..3).map(|_| EventFd::open(1, false, true)).collect();
+        let files = [efd(1), efd(1), efd(1)];
         for (i, f) in files.iter().enumerate() {
             add(&ep, i as i32, f, EPOLLIN);
         }
-        assert_eq!(ep.collect(2), vec![(EPOLLIN, 0), (EPOLLIN, 1)]);
-        assert_eq!(ep.collect(2), vec![(EPOLLIN, 2), (EPOLLIN, 0)]);
+        assert_eq!(ep.collect(2, Z), vec![(EPOLLIN, 0), (EPOLLIN, 1)]);
+        assert_eq!(ep.collect(2, Z), vec![(EPOLLIN, 2), (EPOLLIN, 0)]);
     }
 
     #[test]
     fn closed_description_leaves_the_set() {
-        let ep = epoll();
-        let e = EventFd::open(1, false, true);
+        let (ep, e) = (epoll(), efd(1));
         add(&ep, 7, &e, EPOLLIN);
         drop(e);
-        assert!(ep.collect(8).is_empty());
+        assert!(ep.collect(8, Z).is_empty());
         assert!(ep.lock().entries.is_empty());
     }
 
@@ -598,11 +618,11 @@ mod tests {
     fn nesting_and_loops() {
         let (fa, fb) = (Epoll::open(), Epoll::open());
         let (a, b) = (Epoll::of(&fa).expect("a"), Epoll::of(&fb).expect("b"));
-        let e = EventFd::open(1, false, true);
+        let e = efd(1);
         add(&b, 3, &e, EPOLLIN);
         add(&a, 4, &fb, EPOLLIN);
         assert_eq!(fb.ops.poll_ready(), libc::POLLIN as u16);
-        assert_eq!(a.collect(8), vec![(EPOLLIN, 4)]);
+        assert_eq!(a.collect(8, Z), vec![(EPOLLIN, 4)]);
         // b watching a would close a loop.
         assert_eq!(a.check_loop(&b, 1), Err(Errno::ELOOP));
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::errno::{Errno, SysResult};
 use crate::fs::eventfd::EventFd;
-use crate::fs::signalfd::SignalFd;
+use crate::fs::signalfd::{self, SignalFd};
 use crate::fs::timerfd::TimerFd;
 use crate::fs::OpenFile;
 use crate::kernel::Task;
@@ -127,6 +127,7 @@ pub fn signalfd4(t: &mut Task, fd: u64, mask_addr: u64, sizemask: u64, flags: u6
     if flags & !((libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) as u64) != 0 {
         return Err(Errno::EINVAL);
     }
+    signalfd::note_current(&t.sig, &t.tg);
     let fd = fd as i32;
     if fd == -1 {
         let f = SignalFd::open(

@@ -651,3 +651,27 @@ pub fn host_stdio() -> std::io::Result<Vec<(i32, Arc<OpenFile>)>> {
     }
     Ok(v)
 }
+
+/// memfd_create: an unnamed tmpfs file.
+pub fn memfd_create(t: &mut Task, a: [u64; 6]) -> SysResult {
+    const MFD_CLOEXEC: u64 = 1;
+    const MFD_ALLOW_SEALING: u64 = 2;
+    const MFD_NOEXEC_SEAL: u64 = 8;
+    const MFD_EXEC: u64 = 0x10;
+    if a[1] & !(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL | MFD_EXEC) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let name = t.mm().read_cstring(a[0], 249).map_err(|e| {
+        if e == Errno::ENAMETOOLONG {
+            Errno::EINVAL
+        } else {
+            e
+        }
+    })?;
+    let ops = t.kernel.tmpfs.memfd(&name, &creds(t));
+    let f = OpenFile::new(ops, libc::O_RDWR as u32);
+    let _ = f.path.set([b"/memfd:".as_slice(), &name].concat());
+    t.fds()
+        .insert(f, a[1] & MFD_CLOEXEC != 0, 0)
+        .map(|fd| fd as u64)
+}

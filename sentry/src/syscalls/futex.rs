@@ -36,7 +36,7 @@ fn key(t: &Task, addr: u64) -> Key {
     if !PRIVATE.with(|p| p.get()) {
         let mm = t.mm();
         if let Some(v) = mm.find(addr) {
-            if let crate::mm::Backing::Shared { obj, offset } = &v.backing {
+            if let crate::mm::Backing::Shared { obj, offset, .. } = &v.backing {
                 return (Arc::as_ptr(obj) as usize, offset + (addr - v.start));
             }
         }

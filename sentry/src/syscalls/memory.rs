@@ -47,6 +47,7 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
             Backing::Shared {
                 obj: Arc::new(SharedObject::default()),
                 offset: 0,
+                file: None,
             }
         } else {
             Backing::Anon
@@ -63,6 +64,7 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
                 Backing::Shared {
                     obj: Arc::new(SharedObject::default()),
                     offset: 0,
+                    file: None,
                 }
             } else {
                 Backing::Anon
@@ -70,6 +72,20 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
             return t.mm().map(place, len, prot, backing, None);
         }
         let file = f.ops.mappable().ok_or(Errno::ENODEV)?;
+        // Files whose pages live in the memory file (tmpfs, memfd) map shared for real.
+        if shared {
+            if let Some(obj) = f.ops.shared_object() {
+                if prot.write && !f.writable() {
+                    return Err(Errno::EACCES);
+                }
+                let backing = Backing::Shared {
+                    obj,
+                    offset: off,
+                    file: Some(file),
+                };
+                return t.mm().map(place, len, prot, backing, None);
+            }
+        }
         // The root is read-only: a writable shared mapping cannot be. A read-only shared
         // mapping of an unchanging file reads like a private one.
         if shared && prot.write {
@@ -189,9 +205,10 @@ pub fn mremap(t: &mut Task, a: [u64; 6]) -> SysResult {
                         file,
                         offset: offset + PAGE_SIZE,
                     },
-                    Backing::Shared { obj, offset } => Backing::Shared {
+                    Backing::Shared { obj, offset, file } => Backing::Shared {
                         obj,
                         offset: offset + PAGE_SIZE,
+                        file,
                     },
                 }
             };

@@ -3,6 +3,8 @@
 mod file;
 pub use file::host_stdio;
 mod creds;
+mod epoll;
+mod fdkinds;
 pub mod futex;
 mod memory;
 mod misc;
@@ -81,6 +83,7 @@ table! { t, nr, a;
     SYS_fcntl => file::fcntl(t, a),
     SYS_pipe => file::pipe2(t, a[0], 0),
     SYS_pipe2 => file::pipe2(t, a[0], a[1]),
+    SYS_memfd_create => file::memfd_create(t, a),
     SYS_ioctl => file::ioctl(t, a),
     SYS_access => file::faccessat(t, libc::AT_FDCWD as u64, a[0], a[1]),
     SYS_faccessat => file::faccessat(t, a[0], a[1], a[2]),
@@ -181,6 +184,19 @@ table! { t, nr, a;
     SYS_ppoll => poll::ppoll(t, a),
     SYS_select => poll::select(t, a),
     SYS_pselect6 => poll::pselect6(t, a),
+    SYS_epoll_create => epoll::epoll_create(t, a),
+    SYS_epoll_create1 => epoll::epoll_create1(t, a),
+    SYS_epoll_ctl => epoll::epoll_ctl(t, a),
+    SYS_epoll_wait => epoll::epoll_wait(t, a),
+    SYS_epoll_pwait => epoll::epoll_pwait(t, a),
+    SYS_epoll_pwait2 => epoll::epoll_pwait2(t, a),
+    SYS_eventfd => fdkinds::eventfd2(t, a[0], 0),
+    SYS_eventfd2 => fdkinds::eventfd2(t, a[0], a[1]),
+    SYS_timerfd_create => fdkinds::timerfd_create(t, a),
+    SYS_timerfd_settime => fdkinds::timerfd_settime(t, a),
+    SYS_timerfd_gettime => fdkinds::timerfd_gettime(t, a),
+    SYS_signalfd => fdkinds::signalfd4(t, a[0], a[1], a[2], 0),
+    SYS_signalfd4 => fdkinds::signalfd4(t, a[0], a[1], a[2], a[3]),
     SYS_rseq => Err(Errno::ENOSYS),
     SYS_uname => misc::uname(t, a),
     SYS_sethostname => misc::sethostname(t, a),
