@@ -254,7 +254,11 @@ pub fn mremap(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn msync(t: &mut Task, a: [u64; 6]) -> SysResult {
-    if !a[0].is_multiple_of(PAGE_SIZE) || a[2] & !7 != 0 {
+    let (ms_async, ms_sync) = (libc::MS_ASYNC as u64, libc::MS_SYNC as u64);
+    if !a[0].is_multiple_of(PAGE_SIZE)
+        || a[2] & !7 != 0
+        || a[2] & (ms_async | ms_sync) == ms_async | ms_sync
+    {
         return Err(Errno::EINVAL);
     }
     let mm = t.mm();
