@@ -93,6 +93,11 @@ pub trait FileOps: Send + Sync {
     fn set_pipe_size(&self, _size: usize) -> Result<usize, Errno> {
         Err(Errno::EBADF)
     }
+    /// A counter that moves whenever new input arrives or the file's state changes
+    /// (edge-triggered epoll reports each such event); 0 if the file does not count.
+    fn event_count(&self) -> u64 {
+        0
+    }
     /// The process a pidfd names.
     fn pidfd_target(&self) -> Option<i32> {
         None

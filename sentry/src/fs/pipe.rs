@@ -22,6 +22,8 @@ struct State {
 
 #[derive(Default)]
 struct Pipe {
+    /// Writes and closes so far (edge-triggered epoll).
+    events: std::sync::atomic::AtomicU64,
     /// Capacity in bytes (F_SETPIPE_SZ).
     capacity: std::sync::atomic::AtomicUsize,
     state: Mutex<State>,
@@ -40,6 +42,7 @@ pub struct PipeEnd {
 pub fn new_pipe(nonblock: bool) -> (Arc<PipeEnd>, Arc<PipeEnd>) {
     static INO: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1000);
     let pipe = Arc::new(Pipe {
+        events: 0.into(),
         capacity: PIPE_SIZE.into(),
         state: Mutex::new(State {
             buf: VecDeque::new(),
@@ -73,6 +76,9 @@ impl PipeEnd {
 
 impl Drop for PipeEnd {
     fn drop(&mut self) {
+        self.pipe
+            .events
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut st = self.pipe.state.lock().unwrap_or_else(|e| e.into_inner());
         if self.write {
             st.writers -= 1;
@@ -145,6 +151,9 @@ impl FileOps for PipeEnd {
                 let n = room.min(left);
                 st.buf.extend(&data[done..done + n]);
                 done += n;
+                self.pipe
+                    .events
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 self.pipe.cv.notify_all();
                 continue;
             }
@@ -195,6 +204,10 @@ impl FileOps for PipeEnd {
             .capacity
             .store(size, std::sync::atomic::Ordering::Relaxed);
         Ok(size)
+    }
+
+    fn event_count(&self) -> u64 {
+        self.pipe.events.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn poll_ready(&self) -> u16 {

@@ -82,6 +82,8 @@ struct Entry {
     ready: Option<u64>,
     /// EPOLLET: how long a blocking wait waits before repeating an unchanged edge.
     grace: Duration,
+    /// EPOLLET: the file's event count at the last sample (`FileOps::event_count`).
+    last_ev: u64,
 }
 
 impl Entry {
@@ -94,20 +96,24 @@ impl Entry {
             last: 0,
             ready: None,
             grace: ET_GRACE_MIN,
+            last_ev: 0,
         }
     }
 
     /// Takes a sample of the file's readiness `r` into the entry's state; `blocked` is how
     /// long the current epoll_wait has been blocking.
-    fn sample(&mut self, r: u32, seq: &mut u64, blocked: Duration) {
+    fn sample(&mut self, r: u32, ev: u64, seq: &mut u64, blocked: Duration) {
         let m = r & self.events;
+        // New data on a file already ready is an edge too (each write wakes ET waiters).
+        let fresh = ev != self.last_ev;
+        self.last_ev = ev;
         if !self.enabled || m == 0 {
             self.ready = None;
             self.last = 0;
             self.grace = ET_GRACE_MIN;
             return;
         }
-        let mut report = self.events & EPOLLET == 0 || m & !self.last != 0;
+        let mut report = self.events & EPOLLET == 0 || m & !self.last != 0 || fresh;
         if self.events & EPOLLET != 0 {
             if report {
                 self.grace = ET_GRACE_MIN;
@@ -125,11 +131,14 @@ impl Entry {
     }
 
     /// Whether a sample `r` would be reported, without changing anything.
-    fn would_report(&self, r: u32) -> bool {
+    fn would_report(&self, r: u32, ev: u64) -> bool {
         let m = r & self.events;
         self.enabled
             && m != 0
-            && (self.events & EPOLLET == 0 || self.ready.is_some() || m & !self.last != 0)
+            && (self.events & EPOLLET == 0
+                || self.ready.is_some()
+                || m & !self.last != 0
+                || ev != self.last_ev)
     }
 }
 
@@ -174,14 +183,17 @@ impl Epoll {
 
     /// Samples every entry: (key, its file, readiness, or None when the file is gone).
     /// Files are polled without the lock held (a file may be another epoll).
-    fn poll_all(&self) -> Vec<(Key, Weak<OpenFile>, Option<u32>)> {
+    fn poll_all(&self) -> Vec<(Key, Weak<OpenFile>, Option<(u32, u64)>)> {
         let snap: Vec<(Key, Weak<OpenFile>, bool)> = self
             .lock()
             .entries
             .iter()
             .map(|(k, e)| (*k, e.file.clone(), e.enabled))
             .collect();
-        let poll = |f: Arc<OpenFile>, on: bool| if on { f.ops.poll_ready() as u32 } else { 0 };
+        let poll = |f: Arc<OpenFile>, on: bool| {
+            let r = if on { f.ops.poll_ready() as u32 } else { 0 };
+            (r, f.ops.event_count())
+        };
         let sample = |(k, w, on): (Key, Weak<OpenFile>, bool)| {
             let r = w.upgrade().map(|f| poll(f, on));
             (k, w, r)
@@ -201,8 +213,8 @@ impl Epoll {
                 continue;
             };
             match r {
-                Some(r) => {
-                    e.sample(r, seq, blocked);
+                Some((r, ev)) => {
+                    e.sample(r, ev, seq, blocked);
                     now.insert(k, r);
                 }
                 None => {
@@ -289,7 +301,7 @@ impl Epoll {
                     return Err(Errno::EEXIST);
                 }
                 let mut e = Entry::new(file, events, data);
-                e.sample(r, seq, Duration::ZERO);
+                e.sample(r, file.ops.event_count(), seq, Duration::ZERO);
                 entries.insert(k, e);
             }
             libc::EPOLL_CTL_MOD => {
@@ -298,7 +310,7 @@ impl Epoll {
                     return Err(Errno::EINVAL);
                 }
                 *e = Entry::new(file, events, data);
-                e.sample(r, seq, Duration::ZERO);
+                e.sample(r, file.ops.event_count(), seq, Duration::ZERO);
             }
             libc::EPOLL_CTL_DEL => {
                 entries.remove(&k).ok_or(Errno::ENOENT)?;
@@ -321,7 +333,7 @@ impl FileOps for Epoll {
         let polled = self.poll_all();
         let st = self.lock();
         let any = polled.iter().any(|(k, _, r)| {
-            r.is_some_and(|r| st.entries.get(k).is_some_and(|e| e.would_report(r)))
+            r.is_some_and(|(r, ev)| st.entries.get(k).is_some_and(|e| e.would_report(r, ev)))
         });
         if any {
             libc::POLLIN as u16
