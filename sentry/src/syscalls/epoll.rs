@@ -68,6 +68,8 @@ const ET_GRACE_MAX: Duration = Duration::from_secs(1);
 
 /// (descriptor, address of the open description).
 type Key = (i32, usize);
+/// One entry's sample: its key, its file, and (readiness, event count) if the file lives.
+type Polled = (Key, Weak<OpenFile>, Option<(u32, u64)>);
 
 struct Entry {
     file: Weak<OpenFile>,
@@ -183,7 +185,7 @@ impl Epoll {
 
     /// Samples every entry: (key, its file, readiness, or None when the file is gone).
     /// Files are polled without the lock held (a file may be another epoll).
-    fn poll_all(&self) -> Vec<(Key, Weak<OpenFile>, Option<(u32, u64)>)> {
+    fn poll_all(&self) -> Vec<Polled> {
         let snap: Vec<(Key, Weak<OpenFile>, bool)> = self
             .lock()
             .entries
