@@ -50,6 +50,23 @@ pub fn workspace_dir() -> PathBuf {
         .unwrap_or_else(crate_dir)
 }
 
+/// Where test binaries are built: `preferred`, unless it lies under /tmp, which inside
+/// `rvisor do` is the sandbox's own private tmpfs (a binary there could not be run): then
+/// `/var/tmp/rvisor-<what>`. `$SYSCALL_TEST_BUILD_DIR` overrides both.
+pub fn visible_build_dir(preferred: &Path, what: &str) -> PathBuf {
+    if let Some(d) = std::env::var_os("SYSCALL_TEST_BUILD_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d).join(what);
+    }
+    let abs = std::fs::canonicalize(preferred.parent().unwrap_or(preferred))
+        .map(|p| p.join(preferred.file_name().unwrap_or_default()))
+        .unwrap_or_else(|_| preferred.to_path_buf());
+    if abs.starts_with("/tmp") {
+        PathBuf::from(format!("/var/tmp/rvisor-{what}"))
+    } else {
+        preferred.to_path_buf()
+    }
+}
+
 /// Where the C tests live.
 pub fn source_dir() -> PathBuf {
     crate_dir().join("c")

@@ -9,7 +9,10 @@ use std::path::Path;
 
 #[test]
 fn syscall_suite() {
-    let build_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("syscall-tests");
+    let build_dir = syscall_tests::visible_build_dir(
+        &Path::new(env!("CARGO_TARGET_TMPDIR")).join("syscall-tests"),
+        "syscall-tests",
+    );
     match syscall_tests::run_from_env(&build_dir) {
         Ok(report) => println!("{report}"),
         Err(report) => panic!("syscall suite failed:\n{report}"),

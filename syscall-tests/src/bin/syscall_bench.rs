@@ -34,7 +34,8 @@ fn main() -> anyhow::Result<()> {
         .parent()
         .context("workspace")?
         .to_path_buf();
-    let out_dir = root.join("target/syscall-bench");
+    let out_dir =
+        syscall_tests::visible_build_dir(&root.join("target/syscall-bench"), "syscall-bench");
     std::fs::create_dir_all(&out_dir)?;
     let bin = out_dir.join("syscalls");
     let src = root.join("syscall-tests/bench/syscalls.c");
