@@ -8,6 +8,7 @@ mod fdkinds;
 pub mod futex;
 mod memory;
 mod misc;
+mod names;
 mod path;
 mod poll;
 pub mod posix_timer;
@@ -31,18 +32,10 @@ fn unimplemented(nr: u64) -> SysResult {
     Err(Errno::ENOSYS)
 }
 
-/// A syscall's name, for logs.
-pub fn name(nr: u64) -> &'static str {
-    NAMES
-        .iter()
-        .find(|(n, _)| *n == nr as i64)
-        .map(|(_, s)| *s)
-        .unwrap_or("?")
-}
+pub use names::name;
 
 macro_rules! table {
     ($t:ident, $nr:ident, $a:ident; $($sys:ident => $handler:expr,)*) => {
-        const NAMES: &[(i64, &str)] = &[$((libc::$sys, stringify!($sys)),)*];
         /// Serves syscall `nr` for `task`; the arguments are in its registers.
         pub fn dispatch($t: &mut Task, $nr: u64) -> SysResult {
             let $a = $t.regs.regs.syscall_args();
