@@ -82,6 +82,8 @@ impl Budget {
 #[derive(Debug, Default)]
 pub struct SharedObject {
     pages: RwLock<BTreeMap<u64, Arc<Frame>>>,
+    /// Address spaces that map this object (to drop their mappings past a new end of file).
+    mappers: std::sync::Mutex<Vec<std::sync::Weak<std::sync::Mutex<super::MemoryManager>>>>,
     /// Pages count against this, if any (ENOSPC when it is used up).
     budget: Option<Budget>,
 }
@@ -109,6 +111,7 @@ impl SharedObject {
     pub fn with_budget(used: Arc<AtomicU64>, max_pages: u64) -> SharedObject {
         SharedObject {
             pages: RwLock::default(),
+            mappers: Default::default(),
             budget: Some(Budget {
                 used,
                 max: max_pages,
@@ -207,6 +210,33 @@ impl SharedObject {
     /// Cuts the object to `len` bytes: pages wholly past it are dropped (their memory is
     /// freed once no one else holds them) and the rest of the last partial page is zeroed,
     /// so that bytes past `len` read as zeros if the owner grows again.
+    /// Records that `mm` maps this object.
+    pub fn add_mapper(&self, mm: &Arc<std::sync::Mutex<super::MemoryManager>>) {
+        let mut m = self.mappers.lock().unwrap_or_else(|e| e.into_inner());
+        m.retain(|w| w.strong_count() > 0);
+        if !m.iter().any(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(mm))) {
+            m.push(Arc::downgrade(mm));
+        }
+    }
+
+    /// After the file shrank to `len`: every address space drops its mappings of pages past
+    /// the end, so that touching them raises SIGBUS as on Linux. Call without holding any
+    /// memory manager's lock.
+    pub fn unmap_beyond(self: &Arc<Self>, len: u64) {
+        let mappers: Vec<_> = self
+            .mappers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter_map(|w| w.upgrade())
+            .collect();
+        for mm in mappers {
+            mm.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .drop_object_pages_beyond(self, len);
+        }
+    }
+
     pub fn truncate(&self, len: u64) {
         let keep = len.div_ceil(PAGE_SIZE);
         let gone = {

@@ -470,6 +470,31 @@ impl MemoryManager {
         self.vmas.values().map(|v| v.end - v.start).sum()
     }
 
+    /// Drops the platform mappings (and kept frames) of `obj`'s pages at or past `len`.
+    pub fn drop_object_pages_beyond(&mut self, obj: &Arc<SharedObject>, len: u64) {
+        let end_page = page_up(len).unwrap_or(u64::MAX);
+        let ranges: Vec<(u64, u64)> = self
+            .vmas
+            .values()
+            .filter_map(|v| match &v.backing {
+                Backing::Shared { obj: o, offset, .. } if Arc::ptr_eq(o, obj) => {
+                    // The VMA's first address whose file offset is at or past the end.
+                    let cut = if *offset >= end_page {
+                        v.start
+                    } else {
+                        v.start.saturating_add(end_page - offset)
+                    };
+                    (cut < v.end).then_some((cut, v.end))
+                }
+                _ => None,
+            })
+            .collect();
+        for (start, end) in ranges {
+            let _ = self.aspace.unmap(start, end - start);
+            self.forget_shared(start, end);
+        }
+    }
+
     /// Private pages in use.
     pub fn resident_pages(&self) -> usize {
         self.pages.len()

@@ -78,6 +78,7 @@ pub fn mmap(t: &mut Task, a: [u64; 6]) -> SysResult {
                 if prot.write && !f.writable() {
                     return Err(Errno::EACCES);
                 }
+                obj.add_mapper(&t.mm);
                 let backing = Backing::Shared {
                     obj,
                     offset: off,

@@ -200,7 +200,11 @@ pub fn ftruncate(t: &mut Task, a: [u64; 6]) -> SysResult {
         t.signal_group(&tg, libc::SIGXFSZ);
         return Err(Errno::EFBIG);
     }
-    f.ops.truncate(a[1]).map(|_| 0)
+    f.ops.truncate(a[1])?;
+    if let Some(obj) = f.ops.shared_object() {
+        obj.unmap_beyond(a[1]);
+    }
+    Ok(0)
 }
 
 /// fsync, fdatasync, syncfs: everything the Sentry holds is already coherent.

@@ -69,7 +69,23 @@ fn do_clone(
         t.mm.clone()
     } else {
         let child = t.mm().fork(kernel.platform.as_ref())?;
-        Arc::new(Mutex::new(child))
+        let child = Arc::new(Mutex::new(child));
+        // The child maps the same shared objects: it must hear of their truncation too.
+        let objs: Vec<_> = child
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .vmas()
+            .filter_map(|v| match &v.backing {
+                crate::mm::Backing::Shared {
+                    obj, file: Some(_), ..
+                } => Some(obj.clone()),
+                _ => None,
+            })
+            .collect();
+        for o in objs {
+            o.add_mapper(&child);
+        }
+        child
     };
     let fds = if f & libc::CLONE_FILES != 0 {
         t.fds.clone()
