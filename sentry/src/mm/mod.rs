@@ -258,12 +258,7 @@ impl MemoryManager {
         if len == 0 {
             return Ok(());
         }
-        // Every page in the range must be mapped.
-        let mut at = addr;
-        while at < end {
-            let v = self.find(at).ok_or(Errno::ENOMEM)?;
-            at = v.end;
-        }
+        self.check_mapped(addr, len)?;
         self.split_at(addr);
         self.split_at(end);
         for (_, v) in self.vmas.range_mut(addr..end) {
@@ -463,6 +458,19 @@ impl MemoryManager {
             done += n;
         }
         done
+    }
+
+    /// ENOMEM unless every page of `[addr, addr + len)` is mapped (madvise, msync, mlock,
+    /// mincore, mprotect).
+    pub fn check_mapped(&self, addr: u64, len: u64) -> Result<(), Errno> {
+        let end = addr
+            .checked_add(page_up(len).ok_or(Errno::ENOMEM)?)
+            .ok_or(Errno::ENOMEM)?;
+        let mut at = addr;
+        while at < end {
+            at = self.find(at).ok_or(Errno::ENOMEM)?.end;
+        }
+        Ok(())
     }
 
     /// Bytes of address space mapped (RLIMIT_AS).

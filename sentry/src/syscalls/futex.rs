@@ -81,14 +81,7 @@ fn timeout(t: &Task, addr: u64, absolute: bool, realtime: bool) -> Result<Option
     if addr == 0 {
         return Ok(None);
     }
-    let mut b = [0u8; 16];
-    t.read_mem(addr, &mut b)?;
-    let sec = i64::from_le_bytes(b[..8].try_into().unwrap_or_default());
-    let nsec = i64::from_le_bytes(b[8..].try_into().unwrap_or_default());
-    if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
-        return Err(Errno::EINVAL);
-    }
-    let d = Duration::new(sec as u64, nsec as u32);
+    let d = super::misc::read_timespec(t, addr)?;
     if !absolute {
         return Ok(Some(Instant::now() + d));
     }

@@ -114,17 +114,10 @@ pub fn madvise(t: &mut Task, a: [u64; 6]) -> SysResult {
     if !a[0].is_multiple_of(PAGE_SIZE) {
         return Err(Errno::EINVAL);
     }
-    {
-        // Every page of the range must be mapped.
-        let mm = t.mm();
-        let end = a[0]
-            .checked_add(page_up(a[1]).ok_or(Errno::EINVAL)?)
-            .ok_or(Errno::EINVAL)?;
-        let mut at = a[0];
-        while at < end {
-            at = mm.find(at).ok_or(Errno::ENOMEM)?.end;
-        }
-    }
+    page_up(a[1])
+        .and_then(|l| a[0].checked_add(l))
+        .ok_or(Errno::EINVAL)?;
+    t.mm().check_mapped(a[0], a[1])?;
     match a[2] as i32 {
         libc::MADV_DONTNEED => {
             let mut mm = t.mm();
@@ -262,15 +255,7 @@ pub fn msync(t: &mut Task, a: [u64; 6]) -> SysResult {
     {
         return Err(Errno::EINVAL);
     }
-    let mm = t.mm();
-    let end = a[0]
-        .checked_add(page_up(a[1]).ok_or(Errno::ENOMEM)?)
-        .ok_or(Errno::ENOMEM)?;
-    let mut at = a[0];
-    while at < end {
-        at = mm.find(at).ok_or(Errno::ENOMEM)?.end;
-    }
-    Ok(0)
+    t.mm().check_mapped(a[0], a[1]).map(|_| 0)
 }
 
 pub fn mincore(t: &mut Task, a: [u64; 6]) -> SysResult {
@@ -279,13 +264,7 @@ pub fn mincore(t: &mut Task, a: [u64; 6]) -> SysResult {
     }
     let len = page_up(a[1]).ok_or(Errno::ENOMEM)?;
     let pages = (len / PAGE_SIZE) as usize;
-    {
-        let mm = t.mm();
-        let mut at = a[0];
-        while at < a[0] + len {
-            at = mm.find(at).ok_or(Errno::ENOMEM)?.end;
-        }
-    }
+    t.mm().check_mapped(a[0], len)?;
     let v: Vec<u8> = {
         let mm = t.mm();
         (0..pages as u64)
@@ -299,12 +278,7 @@ pub fn mincore(t: &mut Task, a: [u64; 6]) -> SysResult {
 pub fn mlock(t: &mut Task, a: [u64; 6]) -> SysResult {
     let start = a[0] & !(PAGE_SIZE - 1);
     let end = page_up(a[0].checked_add(a[1]).ok_or(Errno::EINVAL)?).ok_or(Errno::EINVAL)?;
-    let mm = t.mm();
-    let mut at = start;
-    while at < end {
-        at = mm.find(at).ok_or(Errno::ENOMEM)?.end;
-    }
-    Ok(0)
+    t.mm().check_mapped(start, end - start).map(|_| 0)
 }
 
 pub fn mlock2(t: &mut Task, a: [u64; 6]) -> SysResult {

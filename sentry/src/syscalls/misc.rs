@@ -164,7 +164,8 @@ pub fn time(t: &mut Task, a: [u64; 6]) -> SysResult {
     Ok(s)
 }
 
-fn read_timespec(t: &Task, addr: u64) -> Result<Duration, Errno> {
+/// Reads a `struct timespec` duration (EINVAL if negative or not normalized).
+pub(crate) fn read_timespec(t: &Task, addr: u64) -> Result<Duration, Errno> {
     let mut b = [0u8; 16];
     t.read_mem(addr, &mut b)?;
     let sec = i64::from_le_bytes(b[..8].try_into().unwrap_or_default());

@@ -31,20 +31,12 @@ fn wait_ready(
     }
 }
 
+/// An optional relative timespec as a deadline.
 fn read_timespec(t: &Task, addr: u64) -> Result<Option<Instant>, Errno> {
     if addr == 0 {
         return Ok(None);
     }
-    let mut b = [0u8; 16];
-    t.read_mem(addr, &mut b)?;
-    let sec = i64::from_le_bytes(b[..8].try_into().unwrap_or_default());
-    let nsec = i64::from_le_bytes(b[8..].try_into().unwrap_or_default());
-    if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
-        return Err(Errno::EINVAL);
-    }
-    Ok(Some(
-        Instant::now() + Duration::new(sec as u64, nsec as u32),
-    ))
+    Ok(Some(Instant::now() + super::misc::read_timespec(t, addr)?))
 }
 
 fn do_poll(t: &mut Task, fds_addr: u64, nfds: u64, deadline: Option<Instant>) -> SysResult {
