@@ -54,6 +54,7 @@ errnos!(
     ENOSYS,
     ENOTEMPTY,
     ELOOP,
+    ENODATA,
     ELIBBAD,
     EOVERFLOW,
     ETIMEDOUT,

@@ -34,6 +34,15 @@ fn unimplemented(nr: u64) -> SysResult {
 
 pub use names::name;
 
+use path::{XattrKind, XattrOp, XattrTarget};
+
+const P: XattrTarget = XattrTarget::Path { follow: true };
+const L: XattrTarget = XattrTarget::Path { follow: false };
+
+fn xa(t: &mut Task, a: [u64; 6], target: XattrTarget, kind: XattrKind) -> SysResult {
+    path::xattr(t, a, XattrOp { target, kind })
+}
+
 macro_rules! table {
     ($t:ident, $nr:ident, $a:ident; $($sys:ident => $handler:expr,)*) => {
         /// Serves syscall `nr` for `task`; the arguments are in its registers.
@@ -105,6 +114,21 @@ table! { t, nr, a;
     SYS_lchown => path::fchownat(t, libc::AT_FDCWD as u64, a[0], a[1], a[2], libc::AT_SYMLINK_NOFOLLOW as u64),
     SYS_fchownat => path::fchownat(t, a[0], a[1], a[2], a[3], a[4]),
     SYS_utimensat => path::utimensat(t, a),
+    SYS_statx => path::statx(t, a),
+    SYS_getxattr => xa(t, a, P, XattrKind::Get),
+    SYS_lgetxattr => xa(t, a, L, XattrKind::Get),
+    SYS_fgetxattr => xa(t, a, XattrTarget::Fd, XattrKind::Get),
+    SYS_setxattr => xa(t, a, P, XattrKind::Set),
+    SYS_lsetxattr => xa(t, a, L, XattrKind::Set),
+    SYS_fsetxattr => xa(t, a, XattrTarget::Fd, XattrKind::Set),
+    SYS_listxattr => xa(t, a, P, XattrKind::List),
+    SYS_llistxattr => xa(t, a, L, XattrKind::List),
+    SYS_flistxattr => xa(t, a, XattrTarget::Fd, XattrKind::List),
+    SYS_removexattr => xa(t, a, P, XattrKind::Remove),
+    SYS_lremovexattr => xa(t, a, L, XattrKind::Remove),
+    SYS_fremovexattr => xa(t, a, XattrTarget::Fd, XattrKind::Remove),
+    SYS_socket => Err(Errno(libc::EAFNOSUPPORT)),
+    SYS_socketpair => Err(Errno(libc::EAFNOSUPPORT)),
     SYS_ftruncate => path::ftruncate(t, a),
     SYS_fsync => path::fsync(t, a),
     SYS_fdatasync => path::fsync(t, a),

@@ -278,3 +278,90 @@ pub fn fstatfs(t: &mut Task, a: [u64; 6]) -> SysResult {
     let p = f.path.get().cloned().unwrap_or_else(|| b"/".to_vec());
     t.write_mem(a[1], &statfs_bytes(&p)).map(|_| 0)
 }
+
+/// statx(2): the basic fields, from the same stat as fstatat.
+pub fn statx(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let (dirfd, path, flags, _mask, buf) = (a[0], a[1], a[2], a[3], a[4]);
+    const AT_STATX_SYNC_TYPE: u64 = 0x6000;
+    let known = (libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW | libc::AT_NO_AUTOMOUNT) as u64
+        | AT_STATX_SYNC_TYPE;
+    if flags & !known != 0 || flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE {
+        return Err(Errno::EINVAL);
+    }
+    let p = t.mm().read_cstring(path, 4095)?;
+    let st = if p.is_empty() {
+        if flags & libc::AT_EMPTY_PATH as u64 == 0 {
+            return Err(Errno::ENOENT);
+        }
+        if dirfd as i32 == libc::AT_FDCWD {
+            super::file::stat_of(t, dirfd, b".", true)?
+        } else {
+            t.fds().get(dirfd as i32)?.ops.stat()?
+        }
+    } else {
+        super::file::stat_of(t, dirfd, &p, flags & libc::AT_SYMLINK_NOFOLLOW as u64 == 0)?
+    };
+    const STATX_BASIC_STATS: u32 = 0x7ff;
+    let mut b = [0u8; 256];
+    let mut put = |o: usize, v: &[u8]| b[o..o + v.len()].copy_from_slice(v);
+    put(0, &STATX_BASIC_STATS.to_le_bytes());
+    put(4, &(st.blksize as u32).to_le_bytes());
+    put(16, &(st.nlink as u32).to_le_bytes());
+    put(20, &st.uid.to_le_bytes());
+    put(24, &st.gid.to_le_bytes());
+    put(28, &(st.mode as u16).to_le_bytes());
+    put(32, &st.ino.to_le_bytes());
+    put(40, &(st.size as u64).to_le_bytes());
+    put(48, &(st.blocks as u64).to_le_bytes());
+    for (o, (s, ns)) in [(64, st.atime), (96, st.ctime), (112, st.mtime)] {
+        put(o, &s.to_le_bytes());
+        put(o + 8, &(ns as u32).to_le_bytes());
+    }
+    put(128, &libc::major(st.rdev).to_le_bytes());
+    put(132, &libc::minor(st.rdev).to_le_bytes());
+    put(136, &libc::major(st.dev).to_le_bytes());
+    put(140, &libc::minor(st.dev).to_le_bytes());
+    t.write_mem(buf, &b).map(|_| 0)
+}
+
+/// The xattr family: no file carries extended attributes yet. Reads answer ENODATA (the
+/// file must exist), lists are empty, and setting one is not supported.
+pub fn xattr(t: &mut Task, a: [u64; 6], op: XattrOp) -> SysResult {
+    match op.target {
+        XattrTarget::Fd => {
+            t.fds().get(a[0] as i32)?;
+        }
+        XattrTarget::Path { follow } => {
+            let p = t.read_path(a[0])?;
+            super::file::stat_of(t, libc::AT_FDCWD as u64, &p, follow)?;
+        }
+    }
+    match op.kind {
+        XattrKind::Get | XattrKind::Remove => Err(Errno::ENODATA),
+        XattrKind::List => Ok(0),
+        XattrKind::Set => Err(Errno::EOPNOTSUPP),
+    }
+}
+
+/// Which file an xattr call names.
+#[derive(Clone, Copy)]
+pub enum XattrTarget {
+    Fd,
+    Path { follow: bool },
+}
+
+/// What an xattr call does.
+#[derive(Clone, Copy)]
+pub enum XattrKind {
+    Get,
+    Set,
+    List,
+    Remove,
+}
+
+/// One xattr syscall.
+#[derive(Clone, Copy)]
+pub struct XattrOp {
+    pub target: XattrTarget,
+    pub kind: XattrKind,
+}
