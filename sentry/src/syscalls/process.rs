@@ -217,6 +217,53 @@ fn do_clone(
     Ok(tid as u64)
 }
 
+/// The children `wait*` with `pid` and `options` may report on; ECHILD if none.
+fn waitable(
+    t: &Task,
+    st: &TgState,
+    pid: i32,
+    options: i32,
+) -> Result<Vec<Arc<ThreadGroup>>, Errno> {
+    let v: Vec<_> = st
+        .children
+        .iter()
+        .filter(|c| matches(t, c, pid) && kind_matches(c, options))
+        .cloned()
+        .collect();
+    if v.is_empty() {
+        return Err(Errno::ECHILD);
+    }
+    Ok(v)
+}
+
+/// Reaps zombie child `c` of the process whose state is `st`: it leaves the children, its
+/// CPU time joins theirs, and its pid is free again.
+fn reap(t: &Task, st: &mut TgState, c: &Arc<ThreadGroup>) {
+    st.children.retain(|x| !Arc::ptr_eq(x, c));
+    let (cpu, grand) = {
+        let cs = c.lock();
+        (cs.cpu_total, cs.children_cpu)
+    };
+    st.children_cpu += cpu + grand;
+    t.kernel.release_pid(c.tgid);
+}
+
+/// Sleeps until a child changes state (or 10 ms pass); ERESTARTSYS if a signal came.
+fn wait_for_child<'a>(
+    tg: &'a ThreadGroup,
+    st: std::sync::MutexGuard<'a, TgState>,
+) -> Result<std::sync::MutexGuard<'a, TgState>, Errno> {
+    let st = tg
+        .child_cv
+        .wait_timeout(st, std::time::Duration::from_millis(10))
+        .unwrap_or_else(|e| e.into_inner())
+        .0;
+    if crate::kernel::signal::interrupted() {
+        return Err(Errno::ERESTARTSYS);
+    }
+    Ok(st)
+}
+
 /// Takes (or, without `consume`, peeks at) a child's unreported stop or continue.
 fn take_job_report(c: &ThreadGroup, stops: bool, conts: bool, consume: bool) -> Option<i32> {
     let mut cs = c.lock();
@@ -266,26 +313,12 @@ pub fn wait4(t: &mut Task, a: [u64; 6]) -> SysResult {
     let tg = t.tg.clone();
     let mut st = tg.lock();
     loop {
-        let candidates: Vec<Arc<ThreadGroup>> = st
-            .children
-            .iter()
-            .filter(|c| matches(t, c, pid) && kind_matches(c, options))
-            .cloned()
-            .collect();
-        if candidates.is_empty() {
-            return Err(Errno::ECHILD);
-        }
+        let candidates = waitable(t, &st, pid, options)?;
         for c in candidates {
             let status = c.lock().exit_status;
             if let Some(s) = status {
-                st.children.retain(|x| !Arc::ptr_eq(x, &c));
-                let (cpu, grand) = {
-                    let cs = c.lock();
-                    (cs.cpu_total, cs.children_cpu)
-                };
-                st.children_cpu += cpu + grand;
+                reap(t, &mut st, &c);
                 drop(st);
-                t.kernel.release_pid(c.tgid);
                 if status_addr != 0 {
                     t.write_mem(status_addr, &s.to_le_bytes())?;
                 }
@@ -311,14 +344,7 @@ pub fn wait4(t: &mut Task, a: [u64; 6]) -> SysResult {
         if options & libc::WNOHANG != 0 {
             return Ok(0);
         }
-        st = tg
-            .child_cv
-            .wait_timeout(st, std::time::Duration::from_millis(10))
-            .unwrap_or_else(|e| e.into_inner())
-            .0;
-        if crate::kernel::signal::interrupted() {
-            return Err(Errno::ERESTARTSYS);
-        }
+        st = wait_for_child(&tg, st)?;
     }
 }
 
@@ -656,24 +682,13 @@ pub fn waitid(t: &mut Task, a: [u64; 6]) -> SysResult {
     let tg = t.tg.clone();
     let mut st = tg.lock();
     loop {
-        let candidates: Vec<Arc<ThreadGroup>> = st
-            .children
-            .iter()
-            .filter(|c| matches(t, c, pid) && kind_matches(c, options))
-            .cloned()
-            .collect();
-        if candidates.is_empty() {
-            return Err(Errno::ECHILD);
-        }
+        let candidates = waitable(t, &st, pid, options)?;
         if options & libc::WEXITED != 0 {
             for c in candidates {
                 let status = c.lock().exit_status;
                 if let Some(s) = status {
                     if options & libc::WNOWAIT == 0 {
-                        st.children.retain(|x| !Arc::ptr_eq(x, &c));
-                        let cs = c.lock();
-                        st.children_cpu += cs.cpu_total + cs.children_cpu;
-                        t.kernel.release_pid(c.tgid);
+                        reap(t, &mut st, &c);
                     }
                     drop(st);
                     let (code, val) = if s & 0x7f == 0 {
@@ -736,14 +751,7 @@ pub fn waitid(t: &mut Task, a: [u64; 6]) -> SysResult {
             }
             return Ok(0);
         }
-        st = tg
-            .child_cv
-            .wait_timeout(st, std::time::Duration::from_millis(10))
-            .unwrap_or_else(|e| e.into_inner())
-            .0;
-        if crate::kernel::signal::interrupted() {
-            return Err(Errno::ERESTARTSYS);
-        }
+        st = wait_for_child(&tg, st)?;
     }
 }
 
