@@ -10,7 +10,7 @@
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 
 use super::eventfd::{anon_ino, anon_open, anon_stat, FileLink, Registry, TICK};
 use super::file::{FileOps, OpenFile, Stat};
@@ -60,29 +60,6 @@ pub fn siginfo_bytes(i: &SigInfo) -> [u8; SIGINFO_SIZE] {
         put(16, &i.uid.to_le_bytes());
     }
     b
-}
-
-/// Takes the lowest pending signal of `avail` from one queue (standard signals do not
-/// queue; real-time ones do).
-fn take(pending: &AtomicU64, infos: &Mutex<Vec<SigInfo>>, avail: u64) -> Option<SigInfo> {
-    let p = pending.load(Ordering::SeqCst) & avail;
-    if p == 0 {
-        return None;
-    }
-    let sig = p.trailing_zeros() as i32 + 1;
-    let mut q = infos.lock().unwrap_or_else(|e| e.into_inner());
-    let info = match q.iter().position(|i| i.signo == sig) {
-        Some(at) => q.remove(at),
-        None => SigInfo {
-            signo: sig,
-            ..Default::default()
-        },
-    };
-    if sig < 32 || !q.iter().any(|i| i.signo == sig) {
-        q.retain(|i| i.signo != sig);
-        pending.fetch_and(!signal::bit(sig), Ordering::SeqCst);
-    }
-    Some(info)
 }
 
 /// The calling task: its signal state and process.
@@ -181,8 +158,8 @@ impl SignalFd {
         let mask = self.mask();
         let mut n = 0;
         for rec in out.chunks_exact_mut(SIGINFO_SIZE) {
-            let Some(info) = take(&cur.0.pending, &cur.0.infos, mask)
-                .or_else(|| take(&cur.1.sig.pending, &cur.1.sig.infos, mask))
+            let Some(info) = signal::take(&cur.0.pending, &cur.0.infos, mask)
+                .or_else(|| signal::take(&cur.1.sig.pending, &cur.1.sig.infos, mask))
             else {
                 break;
             };
@@ -332,11 +309,17 @@ mod tests {
         }
         let all = u64::MAX;
         assert_eq!(
-            take(&pending, &infos, signal::bit(40)).map(|i| i.value),
+            signal::take(&pending, &infos, signal::bit(40)).map(|i| i.value),
             Some(3)
         );
-        assert_eq!(take(&pending, &infos, all).map(|i| i.value), Some(1));
-        assert_eq!(take(&pending, &infos, all).map(|i| i.value), Some(4));
-        assert!(take(&pending, &infos, all).is_none());
+        assert_eq!(
+            signal::take(&pending, &infos, all).map(|i| i.value),
+            Some(1)
+        );
+        assert_eq!(
+            signal::take(&pending, &infos, all).map(|i| i.value),
+            Some(4)
+        );
+        assert!(signal::take(&pending, &infos, all).is_none());
     }
 }

@@ -351,7 +351,9 @@ pub fn send(tg: &Arc<ThreadGroup>, tid: Option<i32>, info: SigInfo) {
     }
 }
 
-fn take(pending: &AtomicU64, infos: &Mutex<Vec<SigInfo>>, avail: u64) -> Option<SigInfo> {
+/// Takes the lowest pending signal of `avail` from one queue (standard signals do not queue;
+/// real-time ones do).
+pub fn take(pending: &AtomicU64, infos: &Mutex<Vec<SigInfo>>, avail: u64) -> Option<SigInfo> {
     let p = pending.load(Ordering::SeqCst) & avail;
     if p == 0 {
         return None;
