@@ -428,11 +428,16 @@ impl MemoryManager {
 
     /// Copies `data` into application memory at `addr` (copy_to_user).
     pub fn copy_out(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        self.write_pages(addr, data, true)
+    }
+
+    /// Writes `data` at `addr` page by page (copy-on-write broken as needed); with
+    /// `check_prot`, every page must be mapped writable.
+    fn write_pages(&mut self, addr: u64, data: &[u8], check_prot: bool) -> Result<(), Errno> {
         let mut done = 0usize;
         while done < data.len() {
             let a = addr.checked_add(done as u64).ok_or(Errno::EFAULT)?;
-            let v = self.find(a).ok_or(Errno::EFAULT)?;
-            if !v.prot.write {
+            if check_prot && !self.find(a).ok_or(Errno::EFAULT)?.prot.write {
                 return Err(Errno::EFAULT);
             }
             let page = page_down(a);
@@ -523,18 +528,7 @@ impl MemoryManager {
 
     /// Writes memory regardless of protection (the loader filling read-only segments).
     pub fn poke(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
-        let mut done = 0usize;
-        while done < data.len() {
-            let a = addr.checked_add(done as u64).ok_or(Errno::EFAULT)?;
-            let page = page_down(a);
-            let n = ((page + PAGE_SIZE - a) as usize).min(data.len() - done);
-            let (f, _) = self.frame(page, true)?;
-            self.mf
-                .write(f.offset() + (a - page), &data[done..done + n])
-                .map_err(|_| Errno::EFAULT)?;
-            done += n;
-        }
-        Ok(())
+        self.write_pages(addr, data, false)
     }
 
     /// Reads a NUL-terminated string of at most `max` bytes (without the NUL).

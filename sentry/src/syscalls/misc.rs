@@ -28,7 +28,8 @@ pub fn uname(t: &mut Task, a: [u64; 6]) -> SysResult {
     t.write_mem(a[0], &b).map(|_| 0)
 }
 
-pub fn sethostname(t: &mut Task, a: [u64; 6]) -> SysResult {
+/// Reads a new host or domain name (at most 64 bytes) if the caller may set it.
+fn uts_name_arg(t: &Task, a: [u64; 6]) -> Result<Vec<u8>, Errno> {
     if a[1] > 64 {
         return Err(Errno::EINVAL);
     }
@@ -37,7 +38,12 @@ pub fn sethostname(t: &mut Task, a: [u64; 6]) -> SysResult {
     }
     let mut b = vec![0u8; a[1] as usize];
     t.read_mem(a[0], &mut b)?;
-    t.uts.lock().unwrap_or_else(|e| e.into_inner()).0 = b;
+    Ok(b)
+}
+
+pub fn sethostname(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let name = uts_name_arg(t, a)?;
+    t.uts.lock().unwrap_or_else(|e| e.into_inner()).0 = name;
     Ok(0)
 }
 
@@ -380,15 +386,8 @@ pub fn setpriority(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn setdomainname(t: &mut Task, a: [u64; 6]) -> SysResult {
-    if a[1] > 64 {
-        return Err(Errno::EINVAL);
-    }
-    if !t.creds.privileged() {
-        return Err(Errno::EPERM);
-    }
-    let mut b = vec![0u8; a[1] as usize];
-    t.read_mem(a[0], &mut b)?;
-    t.uts.lock().unwrap_or_else(|e| e.into_inner()).1 = b;
+    let name = uts_name_arg(t, a)?;
+    t.uts.lock().unwrap_or_else(|e| e.into_inner()).1 = name;
     Ok(0)
 }
 
