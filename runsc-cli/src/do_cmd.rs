@@ -109,6 +109,12 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
         env,
         argv: o.argv.iter().map(|a| a.as_bytes().to_vec()).collect(),
     };
+    // A Sentry panic is a bug; it ends the whole sandbox at once instead of leaving a
+    // process that can never exit (DESIGN.md: "a Sentry panic kills the sandbox").
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("rvisor: internal error (Sentry panic, a bug): {info}");
+        std::process::exit(125);
+    }));
     let status = sentry::sandbox::run(platform, cfg)?;
     Ok(sentry::sandbox::exit_code(status))
 }

@@ -83,14 +83,14 @@ fn timeout(t: &Task, addr: u64, absolute: bool, realtime: bool) -> Result<Option
     }
     let d = super::misc::read_timespec(t, addr)?;
     if !absolute {
-        return Ok(Some(Instant::now() + d));
+        return Ok(super::misc::after(d));
     }
     let now = super::misc::clock_now(if realtime {
         libc::CLOCK_REALTIME
     } else {
         libc::CLOCK_MONOTONIC
     })?;
-    Ok(Some(Instant::now() + d.saturating_sub(now)))
+    Ok(super::misc::after(d.saturating_sub(now)))
 }
 
 fn wait(t: &Task, addr: u64, val: u32, deadline: Option<Instant>, bitset: u32) -> SysResult {

@@ -170,6 +170,12 @@ pub fn time(t: &mut Task, a: [u64; 6]) -> SysResult {
     Ok(s)
 }
 
+/// `d` from now; None when that lies beyond what the clock can represent (an
+/// application-chosen timeout that large means "never").
+pub(crate) fn after(d: Duration) -> Option<std::time::Instant> {
+    std::time::Instant::now().checked_add(d)
+}
+
 /// Reads a `struct timespec` duration (EINVAL if negative or not normalized).
 pub(crate) fn read_timespec(t: &Task, addr: u64) -> Result<Duration, Errno> {
     let mut b = [0u8; 16];
@@ -183,22 +189,20 @@ pub(crate) fn read_timespec(t: &Task, addr: u64) -> Result<Duration, Errno> {
 }
 
 /// Sleeps until `until`, or until a signal: then EINTR with the time left written to `rem`.
-fn sleep_until(t: &Task, until: std::time::Instant, rem: u64) -> SysResult {
-    if crate::kernel::signal::sleep_interruptible(Some(until)) {
+fn sleep_until(t: &Task, until: Option<std::time::Instant>, rem: u64) -> SysResult {
+    if crate::kernel::signal::sleep_interruptible(until) {
         return Ok(0);
     }
     if rem != 0 {
-        t.write_mem(
-            rem,
-            &timespec_bytes(until.saturating_duration_since(std::time::Instant::now())),
-        )?;
+        let left = until.map(|u| u.saturating_duration_since(std::time::Instant::now()));
+        t.write_mem(rem, &timespec_bytes(left.unwrap_or(Duration::MAX)))?;
     }
     Err(Errno::EINTR)
 }
 
 pub fn nanosleep(t: &mut Task, req: u64, rem: u64) -> SysResult {
     let d = read_timespec(t, req)?;
-    sleep_until(t, std::time::Instant::now() + d, rem)
+    sleep_until(t, after(d), rem)
 }
 
 pub fn clock_nanosleep(t: &mut Task, a: [u64; 6]) -> SysResult {
@@ -213,7 +217,7 @@ pub fn clock_nanosleep(t: &mut Task, a: [u64; 6]) -> SysResult {
     } else {
         d
     };
-    sleep_until(t, std::time::Instant::now() + d, if abs { 0 } else { a[3] })
+    sleep_until(t, after(d), if abs { 0 } else { a[3] })
 }
 
 pub fn getrandom(t: &mut Task, a: [u64; 6]) -> SysResult {

@@ -36,7 +36,7 @@ fn read_timespec(t: &Task, addr: u64) -> Result<Option<Instant>, Errno> {
     if addr == 0 {
         return Ok(None);
     }
-    Ok(Some(Instant::now() + super::misc::read_timespec(t, addr)?))
+    Ok(super::misc::after(super::misc::read_timespec(t, addr)?))
 }
 
 fn do_poll(t: &mut Task, fds_addr: u64, nfds: u64, deadline: Option<Instant>) -> SysResult {
@@ -182,7 +182,7 @@ pub fn select(t: &mut Task, a: [u64; 6]) -> SysResult {
         if sec < 0 || !(0..1_000_000).contains(&usec) {
             return Err(Errno::EINVAL);
         }
-        Some(Instant::now() + Duration::new(sec as u64, usec as u32 * 1000))
+        super::misc::after(Duration::new(sec as u64, usec as u32 * 1000))
     };
     let r = do_select(t, a, deadline);
     // select(2) reports the time left in its timeout argument.

@@ -173,7 +173,11 @@ pub fn timer_settime(t: &mut Task, a: [u64; 6]) -> SysResult {
     let generation = {
         let mut st = tm.lock();
         st.generation += 1;
-        st.deadline = (!value.is_zero()).then(|| Instant::now() + value);
+        st.deadline = if value.is_zero() {
+            None
+        } else {
+            Instant::now().checked_add(value)
+        };
         st.interval = interval;
         st.generation
     };
@@ -211,7 +215,11 @@ fn run(timer: Weak<PosixTimer>, tg: Weak<ThreadGroup>, generation: u64) {
             if st.generation != generation {
                 return;
             }
-            st.deadline = (!st.interval.is_zero()).then(|| deadline + st.interval);
+            st.deadline = if st.interval.is_zero() {
+                None
+            } else {
+                deadline.checked_add(st.interval)
+            };
         }
         if tg.lock().exit_status.is_some() {
             return;

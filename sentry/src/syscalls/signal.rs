@@ -307,7 +307,7 @@ pub fn rt_sigtimedwait(t: &mut Task, a: [u64; 6]) -> SysResult {
         if s < 0 || !(0..1_000_000_000).contains(&ns) {
             return Err(Errno::EINVAL);
         }
-        Some(std::time::Instant::now() + Duration::new(s as u64, ns as u32))
+        super::misc::after(Duration::new(s as u64, ns as u32))
     };
     loop {
         // Take only signals of `set`: present everything else as blocked.

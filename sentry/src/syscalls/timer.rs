@@ -78,8 +78,14 @@ fn arm(t: &Task, which: usize, value: Duration, interval: Duration) {
         let mut timers = t.tg.itimer.lock().unwrap_or_else(|e| e.into_inner());
         let it = &mut timers[which];
         it.generation += 1;
-        it.deadline = (which == 0 && !value.is_zero()).then(|| Instant::now() + value);
-        it.cpu_deadline = cpu.filter(|_| !value.is_zero()).map(|c| c + value);
+        it.deadline = if which == 0 && !value.is_zero() {
+            Instant::now().checked_add(value)
+        } else {
+            None
+        };
+        it.cpu_deadline = cpu
+            .filter(|_| !value.is_zero())
+            .and_then(|c| c.checked_add(value));
         it.interval = interval;
         it.generation
     };
@@ -136,12 +142,12 @@ fn run(weak: Weak<ThreadGroup>, mm: Weak<Mutex<MemoryManager>>, which: usize, ge
                 it.deadline = it
                     .deadline
                     .filter(|_| !interval.is_zero())
-                    .map(|d| d + interval);
+                    .and_then(|d| d.checked_add(interval));
             } else {
                 it.cpu_deadline = it
                     .cpu_deadline
                     .filter(|_| !interval.is_zero())
-                    .map(|d| d + interval);
+                    .and_then(|d| d.checked_add(interval));
             }
         }
         if tg.lock().exit_status.is_some() {
