@@ -736,12 +736,10 @@ pub fn waitid(t: &mut Task, a: [u64; 6]) -> SysResult {
                     status: val,
                     ..Default::default()
                 };
-                let tgid = c.tgid;
                 drop(st);
                 if infop != 0 {
                     t.write_mem(infop, &info.to_bytes())?;
                 }
-                let _ = tgid;
                 return Ok(0);
             }
         }
