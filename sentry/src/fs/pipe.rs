@@ -8,8 +8,9 @@ use crate::errno::Errno;
 
 /// Capacity of a pipe, as Linux's default.
 pub const PIPE_SIZE: usize = 65536;
-/// How often a blocked reader or writer looks for signals.
-const TICK: std::time::Duration = std::time::Duration::from_millis(10);
+/// A blocked reader or writer is woken by the other end or by a signal (its waker); this
+/// bounds a wait should a wake-up ever be missed.
+const TICK: std::time::Duration = std::time::Duration::from_secs(1);
 /// Writes up to this size are atomic.
 pub const PIPE_BUF: usize = 4096;
 
@@ -89,14 +90,43 @@ impl Drop for PipeEnd {
     }
 }
 
-impl FileOps for PipeEnd {
-    fn read(&self, buf: &mut [u8], _off: Option<u64>) -> Result<usize, Errno> {
-        if self.write {
-            return Err(Errno::EBADF);
+impl PipeEnd {
+    /// Wakes this pipe's waiters; registered while the task blocks here, so that a signal
+    /// ends the wait at once.
+    fn waker(&self) -> crate::kernel::signal::Waker {
+        let pipe = Arc::downgrade(&self.pipe);
+        Arc::new(move || {
+            if let Some(p) = pipe.upgrade() {
+                let _g = p.state.lock().unwrap_or_else(|e| e.into_inner());
+                p.cv.notify_all();
+            }
+        })
+    }
+
+    fn nonblocking(&self) -> bool {
+        self.nonblock.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Waits for a change of the pipe; false if a signal (or exit) interrupts. The signal
+    /// check happens under the pipe's lock, and the waker takes that lock: no signal is
+    /// missed between the check and the wait.
+    fn wait<'a>(
+        &'a self,
+        st: std::sync::MutexGuard<'a, State>,
+    ) -> (std::sync::MutexGuard<'a, State>, bool) {
+        if crate::kernel::signal::interrupted() {
+            return (st, false);
         }
-        if buf.is_empty() {
-            return Ok(0);
-        }
+        let st = self
+            .pipe
+            .cv
+            .wait_timeout(st, TICK)
+            .unwrap_or_else(|e| e.into_inner())
+            .0;
+        (st, !crate::kernel::signal::interrupted())
+    }
+
+    fn read_blocking(&self, buf: &mut [u8]) -> Result<usize, Errno> {
         let mut st = self.pipe.state.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if !st.buf.is_empty() {
@@ -110,25 +140,18 @@ impl FileOps for PipeEnd {
             if st.writers == 0 {
                 return Ok(0);
             }
-            if self.nonblock.load(std::sync::atomic::Ordering::Relaxed) {
+            if self.nonblocking() {
                 return Err(Errno::EAGAIN);
             }
-            st = self
-                .pipe
-                .cv
-                .wait_timeout(st, TICK)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-            if crate::kernel::signal::interrupted() {
+            let (g, ok) = self.wait(st);
+            st = g;
+            if !ok {
                 return Err(Errno::ERESTARTSYS);
             }
         }
     }
 
-    fn write(&self, data: &[u8], _off: Option<u64>) -> Result<usize, Errno> {
-        if !self.write {
-            return Err(Errno::EBADF);
-        }
+    fn write_blocking(&self, data: &[u8]) -> Result<usize, Errno> {
         let mut st = self.pipe.state.lock().unwrap_or_else(|e| e.into_inner());
         let mut done = 0;
         while done < data.len() {
@@ -157,20 +180,16 @@ impl FileOps for PipeEnd {
                 self.pipe.cv.notify_all();
                 continue;
             }
-            if self.nonblock.load(std::sync::atomic::Ordering::Relaxed) {
+            if self.nonblocking() {
                 return if done > 0 {
                     Ok(done)
                 } else {
                     Err(Errno::EAGAIN)
                 };
             }
-            st = self
-                .pipe
-                .cv
-                .wait_timeout(st, TICK)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-            if crate::kernel::signal::interrupted() {
+            let (g, ok) = self.wait(st);
+            st = g;
+            if !ok {
                 return if done > 0 {
                     Ok(done)
                 } else {
@@ -179,6 +198,25 @@ impl FileOps for PipeEnd {
             }
         }
         Ok(done)
+    }
+}
+
+impl FileOps for PipeEnd {
+    fn read(&self, buf: &mut [u8], _off: Option<u64>) -> Result<usize, Errno> {
+        if self.write {
+            return Err(Errno::EBADF);
+        }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        crate::kernel::signal::with_waker(self.waker(), || self.read_blocking(buf))
+    }
+
+    fn write(&self, data: &[u8], _off: Option<u64>) -> Result<usize, Errno> {
+        if !self.write {
+            return Err(Errno::EBADF);
+        }
+        crate::kernel::signal::with_waker(self.waker(), || self.write_blocking(data))
     }
 
     fn set_nonblock(&self, on: bool) {

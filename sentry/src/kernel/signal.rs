@@ -93,6 +93,9 @@ pub struct TaskSignals {
     pub saved_mask: Mutex<Option<u64>>,
     /// Set when another thread's execve ends this one.
     pub killed: std::sync::atomic::AtomicBool,
+    /// Extra wake-up for a task blocked on some other condition variable (a pipe, a
+    /// futex): called by `wake`.
+    pub waker: Mutex<Option<Waker>>,
     /// Notified when a signal is queued for the task or its process.
     pub wake: (Mutex<u64>, std::sync::Condvar),
 }
@@ -100,10 +103,35 @@ pub struct TaskSignals {
 impl TaskSignals {
     /// Wakes the task if it sleeps in `sleep_interruptible`.
     pub fn wake(&self) {
-        let mut g = self.wake.0.lock().unwrap_or_else(|e| e.into_inner());
-        *g += 1;
-        self.wake.1.notify_all();
+        {
+            let mut g = self.wake.0.lock().unwrap_or_else(|e| e.into_inner());
+            *g += 1;
+            self.wake.1.notify_all();
+        }
+        let extra = self.waker.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(w) = extra {
+            w();
+        }
     }
+}
+
+/// How a blocked wait is woken for a signal: it takes the lock of the condition the task
+/// waits on and notifies it (so a check of `interrupted()` made under that lock cannot miss
+/// the signal).
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// Runs `f` (a wait on some other condition variable) with `w` registered as the running
+/// task's waker.
+pub fn with_waker<R>(w: Waker, f: impl FnOnce() -> R) -> R {
+    let cur = CURRENT.with(|c| c.borrow().as_ref().map(|(s, _)| s.clone()));
+    if let Some(s) = &cur {
+        *s.waker.lock().unwrap_or_else(|e| e.into_inner()) = Some(w);
+    }
+    let r = f();
+    if let Some(s) = &cur {
+        *s.waker.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+    r
 }
 
 /// Sleeps until `deadline` (forever if None) or until the running task has a deliverable

@@ -15,8 +15,9 @@ struct Waiter {
 
 type Key = (usize, u64);
 
-/// How often a blocked waiter looks for signals.
-const TICK: Duration = Duration::from_millis(10);
+/// A waiter is woken by FUTEX_WAKE or by a signal (its waker); this bounds a wait should a
+/// wake-up ever be missed.
+const TICK: Duration = Duration::from_secs(1);
 
 fn table() -> &'static Mutex<HashMap<Key, Vec<Arc<Waiter>>>> {
     static T: std::sync::OnceLock<Mutex<HashMap<Key, Vec<Arc<Waiter>>>>> =
@@ -109,23 +110,34 @@ fn wait(t: &Task, addr: u64, val: u32, deadline: Option<Instant>, bitset: u32) -
         }
         tab.entry(key(t, addr)).or_default().push(w.clone());
     }
-    let mut woken = w.woken.lock().unwrap_or_else(|e| e.into_inner());
+    let waker: crate::kernel::signal::Waker = {
+        let w = w.clone();
+        Arc::new(move || {
+            let _g = w.woken.lock().unwrap_or_else(|e| e.into_inner());
+            w.cv.notify_all();
+        })
+    };
     let mut interrupted = false;
-    while !*woken {
-        let now = Instant::now();
-        if deadline.is_some_and(|d| now >= d) {
-            break;
+    let woken = crate::kernel::signal::with_waker(waker, || {
+        let mut woken = w.woken.lock().unwrap_or_else(|e| e.into_inner());
+        // The signal check is made under the waiter's lock, which the waker takes.
+        while !*woken {
+            if crate::kernel::signal::interrupted() {
+                interrupted = true;
+                break;
+            }
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
+                break;
+            }
+            let slice = deadline.map(|d| d - now).unwrap_or(TICK).min(TICK);
+            woken =
+                w.cv.wait_timeout(woken, slice)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
         }
-        let slice = deadline.map(|d| d - now).unwrap_or(TICK).min(TICK);
-        woken =
-            w.cv.wait_timeout(woken, slice)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        if !*woken && crate::kernel::signal::interrupted() {
-            interrupted = true;
-            break;
-        }
-    }
+        woken
+    });
     if *woken {
         return Ok(0);
     }
