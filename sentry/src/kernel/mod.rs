@@ -167,7 +167,10 @@ impl ThreadGroup {
         for irq in st.threads.values() {
             irq.interrupt();
         }
-        for ts in st.signals.values() {
+        // Wake blocked threads after letting go of the process lock: a waker may take it.
+        let sleepers: Vec<_> = st.signals.values().cloned().collect();
+        drop(st);
+        for ts in sleepers {
             ts.wake();
         }
     }

@@ -374,7 +374,10 @@ pub fn send(tg: &Arc<ThreadGroup>, tid: Option<i32>, info: SigInfo) {
     for irq in st.threads.values() {
         irq.interrupt();
     }
-    for ts in st.signals.values() {
+    // Wake blocked threads after letting go of the process lock: a waker may take it.
+    let sleepers: Vec<_> = st.signals.values().cloned().collect();
+    drop(st);
+    for ts in sleepers {
         ts.wake();
     }
 }

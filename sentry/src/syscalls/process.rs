@@ -248,20 +248,35 @@ fn reap(t: &Task, st: &mut TgState, c: &Arc<ThreadGroup>) {
     t.kernel.release_pid(c.tgid);
 }
 
-/// Sleeps until a child changes state (or 10 ms pass); ERESTARTSYS if a signal came.
+/// Sleeps until a child changes state; ERESTARTSYS if a signal comes. The signal check is
+/// made under the process lock, which the task's waker (`child_waker`) takes.
 fn wait_for_child<'a>(
     tg: &'a ThreadGroup,
     st: std::sync::MutexGuard<'a, TgState>,
 ) -> Result<std::sync::MutexGuard<'a, TgState>, Errno> {
+    if crate::kernel::signal::interrupted() {
+        return Err(Errno::ERESTARTSYS);
+    }
     let st = tg
         .child_cv
-        .wait_timeout(st, std::time::Duration::from_millis(10))
+        .wait_timeout(st, std::time::Duration::from_secs(1))
         .unwrap_or_else(|e| e.into_inner())
         .0;
     if crate::kernel::signal::interrupted() {
         return Err(Errno::ERESTARTSYS);
     }
     Ok(st)
+}
+
+/// Wakes a task waiting for its children when a signal comes.
+fn child_waker(tg: &Arc<ThreadGroup>) -> crate::kernel::signal::Waker {
+    let tg = Arc::downgrade(tg);
+    Arc::new(move || {
+        if let Some(tg) = tg.upgrade() {
+            let _g = tg.lock();
+            tg.child_cv.notify_all();
+        }
+    })
 }
 
 /// Takes (or, without `consume`, peeks at) a child's unreported stop or continue.
@@ -298,6 +313,10 @@ fn matches(t: &Task, child: &ThreadGroup, pid: i32) -> bool {
 }
 
 pub fn wait4(t: &mut Task, a: [u64; 6]) -> SysResult {
+    crate::kernel::signal::with_waker(child_waker(&t.tg), || wait4_inner(t, a))
+}
+
+fn wait4_inner(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (pid, status_addr, options) = (a[0] as i32, a[1], a[2] as i32);
     if options
         & !(libc::WNOHANG
@@ -651,6 +670,10 @@ pub fn prlimit64(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn waitid(t: &mut Task, a: [u64; 6]) -> SysResult {
+    crate::kernel::signal::with_waker(child_waker(&t.tg), || waitid_inner(t, a))
+}
+
+fn waitid_inner(t: &mut Task, a: [u64; 6]) -> SysResult {
     const P_ALL: u64 = 0;
     const P_PID: u64 = 1;
     const P_PGID: u64 = 2;
