@@ -147,11 +147,8 @@ impl HostRoot {
             if stack.len() == 1 && HIDDEN.contains(&comp.as_slice()) {
                 return Err(Errno::ENOENT);
             }
+            // Every descriptor on the stack is a directory (checked when pushed).
             let (dir, _) = stack.last().ok_or(Errno::ENOENT)?;
-            let st = fstat(dir.as_raw_fd())?;
-            if !is_type(&st, libc::S_IFDIR) {
-                return Err(Errno::ENOTDIR);
-            }
             let name = CString::new(comp.clone()).map_err(|_| Errno::EINVAL)?;
             let fd = openat2_one(dir.as_raw_fd(), &name, libc::O_PATH)?;
             let st = fstat(fd.as_raw_fd())?;
@@ -185,6 +182,9 @@ impl HostRoot {
                     stat: st,
                     path: p,
                 });
+            }
+            if !is_type(&st, libc::S_IFDIR) {
+                return Err(Errno::ENOTDIR);
             }
             let mut p = stack.last().map(|(_, p)| p.clone()).unwrap_or_default();
             p.push(b'/');

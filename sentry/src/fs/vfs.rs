@@ -59,15 +59,32 @@ pub fn place(abs: &[u8]) -> Place {
     }
 }
 
+/// The place of an absolute path, classified lexically (the mount point is found with `.`
+/// and `..` removed) but handed on unnormalized where it can be, so that `..` is resolved
+/// physically as Linux does (`file/..` is ENOTDIR).
+fn physical_place(raw: &[u8]) -> Place {
+    match place(&normalize(b"/", raw)) {
+        Place::Host(_) => Place::Host(raw.to_vec()),
+        Place::Tmp(rel) => match raw.strip_prefix(b"/tmp/") {
+            Some(r) => Place::Tmp(r.to_vec()),
+            None => Place::Tmp(rel),
+        },
+    }
+}
+
 /// Runs `op` on the place `path` names, following tmpfs escapes (at most 40).
 pub fn resolve<T>(
     cwd: &[u8],
     path: &[u8],
     mut op: impl FnMut(Place) -> Result<Resolution<T>, Errno>,
 ) -> Result<T, Errno> {
-    let mut abs = normalize(cwd, path);
+    let mut raw: Vec<u8> = if path.first() == Some(&b'/') {
+        path.to_vec()
+    } else {
+        [cwd, b"/", path].concat()
+    };
     for _ in 0..40 {
-        match op(place(&abs))? {
+        match op(physical_place(&raw))? {
             Resolution::Done(v) => return Ok(v),
             Resolution::Escape { target, rest } => {
                 let base = if target.first() == Some(&b'/') {
@@ -75,12 +92,11 @@ pub fn resolve<T>(
                 } else {
                     [TMP, b"/", &target].concat()
                 };
-                let joined = if rest.is_empty() {
+                raw = if rest.is_empty() {
                     base
                 } else {
                     [&base[..], b"/", &rest].concat()
                 };
-                abs = normalize(b"/", &joined);
             }
         }
     }
