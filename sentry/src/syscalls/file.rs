@@ -271,21 +271,20 @@ fn open_path(
         return Ok(OpenFile::new(f.ops.clone(), status));
     }
     let cwd = base_dir(t, dirfd, path)?;
-    // Permission to open an existing file (checked before O_TRUNC can act).
     let follow = flags & libc::O_NOFOLLOW as u32 == 0;
-    if let Ok(st) = stat_of(t, dirfd, path, follow) {
-        let acc = flags & libc::O_ACCMODE as u32;
-        let want_read = acc != libc::O_WRONLY as u32 && flags & libc::O_PATH as u32 == 0;
-        let want_write = acc != libc::O_RDONLY as u32 || flags & libc::O_TRUNC as u32 != 0;
-        if !may_access(&t.creds, &st, want_read, want_write, false) {
-            return Err(Errno::EACCES);
-        }
-    }
     let creds = creds(t);
     let mut opened_at = Vec::new();
     let ops = resolve(&cwd, path, |place| match place {
         Place::Tmp(rel) => {
             opened_at = [vfs::TMP, b"/", &rel].concat();
+            // Permission to open an existing file, checked before O_TRUNC can act.
+            match t.kernel.tmpfs.stat(&rel, follow) {
+                Ok(Resolution::Done(st)) => check_open_access(t, &st, flags)?,
+                Ok(Resolution::Escape { target, rest }) => {
+                    return Ok(Resolution::Escape { target, rest })
+                }
+                Err(_) => {}
+            }
             t.kernel.tmpfs.open(&rel, flags, mode, &creds)
         }
         Place::Host(abs) => {
@@ -322,7 +321,20 @@ fn open_host(t: &Task, abs: &[u8], flags: u32) -> Result<Arc<dyn FileOps>, Errno
     if acc != libc::O_RDONLY as u32 || flags & libc::O_TRUNC as u32 != 0 {
         return Err(if is_dir { Errno::EISDIR } else { Errno::EROFS });
     }
+    check_open_access(t, &Stat::from_host(&l.stat), flags)?;
     Ok(t.kernel.root.open_file(&l)?)
+}
+
+/// EACCES unless the caller may open a file with `st` as `flags` asks.
+fn check_open_access(t: &Task, st: &Stat, flags: u32) -> Result<(), Errno> {
+    let acc = flags & libc::O_ACCMODE as u32;
+    let want_read = acc != libc::O_WRONLY as u32 && flags & libc::O_PATH as u32 == 0;
+    let want_write = acc != libc::O_RDONLY as u32 || flags & libc::O_TRUNC as u32 != 0;
+    if may_access(&t.creds, st, want_read, want_write, false) {
+        Ok(())
+    } else {
+        Err(Errno::EACCES)
+    }
 }
 
 pub fn close(t: &mut Task, a: [u64; 6]) -> SysResult {
