@@ -563,14 +563,17 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
     }
 }
 
-pub fn getpgid(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let pid = a[0] as i32;
-    let g = if pid == 0 {
-        t.tg.clone()
+/// The process a pid argument names: 0 (or its own pid) is the caller's.
+fn process_arg(t: &Task, pid: i32) -> Result<Arc<ThreadGroup>, Errno> {
+    if pid == 0 || pid == t.tg.tgid {
+        Ok(t.tg.clone())
     } else {
-        t.kernel.group(pid).ok_or(Errno::ESRCH)?
-    };
-    let pgid = g.lock().pgid;
+        t.kernel.group(pid).ok_or(Errno::ESRCH)
+    }
+}
+
+pub fn getpgid(t: &mut Task, a: [u64; 6]) -> SysResult {
+    let pgid = process_arg(t, a[0] as i32)?.lock().pgid;
     Ok(pgid as u64)
 }
 
@@ -595,13 +598,7 @@ pub fn setpgid(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 pub fn getsid(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let pid = a[0] as i32;
-    let g = if pid == 0 {
-        t.tg.clone()
-    } else {
-        t.kernel.group(pid).ok_or(Errno::ESRCH)?
-    };
-    let sid = g.lock().sid;
+    let sid = process_arg(t, a[0] as i32)?.lock().sid;
     Ok(sid as u64)
 }
 
@@ -626,11 +623,7 @@ pub fn prlimit64(t: &mut Task, a: [u64; 6]) -> SysResult {
     if res >= 16 {
         return Err(Errno::EINVAL);
     }
-    let g = if a[0] == 0 || a[0] as i32 == t.tg.tgid {
-        t.tg.clone()
-    } else {
-        t.kernel.group(a[0] as i32).ok_or(Errno::ESRCH)?
-    };
+    let g = process_arg(t, a[0] as i32)?;
     let new = if new != 0 {
         let mut b = [0u8; 16];
         t.read_mem(new, &mut b)?;
