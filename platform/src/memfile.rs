@@ -182,6 +182,23 @@ impl MemoryFile {
         Ok(())
     }
 
+    /// Stores a u64 at an 8-byte aligned `offset` in one atomic write, so that application
+    /// code reading it concurrently sees either the old or the new value, never a mix.
+    pub fn store_u64(&self, offset: u64, value: u64) -> Result<()> {
+        if !offset.is_multiple_of(8) {
+            return Err(PlatformError::InvalidArgument(format!(
+                "unaligned atomic store at {offset:#x}"
+            )));
+        }
+        let p = self.check(offset, 8)?;
+        // SAFETY: `check` proved the 8 bytes lie inside our writable shared mapping, and the
+        // offset (and so the address, the mapping being page aligned) is 8-byte aligned as
+        // AtomicU64 requires. Only atomic operations of ours touch these bytes from Rust.
+        unsafe { std::sync::atomic::AtomicU64::from_ptr(p.cast::<u64>()) }
+            .store(value, std::sync::atomic::Ordering::Release);
+        Ok(())
+    }
+
     /// Copies bytes into the file.
     pub fn write(&self, offset: u64, data: &[u8]) -> Result<()> {
         let p = self.check(offset, data.len())?;

@@ -12,6 +12,7 @@ struct Options {
     cwd: Option<String>,
     env: Vec<String>,
     argv: Vec<String>,
+    syscall_patching: bool,
 }
 
 fn parse(args: &[String]) -> anyhow::Result<Options> {
@@ -21,6 +22,7 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
         cwd: None,
         env: Vec::new(),
         argv: Vec::new(),
+        syscall_patching: true,
     };
     let mut i = 0;
     while i < args.len() {
@@ -42,6 +44,13 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
             s if s.starts_with("--platform") => o.platform = value("--platform")?,
             s if s.starts_with("--rootfs") => o.rootfs = Some(value("--rootfs")?.into()),
             s if s.starts_with("--cwd") => o.cwd = Some(value("--cwd")?),
+            s if s.starts_with("--syscall-patching") => {
+                o.syscall_patching = match value("--syscall-patching")?.as_str() {
+                    "true" => true,
+                    "false" => false,
+                    v => bail!("--syscall-patching wants true or false, got {v:?}"),
+                }
+            }
             s if s.starts_with("--env") => {
                 let kv = value("--env")?;
                 if !kv.contains('=') {
@@ -108,6 +117,7 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
         cwd,
         env,
         argv: o.argv.iter().map(|a| a.as_bytes().to_vec()).collect(),
+        syscall_patching: o.syscall_patching,
     };
     // A Sentry panic is a bug; it ends the whole sandbox at once instead of leaving a
     // process that can never exit (DESIGN.md: "a Sentry panic kills the sandbox").

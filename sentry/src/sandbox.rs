@@ -21,6 +21,8 @@ pub struct Config {
     pub env: Vec<Vec<u8>>,
     /// Command and arguments.
     pub argv: Vec<Vec<u8>>,
+    /// Patch the syscall sites of getpid/getppid into trampolines (see `mm::fastpath`).
+    pub syscall_patching: bool,
 }
 
 /// Why a sandbox could not run.
@@ -82,7 +84,7 @@ pub fn run(platform: Box<dyn Platform>, cfg: Config) -> Result<i32, SandboxError
     };
     let cwd = root.lookup(b"/", &cfg.cwd, true).map_err(exec_err)?.path;
     let path = search_path(&root, &cwd, &cfg.env, &cmd);
-    let kernel = Kernel::new(platform, root);
+    let kernel = Kernel::new(platform, root, cfg.syscall_patching);
     let prog =
         load_program(&kernel, &cwd, &path, cfg.argv.clone(), cfg.env.clone()).map_err(exec_err)?;
     let mut fds = FdTable::default();
@@ -112,6 +114,7 @@ pub fn run(platform: Box<dyn Platform>, cfg: Config) -> Result<i32, SandboxError
     let n = base.len().min(15);
     comm[..n].copy_from_slice(&base[..n]);
     let task = Task {
+        fast_guest: None,
         tid: pid,
         tg,
         kernel: kernel.clone(),

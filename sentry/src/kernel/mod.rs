@@ -48,6 +48,7 @@ impl TgState {
             maxrss_kb: 0,
             timers: BTreeMap::new(),
             creds: creds::Credentials::default(),
+            fast_ids: None,
         }
     }
 }
@@ -106,6 +107,8 @@ pub struct TgState {
     pub creds: creds::Credentials,
     /// POSIX timers (timer_create), by id.
     pub timers: BTreeMap<i32, Arc<crate::syscalls::posix_timer::PosixTimer>>,
+    /// The ids page of the process's address space, once the fast path answers from it.
+    pub fast_ids: Option<Arc<crate::mm::IdsPage>>,
 }
 
 /// Resource limits of the first process, as Linux's defaults for init.
@@ -183,6 +186,8 @@ pub struct Kernel {
     pub boot: Instant,
     /// The private /tmp.
     pub tmpfs: Arc<crate::fs::tmpfs::Tmpfs>,
+    /// Whether syscall sites of register-only syscalls are patched (see `mm::fastpath`).
+    pub syscall_patching: bool,
     pids: Mutex<Pids>,
     /// Wait status of pid 1 once it is gone.
     init_status: (Mutex<Option<i32>>, Condvar),
@@ -194,8 +199,9 @@ struct Pids {
 }
 
 impl Kernel {
-    pub fn new(platform: Box<dyn Platform>, root: HostRoot) -> Arc<Kernel> {
+    pub fn new(platform: Box<dyn Platform>, root: HostRoot, syscall_patching: bool) -> Arc<Kernel> {
         Arc::new(Kernel {
+            syscall_patching,
             tmpfs: crate::fs::tmpfs::Tmpfs::new(0x2a, platform.memory_file().clone()),
             platform,
             root,

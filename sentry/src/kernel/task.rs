@@ -46,6 +46,9 @@ pub struct Task {
     pub nice: i32,
     /// UTS namespace: (hostname, domainname), shared until unshare(CLONE_NEWUTS).
     pub uts: Arc<Mutex<(Vec<u8>, Vec<u8>)>>,
+    /// The ids page of another process's address space this task runs in (vfork,
+    /// CLONE_VM): its answers are off until the task leaves.
+    pub fast_guest: Option<Arc<crate::mm::IdsPage>>,
 }
 
 impl Task {
@@ -167,6 +170,11 @@ impl Task {
                     let nr = self.regs.regs.rax;
                     self.regs_replaced = false;
                     let r = syscalls::dispatch(&mut self, nr);
+                    if r.is_ok()
+                        && (nr == libc::SYS_getpid as u64 || nr == libc::SYS_getppid as u64)
+                    {
+                        self.patch_fast_syscall(nr);
+                    }
                     if r == Err(Errno::ERESTARTSYS) {
                         intr = Interrupted::Restartable { nr };
                         self.regs.regs.rax = Errno::EINTR.as_rax();
@@ -295,9 +303,34 @@ impl Task {
         }
     }
 
+    /// Rewrites the site of the register-only syscall `nr` that just trapped so that the
+    /// next calls are answered without a trap (see `mm::fastpath`).
+    fn patch_fast_syscall(&mut self, nr: u64) {
+        // Nobody else may be executing the bytes being rewritten.
+        if !self.kernel.syscall_patching || Arc::strong_count(&self.mm) != 1 {
+            return;
+        }
+        let ids = {
+            let mut mm = self.mm();
+            match mm.patch_syscall(self.regs.regs.rip, nr) {
+                Ok(true) => mm.fast_ids().cloned(),
+                _ => None,
+            }
+        };
+        if let Some(ids) = ids {
+            let mut st = self.tg.lock();
+            let ppid = st.parent.as_ref().map_or(0, |p| p.tgid);
+            ids.set(self.tg.tgid, ppid);
+            st.fast_ids = Some(ids);
+        }
+    }
+
     /// Tears the task down; the last thread turns the process into a zombie.
     fn finish(mut self) {
         let status = self.exiting.unwrap_or(0);
+        if let Some(g) = self.fast_guest.take() {
+            g.remove_guest();
+        }
         self.release_robust_futexes();
         if self.clear_child_tid != 0 {
             let addr = self.clear_child_tid;
@@ -387,7 +420,11 @@ impl Task {
             .filter(|g| g.tgid != self.tg.tgid);
         if let Some(init) = reaper {
             for c in &children {
-                c.lock().parent = Some(init.clone());
+                let mut cs = c.lock();
+                cs.parent = Some(init.clone());
+                if let Some(ids) = &cs.fast_ids {
+                    ids.set_ppid(init.tgid);
+                }
             }
             init.lock().children.extend(children);
             let _g = init.lock();

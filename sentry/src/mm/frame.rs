@@ -43,6 +43,16 @@ impl Frame {
     pub fn offset(&self) -> u64 {
         self.range.offset
     }
+
+    /// Stores `value` at the 8-byte aligned offset `at` within the page, atomically.
+    pub fn store_u64(&self, at: u64, value: u64) -> Result<(), Errno> {
+        if at >= PAGE_SIZE {
+            return Err(Errno::EINVAL);
+        }
+        self.mf
+            .store_u64(self.range.offset + at, value)
+            .map_err(|_| Errno::EINVAL)
+    }
 }
 
 impl Drop for Frame {

@@ -2,6 +2,7 @@
 //! in the memory file), kept in step with the platform's address space, which is only a
 //! cache of it.
 
+mod fastpath;
 mod frame;
 mod vma;
 
@@ -11,6 +12,7 @@ use std::sync::Arc;
 use platform::{Access, AddressSpace, MemoryFile, Platform, Prot, PAGE_SIZE};
 
 use crate::errno::Errno;
+pub use fastpath::IdsPage;
 pub use frame::{Frame, SharedObject};
 pub use vma::{Backing, MappableFile, Vma};
 
@@ -72,6 +74,8 @@ pub struct MemoryManager {
     /// argv and envp strings on the initial stack (for /proc).
     pub arg_range: (u64, u64),
     pub env_range: (u64, u64),
+    /// Patched syscall sites and their trampolines (see `fastpath`).
+    fast: Option<fastpath::FastPath>,
 }
 
 impl std::fmt::Debug for MemoryManager {
@@ -104,6 +108,7 @@ impl MemoryManager {
             brk: 0,
             arg_range: (0, 0),
             env_range: (0, 0),
+            fast: None,
         })
     }
 
@@ -177,6 +182,7 @@ impl MemoryManager {
 
     /// Removes every VMA and page in `[start, end)` and drops them from the platform.
     fn remove_range(&mut self, start: u64, end: u64) -> Result<(), Errno> {
+        self.fastpath_release(start, end, true);
         self.split_at(start);
         self.split_at(end);
         let keys: Vec<u64> = self.vmas.range(start..end).map(|(k, _)| *k).collect();
@@ -259,6 +265,9 @@ impl MemoryManager {
             return Ok(());
         }
         self.check_mapped(addr, len)?;
+        if self.in_table(addr, end) {
+            self.fastpath_release(addr, end, false);
+        }
         self.split_at(addr);
         self.split_at(end);
         for (_, v) in self.vmas.range_mut(addr..end) {
@@ -566,6 +575,7 @@ impl MemoryManager {
         child.brk = self.brk;
         child.arg_range = self.arg_range;
         child.env_range = self.env_range;
+        self.fork_fastpath(&mut child)?;
         // Our writable private pages must fault again so that writes copy.
         for v in self.vmas.values() {
             if !v.shared() && v.prot.write {

@@ -232,6 +232,8 @@ pub fn mremap(t: &mut Task, a: [u64; 6]) -> SysResult {
         Backing::Shared { .. } => first.slice(old, first.end.min(old + old_len)).backing,
         _ => Backing::Anon,
     };
+    // Patched syscall sites return to fixed addresses: the code moves unpatched.
+    mm.unpatch_range(old, old + old_len);
     let to = mm.map(dest, new_len, v.prot, backing, v.label)?;
     if !v.shared() {
         let mut buf = vec![0u8; PAGE_SIZE as usize];

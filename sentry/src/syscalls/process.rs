@@ -190,6 +190,7 @@ fn do_clone(
         } else {
             t.uts.clone()
         },
+        fast_guest: None,
     };
     if f & libc::CLONE_PARENT_SETTID != 0 {
         t.write_mem(ptid, &tid.to_le_bytes())?;
@@ -206,6 +207,23 @@ fn do_clone(
         );
         let fd = t.fds().insert(file, true, 0)?;
         t.write_mem(pidfd_ptr, &fd.to_le_bytes())?;
+    }
+    // The fast path's ids: a forked child's own page answers for it; another process
+    // running in this address space turns the owner's answers off until it leaves.
+    let mut child = child;
+    if f & libc::CLONE_VM == 0 {
+        let ids = child.mm().fast_ids().cloned();
+        if let Some(ids) = ids {
+            let mut st = child.tg.lock();
+            ids.set(child.tg.tgid, st.parent.as_ref().map_or(0, |p| p.tgid));
+            st.fast_ids = Some(ids);
+        }
+    } else if !thread || t.fast_guest.is_some() {
+        let ids = t.mm().fast_ids().cloned();
+        if let Some(ids) = ids {
+            ids.add_guest();
+            child.fast_guest = Some(ids);
+        }
     }
     spawn_task(child)?;
     if let Some(v) = vfork {
@@ -439,6 +457,10 @@ pub fn execve(t: &mut Task, dirfd: u64, path: u64, argv: u64, envp: u64, flags: 
         t.tg.lock().cpu_base += used;
     }
     t.mm = Arc::new(Mutex::new(prog.mm));
+    if let Some(g) = t.fast_guest.take() {
+        g.remove_guest();
+    }
+    t.tg.lock().fast_ids = None;
     t.regs = prog.regs;
     t.regs_replaced = true;
     t.fds().close_on_exec();

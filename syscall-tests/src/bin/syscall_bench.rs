@@ -78,7 +78,7 @@ fn main() -> anyhow::Result<()> {
         )
     });
     println!(
-        "{:<14} {:>12} {:>12} {:>12} {:>14}",
+        "{:<16} {:>12} {:>12} {:>12} {:>14}",
         "operation", "native_us", "rvisor_us", "runsc_us", "runsc/rvisor"
     );
     for (k, n) in &native {
@@ -87,7 +87,7 @@ fn main() -> anyhow::Result<()> {
             Some(Ok(m)) => m.get(k).copied().unwrap_or(f64::NAN),
             _ => f64::NAN,
         };
-        println!("{k:<14} {n:>12.3} {r:>12.3} {g:>12.3} {:>13.1}x", g / r);
+        println!("{k:<16} {n:>12.3} {r:>12.3} {g:>12.3} {:>13.1}x", g / r);
     }
     match runsc {
         None => println!("runsc: not installed (apt-get install runsc)"),
