@@ -44,6 +44,14 @@ impl FdTable {
     }
 
     /// The file at `fd`.
+    /// Every open descriptor, in order.
+    pub fn entries(&self) -> Vec<(i32, Arc<OpenFile>)> {
+        self.fds
+            .iter()
+            .map(|(&fd, e)| (fd, e.file.clone()))
+            .collect()
+    }
+
     pub fn get(&self, fd: i32) -> Result<Arc<OpenFile>, Errno> {
         self.fds
             .get(&fd)

@@ -237,3 +237,30 @@ impl OpenFile {
         Ok(new as u64)
     }
 }
+
+/// Size of the fixed part of `struct linux_dirent64` (d_ino, d_off, d_reclen, d_type).
+pub const DIRENT_HEADER: usize = 19;
+
+/// Appends one `linux_dirent64` to `buf` at `*used`; false if it does not fit.
+pub fn put_dirent(
+    buf: &mut [u8],
+    used: &mut usize,
+    ino: u64,
+    off: u64,
+    dtype: u8,
+    name: &[u8],
+) -> bool {
+    let reclen = (DIRENT_HEADER + name.len() + 1).next_multiple_of(8);
+    if buf.len() - *used < reclen {
+        return false;
+    }
+    let rec = &mut buf[*used..*used + reclen];
+    rec[0..8].copy_from_slice(&ino.to_le_bytes());
+    rec[8..16].copy_from_slice(&off.to_le_bytes());
+    rec[16..18].copy_from_slice(&(reclen as u16).to_le_bytes());
+    rec[18] = dtype;
+    rec[DIRENT_HEADER..DIRENT_HEADER + name.len()].copy_from_slice(name);
+    rec[DIRENT_HEADER + name.len()..].fill(0);
+    *used += reclen;
+    true
+}

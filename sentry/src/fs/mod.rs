@@ -7,6 +7,7 @@ pub mod file;
 pub mod host;
 pub mod pidfd;
 pub mod pipe;
+pub mod procfs;
 pub mod signalfd;
 pub mod timerfd;
 pub mod tmpfs;

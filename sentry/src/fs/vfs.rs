@@ -9,6 +9,8 @@ use crate::fs::tmpfs::Resolution;
 
 /// Mount point of the private tmpfs.
 pub const TMP: &[u8] = b"/tmp";
+/// Mount point of procfs.
+pub const PROC: &[u8] = b"/proc";
 
 /// `path` made absolute against `cwd`, with `.` and `..` removed lexically and a trailing
 /// slash kept.
@@ -46,12 +48,20 @@ pub enum Place {
     Tmp(Vec<u8>),
     /// On the host root.
     Host(Vec<u8>),
+    /// In procfs, at this path relative to /proc ("" for /proc itself).
+    Proc(Vec<u8>),
 }
 
 /// Classifies an absolute, normalized path.
 pub fn place(abs: &[u8]) -> Place {
     if abs == TMP || abs == b"/tmp/" {
         return Place::Tmp(Vec::new());
+    }
+    if abs == PROC || abs == b"/proc/" {
+        return Place::Proc(Vec::new());
+    }
+    if let Some(rest) = abs.strip_prefix(b"/proc/") {
+        return Place::Proc(rest.to_vec());
     }
     match abs.strip_prefix(b"/tmp/") {
         Some(rest) => Place::Tmp(rest.to_vec()),
@@ -68,6 +78,10 @@ fn physical_place(raw: &[u8]) -> Place {
         Place::Tmp(rel) => match raw.strip_prefix(b"/tmp/") {
             Some(r) => Place::Tmp(r.to_vec()),
             None => Place::Tmp(rel),
+        },
+        Place::Proc(rel) => match raw.strip_prefix(b"/proc/") {
+            Some(r) => Place::Proc(r.to_vec()),
+            None => Place::Proc(rel),
         },
     }
 }

@@ -109,6 +109,7 @@ fn open_exec(kernel: &Kernel, cwd: &[u8], path: &[u8]) -> Result<Arc<dyn FileOps
                 kernel.root.open_file(&l)? as Arc<dyn FileOps>
             ))
         }
+        Place::Proc(_) => Err(Errno::EACCES),
     })?;
     let st = file.stat()?;
     if st.mode & libc::S_IFMT != libc::S_IFREG || st.mode & 0o111 == 0 {

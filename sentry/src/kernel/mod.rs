@@ -49,6 +49,7 @@ impl TgState {
             timers: BTreeMap::new(),
             creds: creds::Credentials::default(),
             fast_ids: None,
+            view: None,
         }
     }
 }
@@ -109,6 +110,19 @@ pub struct TgState {
     pub timers: BTreeMap<i32, Arc<crate::syscalls::posix_timer::PosixTimer>>,
     /// The ids page of the process's address space, once the fast path answers from it.
     pub fast_ids: Option<Arc<crate::mm::IdsPage>>,
+    /// What /proc shows of the process to others (published by its leader thread).
+    pub view: Option<ProcView>,
+}
+
+/// The parts of a process's leader that /proc shows to other processes.
+#[derive(Clone)]
+pub struct ProcView {
+    pub mm: Weak<Mutex<crate::mm::MemoryManager>>,
+    pub fds: Weak<Mutex<crate::fs::FdTable>>,
+    pub cwd: Arc<Mutex<Vec<u8>>>,
+    pub exe: Vec<u8>,
+    pub comm: [u8; 16],
+    pub umask: u32,
 }
 
 /// Resource limits of the first process, as Linux's defaults for init.

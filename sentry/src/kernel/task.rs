@@ -303,6 +303,21 @@ impl Task {
         }
     }
 
+    /// Publishes what /proc shows of this process to others, if this is its leader.
+    pub fn publish_view(&self) {
+        if self.tid != self.tg.tgid {
+            return;
+        }
+        self.tg.lock().view = Some(super::ProcView {
+            mm: Arc::downgrade(&self.mm),
+            fds: Arc::downgrade(&self.fds),
+            cwd: self.cwd.clone(),
+            exe: self.exe.clone(),
+            comm: self.comm,
+            umask: self.umask,
+        });
+    }
+
     /// Rewrites the site of the register-only syscall `nr` that just trapped so that the
     /// next calls are answered without a trap (see `mm::fastpath`).
     fn patch_fast_syscall(&mut self, nr: u64) {
@@ -460,6 +475,7 @@ impl Task {
 
 /// Starts `task` on its own host thread.
 pub fn spawn_task(task: Task) -> Result<(), Errno> {
+    task.publish_view();
     {
         let mut st = task.tg.lock();
         st.live_threads += 1;

@@ -6,6 +6,7 @@ use crate::errno::{Errno, SysResult};
 use crate::fs::dev::Device;
 use crate::fs::file::IoctlReply;
 use crate::fs::pipe::new_pipe;
+use crate::fs::procfs;
 use crate::fs::tmpfs::{Creds, Resolution};
 use crate::fs::vfs::{self, resolve, Place};
 use crate::fs::{FileOps, OpenFile, Stat};
@@ -291,6 +292,19 @@ fn open_path(
             opened_at = abs.clone();
             open_host(t, &abs, flags).map(Resolution::Done)
         }
+        Place::Proc(rel) => {
+            opened_at = [vfs::PROC, b"/", &rel].concat();
+            match procfs::lookup(t, &rel, follow)? {
+                Resolution::Escape { target, rest } => Ok(Resolution::Escape { target, rest }),
+                Resolution::Done(_)
+                    if flags & (libc::O_CREAT | libc::O_EXCL) as u32
+                        == (libc::O_CREAT | libc::O_EXCL) as u32 =>
+                {
+                    Err(Errno::EEXIST)
+                }
+                Resolution::Done(f) => procfs::open(f, flags).map(Resolution::Done),
+            }
+        }
     })?;
     let f = OpenFile::new(ops, status);
     let _ = f.path.set(vfs::normalize(b"/", &opened_at));
@@ -396,6 +410,11 @@ pub(super) fn stat_of(t: &Task, dirfd: u64, p: &[u8], follow: bool) -> Result<St
             }
             Ok(Resolution::Done(Stat::from_host(&l.stat)))
         }
+        Place::Proc(rel) => match procfs::lookup(t, &rel, follow)? {
+            Resolution::Escape { target, rest } => Ok(Resolution::Escape { target, rest }),
+            Resolution::Done(f) if follow => procfs::stat(&f).map(Resolution::Done),
+            Resolution::Done(f) => Ok(Resolution::Done(f.stat())),
+        },
     })
 }
 
@@ -546,7 +565,7 @@ pub fn faccessat(t: &mut Task, dirfd: u64, path: u64, mode: u64) -> SysResult {
     let st = stat_of(t, dirfd, &p, true)?;
     let in_tmp = matches!(
         vfs::place(&vfs::normalize(&base_dir(t, dirfd, &p)?, &p)),
-        Place::Tmp(_)
+        Place::Tmp(_) | Place::Proc(_)
     );
     if mode & 2 != 0 && !in_tmp && st.mode & libc::S_IFMT != libc::S_IFCHR {
         return Err(Errno::EROFS);
@@ -562,15 +581,15 @@ pub fn readlinkat(t: &mut Task, dirfd: u64, path: u64, buf: u64, size: u64) -> S
     if size as i64 <= 0 {
         return Err(Errno::EINVAL);
     }
-    let target = if p == b"/proc/self/exe" {
-        t.exe.clone()
-    } else {
-        let cwd = base_dir(t, dirfd, &p)?;
-        resolve(&cwd, &p, |place| match place {
-            Place::Tmp(rel) => t.kernel.tmpfs.readlink(&rel),
-            Place::Host(abs) => host_readlink(t, &abs).map(Resolution::Done),
-        })?
-    };
+    let cwd = base_dir(t, dirfd, &p)?;
+    let target = resolve(&cwd, &p, |place| match place {
+        Place::Tmp(rel) => t.kernel.tmpfs.readlink(&rel),
+        Place::Host(abs) => host_readlink(t, &abs).map(Resolution::Done),
+        Place::Proc(rel) => match procfs::lookup(t, &rel, false)? {
+            Resolution::Escape { target, rest } => Ok(Resolution::Escape { target, rest }),
+            Resolution::Done(f) => procfs::readlink(&f).map(Resolution::Done),
+        },
+    })?;
     let n = target.len().min(size as usize);
     t.write_mem(buf, &target[..n])?;
     Ok(n as u64)
@@ -629,7 +648,7 @@ fn set_cwd(t: &Task, dirfd: u64, path: &[u8]) -> SysResult {
             .lookup(b"/", &h, true)
             .map(|l| l.path)
             .unwrap_or(h),
-        Place::Tmp(_) => abs,
+        Place::Tmp(_) | Place::Proc(_) => abs,
     };
     *t.cwd.lock().unwrap_or_else(|e| e.into_inner()) =
         if abs.is_empty() { b"/".to_vec() } else { abs };

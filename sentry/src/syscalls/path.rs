@@ -21,6 +21,16 @@ fn host_readonly(t: &Task, abs: &[u8], must_exist: bool) -> Result<Resolution<()
     }
 }
 
+/// What changing something under /proc gives: EEXIST or EPERM if it is there (after
+/// following links on the way), else ENOENT.
+fn proc_readonly(t: &Task, rel: &[u8], must_exist: bool) -> Result<Resolution<()>, Errno> {
+    match crate::fs::procfs::lookup(t, rel, false)? {
+        Resolution::Escape { target, rest } => Ok(Resolution::Escape { target, rest }),
+        Resolution::Done(_) if !must_exist => Err(Errno::EEXIST),
+        Resolution::Done(_) => Err(Errno::EPERM),
+    }
+}
+
 fn path_arg(t: &Task, dirfd: u64, addr: u64) -> Result<(Vec<u8>, Vec<u8>), Errno> {
     let p = t.read_path(addr)?;
     let cwd = base_dir(t, dirfd, &p)?;
@@ -34,6 +44,7 @@ pub fn mkdirat(t: &mut Task, dirfd: u64, path: u64, mode: u64) -> SysResult {
         Place::Tmp(rel) if rel.is_empty() => Err(Errno::EEXIST),
         Place::Tmp(rel) => t.kernel.tmpfs.mkdir(&rel, mode as u32 & 0o7777, &c),
         Place::Host(abs) => host_readonly(t, &abs, false),
+        Place::Proc(rel) => proc_readonly(t, &rel, false),
     })
     .map(|_| 0)
 }
@@ -49,6 +60,7 @@ pub fn unlinkat(t: &mut Task, dirfd: u64, path: u64, flags: u64) -> SysResult {
         Place::Tmp(rel) if dir => t.kernel.tmpfs.rmdir(&rel),
         Place::Tmp(rel) => t.kernel.tmpfs.unlink(&rel),
         Place::Host(abs) => host_readonly(t, &abs, true),
+        Place::Proc(rel) => proc_readonly(t, &rel, true),
     })
     .map(|_| 0)
 }
@@ -76,6 +88,14 @@ pub fn renameat2(
             Err(Errno::EXDEV)
         }
         (Place::Host(o), Place::Host(_)) => host_readonly(t, &o, true).map(|_| 0),
+        (Place::Proc(_), Place::Proc(_)) => {
+            stat_exists(t, &oa)?;
+            Err(Errno::EPERM)
+        }
+        (Place::Proc(_), _) | (_, Place::Proc(_)) => {
+            stat_exists(t, &oa)?;
+            Err(Errno::EXDEV)
+        }
     }
 }
 
@@ -91,6 +111,7 @@ pub fn symlinkat(t: &mut Task, target: u64, dirfd: u64, path: u64) -> SysResult 
         Place::Tmp(rel) if rel.is_empty() => Err(Errno::EEXIST),
         Place::Tmp(rel) => t.kernel.tmpfs.symlink(&target, &rel, &c),
         Place::Host(abs) => host_readonly(t, &abs, false),
+        Place::Proc(rel) => proc_readonly(t, &rel, false),
     })
     .map(|_| 0)
 }
@@ -123,6 +144,7 @@ pub fn truncate(t: &mut Task, path: u64, len: u64) -> SysResult {
     resolve(&cwd, &p, |pl| match pl {
         Place::Tmp(rel) => t.kernel.tmpfs.truncate(&rel, len),
         Place::Host(abs) => host_readonly(t, &abs, true),
+        Place::Proc(rel) => proc_readonly(t, &rel, true),
     })
     .map(|_| 0)
 }
@@ -132,6 +154,7 @@ pub fn fchmodat(t: &mut Task, dirfd: u64, path: u64, mode: u64) -> SysResult {
     resolve(&cwd, &p, |pl| match pl {
         Place::Tmp(rel) => t.kernel.tmpfs.chmod(&rel, mode as u32 & 0o7777),
         Place::Host(abs) => host_readonly(t, &abs, true),
+        Place::Proc(rel) => proc_readonly(t, &rel, true),
     })
     .map(|_| 0)
 }
@@ -150,6 +173,7 @@ pub fn fchownat(t: &mut Task, dirfd: u64, path: u64, uid: u64, gid: u64, flags: 
         Place::Tmp(rel) if follow => t.kernel.tmpfs.chown(&rel, id(uid), id(gid)),
         Place::Tmp(rel) => t.kernel.tmpfs.lchown(&rel, id(uid), id(gid)),
         Place::Host(abs) => host_readonly(t, &abs, true),
+        Place::Proc(rel) => proc_readonly(t, &rel, true),
     })
     .map(|_| 0)
 }
@@ -185,6 +209,7 @@ pub fn utimensat(t: &mut Task, a: [u64; 6]) -> SysResult {
         Place::Tmp(rel) if follow => t.kernel.tmpfs.utimens(&rel, at, mt),
         Place::Tmp(rel) => t.kernel.tmpfs.lutimens(&rel, at, mt),
         Place::Host(abs) => host_readonly(t, &abs, true),
+        Place::Proc(rel) => proc_readonly(t, &rel, true),
     })
     .map(|_| 0)
 }
@@ -227,6 +252,7 @@ pub fn fchmod(t: &mut Task, a: [u64; 6]) -> SysResult {
     resolve(b"/", &p, |pl| match pl {
         Place::Tmp(rel) => t.kernel.tmpfs.chmod(&rel, a[1] as u32 & 0o7777),
         Place::Host(_) => Err(Errno::EROFS),
+        Place::Proc(_) => Err(Errno::EPERM),
     })
     .map(|_| 0)
 }
@@ -243,6 +269,7 @@ pub fn fchown(t: &mut Task, a: [u64; 6]) -> SysResult {
     resolve(b"/", &p, |pl| match pl {
         Place::Tmp(rel) => t.kernel.tmpfs.chown(&rel, id(a[1]), id(a[2])),
         Place::Host(_) => Err(Errno::EROFS),
+        Place::Proc(_) => Err(Errno::EPERM),
     })
     .map(|_| 0)
 }
@@ -251,10 +278,15 @@ pub fn fchown(t: &mut Task, a: [u64; 6]) -> SysResult {
 fn statfs_bytes(abs: &[u8]) -> [u8; 120] {
     const TMPFS_MAGIC: u64 = 0x0102_1994;
     const OVERLAYFS_SUPER_MAGIC: u64 = 0x794c_7630;
+    const PROC_SUPER_MAGIC: u64 = 0x9fa0;
     let mut b = [0u8; 120];
     let (kind, flags) = match vfs::place(abs) {
         Place::Tmp(_) => (TMPFS_MAGIC, libc::ST_NOSUID | libc::ST_NODEV),
         Place::Host(_) => (OVERLAYFS_SUPER_MAGIC, libc::ST_RDONLY),
+        Place::Proc(_) => (
+            PROC_SUPER_MAGIC,
+            libc::ST_NOSUID | libc::ST_NODEV | libc::ST_NOEXEC,
+        ),
     };
     let fields: [u64; 7] = [kind, 4096, 1 << 20, 1 << 19, 1 << 19, 1 << 20, 1 << 19];
     for (i, v) in fields.iter().enumerate() {

@@ -477,6 +477,7 @@ pub fn execve(t: &mut Task, dirfd: u64, path: u64, argv: u64, envp: u64, flags: 
     t.comm = [0; 16];
     let n = base.len().min(15);
     t.comm[..n].copy_from_slice(&base[..n]);
+    t.publish_view();
     if let Some(v) = t.vfork_done.take() {
         *v.0.lock().unwrap_or_else(|e| e.into_inner()) = true;
         v.1.notify_all();
@@ -533,6 +534,7 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
             let n = s.len().min(15);
             b[..n].copy_from_slice(&s[..n]);
             t.comm = b;
+            t.publish_view();
             Ok(0)
         }
         libc::PR_GET_NAME => {
@@ -853,6 +855,7 @@ pub fn unshare(t: &mut Task, a: [u64; 6]) -> SysResult {
         let cwd = t.cwd();
         t.cwd = Arc::new(Mutex::new(cwd));
     }
+    t.publish_view();
     if f & libc::CLONE_NEWUTS != 0 {
         let uts = t.uts.lock().unwrap_or_else(|e| e.into_inner()).clone();
         t.uts = Arc::new(Mutex::new(uts));

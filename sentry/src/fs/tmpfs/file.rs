@@ -4,11 +4,8 @@ use std::sync::Arc;
 
 use super::inode::{lock, rlock, wlock, Inode, Kind, FIRST_COOKIE};
 use crate::errno::Errno;
-use crate::fs::file::{FileOps, Stat};
+use crate::fs::file::{put_dirent, FileOps, Stat};
 use crate::mm::{MappableFile, SharedObject};
-
-/// Size of `struct linux_dirent64` before the name.
-const DIRENT_HEADER: usize = 19;
 
 /// An open regular file. Holding it keeps the inode (and its data) alive after unlink.
 pub(super) struct RegFile {
@@ -127,30 +124,6 @@ impl MappableFile for Mapped {
 /// `d_off` is the cursor just past it.
 pub(super) struct DirFile {
     pub inode: Arc<Inode>,
-}
-
-/// Appends one `linux_dirent64` to `buf` at `*used`; false if it does not fit.
-fn put_dirent(
-    buf: &mut [u8],
-    used: &mut usize,
-    ino: u64,
-    off: u64,
-    dtype: u8,
-    name: &[u8],
-) -> bool {
-    let reclen = (DIRENT_HEADER + name.len() + 1).next_multiple_of(8);
-    if buf.len() - *used < reclen {
-        return false;
-    }
-    let rec = &mut buf[*used..*used + reclen];
-    rec[0..8].copy_from_slice(&ino.to_le_bytes());
-    rec[8..16].copy_from_slice(&off.to_le_bytes());
-    rec[16..18].copy_from_slice(&(reclen as u16).to_le_bytes());
-    rec[18] = dtype;
-    rec[DIRENT_HEADER..DIRENT_HEADER + name.len()].copy_from_slice(name);
-    rec[DIRENT_HEADER + name.len()..].fill(0);
-    *used += reclen;
-    true
 }
 
 impl FileOps for DirFile {

@@ -1,0 +1,254 @@
+//! System-wide /proc files: meminfo, cpuinfo, stat, uptime, loadavg, version, filesystems,
+//! mounts, net/ and the sys/ tunables, all describing the sandbox.
+
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+
+use super::{Found, Node, DT_DIR, DT_LNK, DT_REG};
+use crate::errno::Errno;
+use crate::kernel::Task;
+
+/// Entries of /proc besides the processes and self links.
+pub const TOP: &[(&[u8], u8)] = &[
+    (b"cpuinfo", DT_REG),
+    (b"filesystems", DT_REG),
+    (b"loadavg", DT_REG),
+    (b"meminfo", DT_REG),
+    (b"mounts", DT_LNK),
+    (b"net", DT_LNK),
+    (b"stat", DT_REG),
+    (b"sys", DT_DIR),
+    (b"uptime", DT_REG),
+    (b"version", DT_REG),
+];
+
+/// Kernel release the sandbox reports (uname -r).
+pub const RELEASE: &str = "6.1.0-rvisor";
+/// Kernel version string (uname -v).
+pub const VERSION: &str = "#1 SMP PREEMPT_DYNAMIC rvisor";
+/// Memory the sandbox reports, in KiB (as sysinfo(2) does).
+const MEM_TOTAL_KB: u64 = 2 << 20;
+
+fn file(s: impl Into<Vec<u8>>) -> Result<Found, Errno> {
+    Ok(Found::new(Node::File(s.into()), 0, 0o444))
+}
+
+fn dir(e: &[(&[u8], u8)]) -> Result<Found, Errno> {
+    Ok(Found::new(
+        Node::Dir(e.iter().map(|(n, d)| (n.to_vec(), *d)).collect()),
+        0,
+        0o555,
+    ))
+}
+
+/// Seconds since the sandbox booted.
+fn uptime(t: &Task) -> f64 {
+    t.kernel.boot.elapsed().as_secs_f64()
+}
+
+/// The host's CPU description, read once: the CPU is the same one.
+fn cpuinfo() -> Vec<u8> {
+    static INFO: OnceLock<Vec<u8>> = OnceLock::new();
+    INFO.get_or_init(|| {
+        std::fs::read("/proc/cpuinfo").unwrap_or_else(|_| b"processor\t: 0\n\n".to_vec())
+    })
+    .clone()
+}
+
+/// The node at `comps` (not a process directory).
+pub fn node(t: &Task, comps: &[&[u8]]) -> Result<Found, Errno> {
+    let procs = t.kernel.groups().len();
+    match comps {
+        [b"cpuinfo"] => file(cpuinfo()),
+        [b"meminfo"] => file(meminfo()),
+        [b"uptime"] => {
+            let up = uptime(t);
+            file(format!("{up:.2} {:.2}\n", up * 2.0))
+        }
+        [b"loadavg"] => {
+            let last = t.kernel.groups().iter().map(|g| g.tgid).max().unwrap_or(1);
+            file(format!("0.00 0.00 0.00 1/{procs} {last}\n"))
+        }
+        [b"version"] => file(format!(
+            "Linux version {RELEASE} (rvisor@rvisor) (rustc) {VERSION}\n"
+        )),
+        [b"filesystems"] => file(
+            "nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevpts\nnodev\tmqueue\nnodev\toverlay\n",
+        ),
+        [b"stat"] => {
+            let boot = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs()
+                .saturating_sub(uptime(t) as u64);
+            let ticks = (uptime(t) * 100.0) as u64;
+            let mut s = format!("cpu  0 0 0 {} 0 0 0 0 0 0\n", ticks * 2);
+            for c in 0..2 {
+                let _ = writeln!(s, "cpu{c} 0 0 0 {ticks} 0 0 0 0 0 0");
+            }
+            let _ = write!(
+                s,
+                "intr 0\nctxt 0\nbtime {boot}\nprocesses {procs}\nprocs_running 1\n\
+                 procs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n"
+            );
+            file(s)
+        }
+        [b"mounts"] => Ok(Found::new(
+            Node::Link(b"self/mounts".to_vec()),
+            0,
+            0o777,
+        )),
+        [b"net"] => Ok(Found::new(
+            Node::Link(b"self/net".to_vec()),
+            0,
+            0o777,
+        )),
+        [b"sys", rest @ ..] => sys(t, rest),
+        _ => Err(Errno::ENOENT),
+    }
+}
+
+fn meminfo() -> String {
+    let total = MEM_TOTAL_KB;
+    let free = total / 2;
+    format!(
+        "MemTotal:       {total:>8} kB\nMemFree:        {free:>8} kB\n\
+         MemAvailable:   {free:>8} kB\nBuffers:               0 kB\nCached:                0 kB\n\
+         SwapCached:            0 kB\nActive:                0 kB\nInactive:              0 kB\n\
+         SwapTotal:             0 kB\nSwapFree:              0 kB\nDirty:                 0 kB\n\
+         Shmem:                 0 kB\nCommitLimit:    {total:>8} kB\nCommitted_AS:          0 kB\n\
+         VmallocTotal:   34359738367 kB\nHugePages_Total:       0\nHugePages_Free:        0\n\
+         Hugepagesize:       2048 kB\n"
+    )
+}
+
+/// /proc/sys.
+fn sys(t: &Task, rest: &[&[u8]]) -> Result<Found, Errno> {
+    let (host, domain) = t.uts.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let line = |b: &[u8]| [b, b"\n"].concat();
+    match rest {
+        [] => dir(&[
+            (b"fs", DT_DIR),
+            (b"kernel", DT_DIR),
+            (b"net", DT_DIR),
+            (b"vm", DT_DIR),
+        ]),
+        [b"kernel"] => dir(&[
+            (b"cap_last_cap", DT_REG),
+            (b"domainname", DT_REG),
+            (b"hostname", DT_REG),
+            (b"ngroups_max", DT_REG),
+            (b"osrelease", DT_REG),
+            (b"ostype", DT_REG),
+            (b"overflowgid", DT_REG),
+            (b"overflowuid", DT_REG),
+            (b"pid_max", DT_REG),
+            (b"random", DT_DIR),
+            (b"threads-max", DT_REG),
+            (b"version", DT_REG),
+            (b"yama", DT_DIR),
+        ]),
+        [b"kernel", b"hostname"] => file(line(&host)),
+        [b"kernel", b"domainname"] => file(line(&domain)),
+        [b"kernel", b"osrelease"] => file(format!("{RELEASE}\n")),
+        [b"kernel", b"ostype"] => file("Linux\n"),
+        [b"kernel", b"version"] => file(format!("{VERSION}\n")),
+        [b"kernel", b"pid_max"] => file("4194304\n"),
+        [b"kernel", b"threads-max"] => file("63704\n"),
+        [b"kernel", b"ngroups_max"] => file("65536\n"),
+        [b"kernel", b"cap_last_cap"] => file("40\n"),
+        [b"kernel", b"overflowuid"] | [b"kernel", b"overflowgid"] => file("65534\n"),
+        [b"kernel", b"random"] => dir(&[(b"boot_id", DT_REG), (b"uuid", DT_REG)]),
+        [b"kernel", b"random", b"boot_id"] => file(boot_id(t)),
+        [b"kernel", b"random", b"uuid"] => file(format!("{}\n", uuid())),
+        [b"kernel", b"yama"] => dir(&[(b"ptrace_scope", DT_REG)]),
+        [b"kernel", b"yama", b"ptrace_scope"] => file("1\n"),
+        [b"fs"] => dir(&[
+            (b"file-max", DT_REG),
+            (b"file-nr", DT_REG),
+            (b"nr_open", DT_REG),
+            (b"pipe-max-size", DT_REG),
+        ]),
+        [b"fs", b"file-max"] => file("9223372036854775807\n"),
+        [b"fs", b"file-nr"] => file("0\t0\t9223372036854775807\n"),
+        [b"fs", b"nr_open"] => file("1048576\n"),
+        [b"fs", b"pipe-max-size"] => file("1048576\n"),
+        [b"vm"] => dir(&[
+            (b"max_map_count", DT_REG),
+            (b"mmap_min_addr", DT_REG),
+            (b"overcommit_memory", DT_REG),
+        ]),
+        [b"vm", b"max_map_count"] => file("65530\n"),
+        [b"vm", b"mmap_min_addr"] => file("65536\n"),
+        [b"vm", b"overcommit_memory"] => file("0\n"),
+        [b"net"] => dir(&[(b"core", DT_DIR)]),
+        [b"net", b"core"] => dir(&[(b"somaxconn", DT_REG)]),
+        [b"net", b"core", b"somaxconn"] => file("4096\n"),
+        _ => Err(Errno::ENOENT),
+    }
+}
+
+fn uuid() -> String {
+    let mut b = [0u8; 16];
+    let _ = crate::fs::dev::random_bytes(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// One id per sandbox boot.
+fn boot_id(t: &Task) -> String {
+    static ID: OnceLock<String> = OnceLock::new();
+    let _ = t;
+    format!("{}\n", ID.get_or_init(uuid))
+}
+
+/// /proc/PID/net.
+pub fn net(rest: &[&[u8]]) -> Result<Found, Errno> {
+    const SOCK_HDR: &str = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when \
+                            retrnsmt   uid  timeout inode\n";
+    match rest {
+        [] => dir(&[
+            (b"dev", DT_REG),
+            (b"tcp", DT_REG),
+            (b"tcp6", DT_REG),
+            (b"udp", DT_REG),
+            (b"udp6", DT_REG),
+            (b"unix", DT_REG),
+        ]),
+        [b"dev"] => file(
+            "Inter-|   Receive                                                |  Transmit\n \
+             face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets \
+             errs drop fifo colls carrier compressed\n    lo:       0       0    0    0    0     \
+             0          0         0        0       0    0    0    0     0       0          0\n",
+        ),
+        [b"tcp"] | [b"tcp6"] | [b"udp"] | [b"udp6"] => file(SOCK_HDR),
+        [b"unix"] => file("Num       RefCount Protocol Flags    Type St Inode Path\n"),
+        _ => Err(Errno::ENOENT),
+    }
+}
+
+/// /proc/PID/mounts: the sandbox's mounts.
+pub fn mounts() -> String {
+    "none / rootfs ro,relatime 0 0\nnone /dev tmpfs rw,nosuid,relatime,mode=755 0 0\n\
+     proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n\
+     none /tmp tmpfs rw,nosuid,nodev,relatime 0 0\n"
+        .to_string()
+}
+
+/// /proc/PID/mountinfo.
+pub fn mountinfo() -> String {
+    "1 1 0:1 / / ro,relatime - rootfs none ro\n\
+     2 1 0:2 / /dev rw,nosuid,relatime - tmpfs none rw,mode=755\n\
+     3 1 0:22 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw\n\
+     4 1 0:42 / /tmp rw,nosuid,nodev,relatime - tmpfs none rw\n"
+        .to_string()
+}
