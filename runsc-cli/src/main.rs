@@ -1,6 +1,7 @@
 //! `rvisor`: the OCI runtime's command line.
 
 mod do_cmd;
+mod gofer_cmd;
 
 use std::process::ExitCode;
 
@@ -54,6 +55,13 @@ fn main() -> ExitCode {
             Ok(code) => ExitCode::from(code as u8),
             Err(e) => {
                 eprintln!("rvisor do: {e:#}");
+                ExitCode::from(125)
+            }
+        },
+        Some("gofer") => match gofer_cmd::run(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("rvisor gofer: {e:#}");
                 ExitCode::from(125)
             }
         },

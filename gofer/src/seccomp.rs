@@ -1,0 +1,193 @@
+//! The gofer's host syscall allow-list, in one place, and its installation.
+//!
+//! Installed with libseccomp once the gofer is set up (root opened, socket in hand), for
+//! every thread of the process; anything not listed kills the process (`SECCOMP_RET_KILL_PROCESS`),
+//! and so does any syscall of another architecture (`int 0x80`).
+
+use libseccomp::{ScmpAction, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
+
+use crate::Error;
+
+/// A condition on one argument: `(arg & mask)` must be one of `values`.
+#[derive(Clone, Copy, Debug)]
+pub struct ArgRule {
+    /// Argument index (0-based).
+    pub arg: u32,
+    /// Bits looked at.
+    pub mask: u64,
+    /// Values allowed.
+    pub values: &'static [u64],
+}
+
+/// One allowed syscall.
+#[derive(Clone, Copy, Debug)]
+pub struct Allowed {
+    /// Its name.
+    pub name: &'static str,
+    /// Its x86-64 number.
+    pub nr: libc::c_long,
+    /// What it is for.
+    pub why: &'static str,
+    /// A condition on its arguments, if any.
+    pub only: Option<ArgRule>,
+}
+
+const fn any(name: &'static str, nr: libc::c_long, why: &'static str) -> Allowed {
+    Allowed {
+        name,
+        nr,
+        why,
+        only: None,
+    }
+}
+
+const S_IFMT: u64 = libc::S_IFMT as u64;
+const FCNTL_CMDS: &[u64] = &[libc::F_GETFL as u64, libc::F_SETFL as u64];
+const MKNOD_TYPES: &[u64] = &[
+    0,
+    libc::S_IFREG as u64,
+    libc::S_IFIFO as u64,
+    libc::S_IFSOCK as u64,
+];
+
+/// `prot` (argument 2 of mmap and mprotect) without `PROT_EXEC`.
+const NO_EXEC: ArgRule = ArgRule {
+    arg: 2,
+    mask: libc::PROT_EXEC as u64,
+    values: &[0],
+};
+
+/// The allow-list: every host syscall the gofer makes after it is confined.
+pub const ALLOWED: &[Allowed] = &[
+    // The connection.
+    any("recvmsg", libc::SYS_recvmsg, "read a request"),
+    any(
+        "sendmsg",
+        libc::SYS_sendmsg,
+        "send a reply (and a donated fd)",
+    ),
+    any("close", libc::SYS_close, "drop descriptors"),
+    // Files, always relative to a held directory descriptor, never following symlinks.
+    any("openat2", libc::SYS_openat2, "resolve one component, open"),
+    any("fstat", libc::SYS_fstat, "stat a node"),
+    any(
+        "newfstatat",
+        libc::SYS_newfstatat,
+        "stat a node (glibc's fstat)",
+    ),
+    any("fstatfs", libc::SYS_fstatfs, "statfs"),
+    any("readlinkat", libc::SYS_readlinkat, "readlink"),
+    any("getdents64", libc::SYS_getdents64, "getdents"),
+    any("lseek", libc::SYS_lseek, "getdents offsets"),
+    any("mkdirat", libc::SYS_mkdirat, "mkdir"),
+    Allowed {
+        name: "mknodat",
+        nr: libc::SYS_mknodat,
+        why: "mknod: regular files, fifos and sockets, never devices",
+        only: Some(ArgRule {
+            arg: 2,
+            mask: S_IFMT,
+            values: MKNOD_TYPES,
+        }),
+    },
+    any("symlinkat", libc::SYS_symlinkat, "symlink"),
+    any("linkat", libc::SYS_linkat, "link"),
+    any("unlinkat", libc::SYS_unlinkat, "unlink, rmdir"),
+    any("renameat2", libc::SYS_renameat2, "rename"),
+    any("fchownat", libc::SYS_fchownat, "setattr: owner"),
+    any("fchmodat2", libc::SYS_fchmodat2, "setattr: mode"),
+    any("fchmod", libc::SYS_fchmod, "setattr: mode before Linux 6.6"),
+    any("ftruncate", libc::SYS_ftruncate, "setattr: size, O_TRUNC"),
+    any("utimensat", libc::SYS_utimensat, "setattr: times"),
+    any("fsync", libc::SYS_fsync, "fsync"),
+    any("fdatasync", libc::SYS_fdatasync, "fsync (data)"),
+    Allowed {
+        name: "fcntl",
+        nr: libc::SYS_fcntl,
+        why: "F_GETFL/F_SETFL: clear O_NONBLOCK after a safe open",
+        only: Some(ArgRule {
+            arg: 1,
+            mask: u64::MAX,
+            values: FCNTL_CMDS,
+        }),
+    },
+    any("fgetxattr", libc::SYS_fgetxattr, "getxattr (user.*)"),
+    any("fsetxattr", libc::SYS_fsetxattr, "setxattr (user.*)"),
+    any("flistxattr", libc::SYS_flistxattr, "listxattr (user.*)"),
+    any(
+        "fremovexattr",
+        libc::SYS_fremovexattr,
+        "removexattr (user.*)",
+    ),
+    // The Rust runtime: memory, locks, logs, exit.
+    any("write", libc::SYS_write, "logs to stderr"),
+    Allowed {
+        name: "mmap",
+        nr: libc::SYS_mmap,
+        why: "allocator; never PROT_EXEC",
+        only: Some(NO_EXEC),
+    },
+    any("munmap", libc::SYS_munmap, "allocator"),
+    any("mremap", libc::SYS_mremap, "allocator"),
+    Allowed {
+        name: "mprotect",
+        nr: libc::SYS_mprotect,
+        why: "allocator (arena growth); never PROT_EXEC",
+        only: Some(NO_EXEC),
+    },
+    any("madvise", libc::SYS_madvise, "allocator"),
+    any("brk", libc::SYS_brk, "allocator"),
+    any("futex", libc::SYS_futex, "locks"),
+    any("sched_yield", libc::SYS_sched_yield, "locks"),
+    any("getrandom", libc::SYS_getrandom, "hash map keys"),
+    any("clock_gettime", libc::SYS_clock_gettime, "log time stamps"),
+    any("rt_sigreturn", libc::SYS_rt_sigreturn, "signal return"),
+    any("sigaltstack", libc::SYS_sigaltstack, "thread exit"),
+    any(
+        "restart_syscall",
+        libc::SYS_restart_syscall,
+        "restarted sleeps",
+    ),
+    any("exit", libc::SYS_exit, "thread exit"),
+    any("exit_group", libc::SYS_exit_group, "exit"),
+];
+
+/// The allow-list (for `rvisor` to print).
+pub fn allowed() -> &'static [Allowed] {
+    ALLOWED
+}
+
+fn err(e: impl std::fmt::Display) -> Error {
+    Error::Filter(e.to_string())
+}
+
+/// Builds the filter: [`ALLOWED`] allowed, everything else kills the process.
+pub fn build() -> Result<ScmpFilterContext, Error> {
+    let mut f = ScmpFilterContext::new(ScmpAction::KillProcess).map_err(err)?;
+    f.set_act_badarch(ScmpAction::KillProcess).map_err(err)?;
+    for a in ALLOWED {
+        let sys = ScmpSyscall::from(a.nr as i32);
+        match a.only {
+            None => {
+                f.add_rule(ScmpAction::Allow, sys).map_err(err)?;
+            }
+            Some(rule) => {
+                for &v in rule.values {
+                    let cmp =
+                        ScmpArgCompare::new(rule.arg, ScmpCompareOp::MaskedEqual(rule.mask), v);
+                    f.add_rule_conditional(ScmpAction::Allow, sys, &[cmp])
+                        .map_err(err)?;
+                }
+            }
+        }
+    }
+    Ok(f)
+}
+
+/// Confines every thread of this process to [`ALLOWED`] (sets no_new_privs first).
+pub fn install() -> Result<(), Error> {
+    let mut f = build()?;
+    f.set_ctl_nnp(true).map_err(err)?;
+    f.set_ctl_tsync(true).map_err(err)?;
+    f.load().map_err(err)
+}

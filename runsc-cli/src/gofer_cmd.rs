@@ -1,0 +1,39 @@
+//! `rvisor gofer --root-fd N --sock-fd N [--read-only]` (hidden): the gofer process, started
+//! by the CLI with the rootfs directory and its end of the Sentry's socket pair inherited.
+
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+
+use anyhow::{bail, Context as _};
+
+fn fd_arg(v: Option<&String>, name: &str) -> anyhow::Result<RawFd> {
+    let v = v.with_context(|| format!("{name} needs a value"))?;
+    v.parse()
+        .with_context(|| format!("{name} wants a descriptor number, got {v:?}"))
+}
+
+/// Parses the arguments and serves until the Sentry hangs up.
+pub fn run(args: &[String]) -> anyhow::Result<()> {
+    let (mut root, mut sock, mut read_only) = (None, None, false);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--root-fd" => root = Some(fd_arg(it.next(), a)?),
+            "--sock-fd" => sock = Some(fd_arg(it.next(), a)?),
+            "--read-only" => read_only = true,
+            other => bail!("unknown argument {other:?}"),
+        }
+    }
+    let (Some(root), Some(sock)) = (root, sock) else {
+        bail!("--root-fd and --sock-fd are required");
+    };
+    if root == sock {
+        bail!("--root-fd and --sock-fd must differ");
+    }
+    gofer::check_fd(root).context("--root-fd")?;
+    gofer::check_fd(sock).context("--sock-fd")?;
+    // SAFETY: both are open (just checked), distinct, and inherited for the gofer alone;
+    // nothing else in this process owns them.
+    let (root, sock) = unsafe { (OwnedFd::from_raw_fd(root), OwnedFd::from_raw_fd(sock)) };
+    gofer::serve(root, sock, read_only)?;
+    Ok(())
+}
