@@ -26,6 +26,10 @@ struct Conn {
     broken: bool,
 }
 
+/// How long a caller polls for a reply before sleeping: most requests are answered
+/// within it.
+const CLIENT_SPIN: std::time::Duration = std::time::Duration::from_micros(100);
+
 /// A connection to a gofer.
 pub struct Client {
     conn: Mutex<Conn>,
@@ -94,7 +98,7 @@ impl Client {
             });
         }
         let Conn { sock, buf, .. } = conn;
-        let pkt = match wire::recv(sock.as_fd(), buf) {
+        let pkt = match wire::recv_spin(sock.as_fd(), buf, CLIENT_SPIN) {
             Ok(Some(p)) => p,
             Ok(None) => return Err(Error::Disconnected),
             Err(source) if source.raw_os_error() == Some(libc::ECONNRESET) => {

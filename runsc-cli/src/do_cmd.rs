@@ -112,8 +112,8 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
         .map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes()].concat())
         .collect();
     env.extend(o.env.iter().map(|e| e.as_bytes().to_vec()));
+    let root = start_gofer(&rootfs)?;
     let cfg = sentry::sandbox::Config {
-        rootfs,
         cwd,
         env,
         argv: o.argv.iter().map(|a| a.as_bytes().to_vec()).collect(),
@@ -125,6 +125,44 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
         eprintln!("rvisor: internal error (Sentry panic, a bug): {info}");
         std::process::exit(125);
     }));
-    let status = sentry::sandbox::run(platform, cfg)?;
+    let status = sentry::sandbox::run(platform, root, cfg)?;
     Ok(sentry::sandbox::exit_code(status))
+}
+
+/// Starts `rvisor gofer` serving `rootfs` read-only over a socket pair; returns the
+/// Sentry's side. The gofer exits when the Sentry's end closes.
+fn start_gofer(rootfs: &std::path::Path) -> anyhow::Result<sentry::fs::host::HostRoot> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let root = gofer::open_root(rootfs)
+        .with_context(|| format!("opening the root {}", rootfs.display()))?;
+    let (ours, theirs) = gofer::socketpair().context("creating the gofer socket pair")?;
+    let exe = std::env::current_exe().context("finding the rvisor binary")?;
+    let (root_fd, sock_fd) = (root.as_raw_fd(), theirs.as_raw_fd());
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(["gofer", "--root-fd", "3", "--sock-fd", "4", "--read-only"])
+        .stdin(std::process::Stdio::null());
+    // SAFETY: between fork and exec only async-signal-safe calls (dup2, prctl) run, on
+    // descriptors this process owns until the child execs.
+    unsafe {
+        cmd.pre_exec(move || {
+            // The gofer dies with us even if the socket stays open somewhere.
+            // Out of the way first, so that neither lands on the other's new number.
+            let r = libc::fcntl(root_fd, libc::F_DUPFD, 10);
+            let s = libc::fcntl(sock_fd, libc::F_DUPFD, 10);
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) < 0
+                || r < 0
+                || s < 0
+                || libc::dup2(r, 3) < 0
+                || libc::dup2(s, 4) < 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd.spawn().context("starting the gofer")?;
+    drop(theirs);
+    drop(root);
+    Ok(sentry::fs::host::HostRoot::connect(ours))
 }

@@ -1,6 +1,5 @@
 //! Booting a sandbox: the first process, its root and stdio.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 
 use platform::Platform;
@@ -13,8 +12,6 @@ use crate::kernel::{load_program, spawn_task, Kernel, SigAction, Task, TgState, 
 /// What to run.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Root directory on the host.
-    pub rootfs: PathBuf,
     /// Working directory inside the sandbox.
     pub cwd: Vec<u8>,
     /// Environment.
@@ -28,9 +25,6 @@ pub struct Config {
 /// Why a sandbox could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
-    /// The root directory cannot be opened.
-    #[error("cannot open root {0}: {1}")]
-    Root(PathBuf, std::io::Error),
     /// The command cannot be started.
     #[error("cannot run {cmd}: {why}")]
     Exec {
@@ -73,16 +67,19 @@ fn search_path(root: &HostRoot, cwd: &[u8], env: &[Vec<u8>], cmd: &[u8]) -> Vec<
     cmd.to_vec()
 }
 
-/// Runs the command as pid 1 on `platform` until it exits; returns its wait status.
-pub fn run(platform: Box<dyn Platform>, cfg: Config) -> Result<i32, SandboxError> {
-    let root =
-        HostRoot::open(&cfg.rootfs).map_err(|e| SandboxError::Root(cfg.rootfs.clone(), e))?;
+/// Runs the command as pid 1 on `platform`, over the root a gofer serves, until it exits;
+/// returns its wait status.
+pub fn run(platform: Box<dyn Platform>, root: HostRoot, cfg: Config) -> Result<i32, SandboxError> {
     let cmd = cfg.argv.first().ok_or(SandboxError::NoCommand)?.clone();
     let exec_err = |e: Errno| SandboxError::Exec {
         cmd: String::from_utf8_lossy(&cmd).into_owned(),
         why: describe(e),
     };
-    let cwd = root.lookup(b"/", &cfg.cwd, true).map_err(exec_err)?.path;
+    let cwd = root
+        .lookup(b"/", &cfg.cwd, true)
+        .map_err(exec_err)?
+        .path
+        .clone();
     let path = search_path(&root, &cwd, &cfg.env, &cmd);
     let kernel = Kernel::new(platform, root, cfg.syscall_patching);
     let prog =

@@ -1,14 +1,14 @@
-//! The container's root, read from the host through a directory descriptor.
-//!
-//! Every component is resolved by us with `openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)`
-//! and `O_NOFOLLOW`; symlinks are read and followed by the Sentry, so the host never follows
-//! one for the application and `..` never leaves the root. Only regular files and
-//! directories are ever opened for I/O: host devices, fifos and sockets are refused.
-//! (The gofer will take this over; see DESIGN.md.)
+//! The container's root, reached only through the gofer (a separate, confined process):
+//! the Sentry walks paths one batch of components at a time, gets symlinks back as
+//! symlinks and follows them itself, so the host never follows one for the application and
+//! `..` never leaves the root. Opened files come back as host descriptors the gofer
+//! donates; only regular files and directories are opened for I/O.
 
-use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
+
+use gofer::protocol::{NodeId, ROOT};
+use gofer::Client;
 
 use super::file::{FileOps, Stat};
 use crate::errno::Errno;
@@ -21,54 +21,72 @@ const HIDDEN: [&[u8]; 2] = [b"proc", b"sys"];
 /// Longest path accepted.
 pub const PATH_MAX: usize = 4096;
 
-/// The root directory the sandbox sees.
+/// Nodes released but not yet closed at the gofer: they go in one request per batch.
+const CLOSE_BATCH: usize = 64;
+
+/// The root directory the sandbox sees, served by a gofer.
 #[derive(Debug)]
 pub struct HostRoot {
-    root: OwnedFd,
+    client: Arc<Client>,
+    /// Nodes to close with the next batch.
+    unused: Arc<std::sync::Mutex<Vec<NodeId>>>,
 }
 
-/// Where a lookup ended.
+/// Where a lookup ended: a gofer node, held until this is dropped.
 pub struct Lookup {
-    /// The directory holding the final component.
-    pub parent: OwnedFd,
-    /// The final component ("." for the root itself).
-    pub name: CString,
+    node: NodeId,
+    client: Arc<Client>,
+    unused: Arc<std::sync::Mutex<Vec<NodeId>>>,
     /// Its status.
     pub stat: libc::stat,
     /// Its absolute path inside the sandbox.
     pub path: Vec<u8>,
 }
 
-fn openat2_one(dir: RawFd, name: &CString, flags: i32) -> Result<OwnedFd, Errno> {
-    #[repr(C)]
-    struct OpenHow {
-        flags: u64,
-        mode: u64,
-        resolve: u64,
+impl Drop for Lookup {
+    fn drop(&mut self) {
+        release(&self.client, &self.unused, &[self.node]);
     }
-    const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
-    const RESOLVE_BENEATH: u64 = 0x08;
-    let how = OpenHow {
-        flags: (flags | libc::O_NOFOLLOW | libc::O_CLOEXEC) as u64,
-        mode: 0,
-        resolve: RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+}
+
+/// Queues `nodes` for closing; sends the batch once it is full.
+fn release(client: &Client, unused: &std::sync::Mutex<Vec<NodeId>>, nodes: &[NodeId]) {
+    let batch = {
+        let mut u = unused.lock().unwrap_or_else(|e| e.into_inner());
+        u.extend(nodes.iter().filter(|&&n| n != ROOT));
+        if u.len() < CLOSE_BATCH {
+            return;
+        }
+        std::mem::take(&mut *u)
     };
-    // SAFETY: openat2 reads a valid NUL-terminated name and a valid open_how of the size
-    // we pass.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            dir,
-            name.as_ptr(),
-            &how as *const OpenHow,
-            std::mem::size_of::<OpenHow>(),
-        )
-    };
-    if fd < 0 {
-        return Err(Errno::from(std::io::Error::last_os_error()));
-    }
-    // SAFETY: a fresh descriptor we own.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+    let _ = client.close(&batch);
+}
+
+fn gofer_errno(e: gofer::Error) -> Errno {
+    Errno(e.errno())
+}
+
+/// A gofer status as `struct stat`.
+fn host_stat(g: &gofer::protocol::Stat) -> libc::stat {
+    // SAFETY: stat is plain data; all zeros is a valid value.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    st.st_dev = g.dev;
+    st.st_ino = g.ino;
+    st.st_nlink = g.nlink;
+    st.st_mode = g.mode;
+    st.st_uid = g.uid;
+    st.st_gid = g.gid;
+    st.st_rdev = g.rdev;
+    st.st_size = g.size;
+    st.st_blksize = g.blksize;
+    st.st_blocks = g.blocks;
+    st.st_atime = g.atime.sec;
+    st.st_atime_nsec = i64::from(g.atime.nsec);
+    st.st_mtime = g.mtime.sec;
+    st.st_mtime_nsec = i64::from(g.mtime.nsec);
+    st.st_ctime = g.ctime.sec;
+    st.st_ctime_nsec = i64::from(g.ctime.nsec);
+    st
 }
 
 fn fstat(fd: RawFd) -> Result<libc::stat, Errno> {
@@ -81,36 +99,37 @@ fn fstat(fd: RawFd) -> Result<libc::stat, Errno> {
     Ok(st)
 }
 
-fn dup(fd: &OwnedFd) -> Result<OwnedFd, Errno> {
-    fd.try_clone().map_err(Errno::from)
-}
-
 fn is_type(st: &libc::stat, t: u32) -> bool {
     st.st_mode & libc::S_IFMT == t
 }
 
 impl HostRoot {
-    /// Opens `dir` on the host as the root.
-    pub fn open(dir: &std::path::Path) -> std::io::Result<HostRoot> {
-        let c = CString::new(dir.as_os_str().as_encoded_bytes())
-            .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
-        // SAFETY: a valid NUL-terminated path.
-        let fd = unsafe {
-            libc::open(
-                c.as_ptr(),
-                libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
-            )
-        };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
+    /// The root a gofer serves on `sock` (one end of a SOCK_SEQPACKET pair).
+    pub fn connect(sock: OwnedFd) -> HostRoot {
+        HostRoot {
+            client: Arc::new(Client::new(sock)),
+            unused: Arc::default(),
         }
-        // SAFETY: a fresh descriptor we own.
-        let root = unsafe { OwnedFd::from_raw_fd(fd) };
-        Ok(HostRoot { root })
     }
 
     /// Resolves `path` (relative paths against the absolute `cwd`).
     pub fn lookup(&self, cwd: &[u8], path: &[u8], follow_last: bool) -> Result<Lookup, Errno> {
+        let mut held = Vec::new();
+        let r = self.walk(cwd, path, follow_last, &mut held);
+        // Every node but the one handed out goes back to the gofer.
+        let keep = r.as_ref().map_or(ROOT, |l| l.node);
+        held.retain(|&n| n != ROOT && n != keep);
+        release(&self.client, &self.unused, &held);
+        r
+    }
+
+    fn walk(
+        &self,
+        cwd: &[u8],
+        path: &[u8],
+        follow_last: bool,
+        held: &mut Vec<NodeId>,
+    ) -> Result<Lookup, Errno> {
         if path.is_empty() {
             return Err(Errno::ENOENT);
         }
@@ -125,12 +144,14 @@ impl HostRoot {
         };
         push_components(&mut pending, start);
         let trailing_slash = path.ends_with(b"/");
-        // The stack of directories walked: stack[0] is the root.
-        let mut stack: Vec<(OwnedFd, Vec<u8>)> = vec![(dup(&self.root)?, Vec::new())];
+        // The directories walked, with their stats: stack[0] is the root.
+        // The root's status is asked for only when the path ends there.
+        // SAFETY: stat is plain data; all zeros is a valid value.
+        let unknown: libc::stat = unsafe { std::mem::zeroed() };
+        let mut stack: Vec<(NodeId, Vec<u8>, libc::stat)> = vec![(ROOT, Vec::new(), unknown)];
         let mut links = 0;
         pending.reverse();
         while let Some(comp) = pending.pop() {
-            let last = pending.is_empty();
             if comp == b"." {
                 continue;
             }
@@ -140,75 +161,91 @@ impl HostRoot {
                 }
                 continue;
             }
-            if comp.len() > 255 {
-                return Err(Errno::ENAMETOOLONG);
+            // A batch of plain components, walked in one request.
+            let mut batch = vec![comp];
+            while let Some(c) = pending.last() {
+                if c == b"." || c == b".." || batch.len() >= 64 {
+                    break;
+                }
+                batch.push(pending.pop().unwrap_or_default());
+            }
+            for c in &batch {
+                if c.len() > 255 {
+                    return Err(Errno::ENAMETOOLONG);
+                }
             }
             // The host's /proc and /sys describe the host: never shown to the sandbox.
-            if stack.len() == 1 && HIDDEN.contains(&comp.as_slice()) {
+            if stack.len() == 1 && HIDDEN.contains(&batch[0].as_slice()) {
                 return Err(Errno::ENOENT);
             }
-            // Every descriptor on the stack is a directory (checked when pushed).
-            let (dir, _) = stack.last().ok_or(Errno::ENOENT)?;
-            let name = CString::new(comp.clone()).map_err(|_| Errno::EINVAL)?;
-            let fd = openat2_one(dir.as_raw_fd(), &name, libc::O_PATH)?;
-            let st = fstat(fd.as_raw_fd())?;
-            if is_type(&st, libc::S_IFLNK) && (!last || follow_last || trailing_slash) {
-                links += 1;
-                if links > MAX_SYMLINKS {
-                    return Err(Errno::ELOOP);
+            let dir = stack.last().map_or(ROOT, |d| d.0);
+            let names: Vec<&[u8]> = batch.iter().map(Vec::as_slice).collect();
+            let w = self.client.walk(dir, &names).map_err(gofer_errno)?;
+            held.extend(w.entries.iter().map(|(n, _)| *n));
+            for (i, (node, gst)) in w.entries.iter().enumerate() {
+                let st = host_stat(gst);
+                let name = &batch[i];
+                let last = pending.is_empty() && i + 1 == batch.len();
+                if gst.is_symlink() && (!last || follow_last || trailing_slash) {
+                    links += 1;
+                    if links > MAX_SYMLINKS {
+                        return Err(Errno::ELOOP);
+                    }
+                    let target = self.client.readlink(*node).map_err(gofer_errno)?;
+                    // The rest of this batch comes after the link's target.
+                    for c in batch[i + 1..].iter().rev() {
+                        pending.push(c.clone());
+                    }
+                    let mut comps = Vec::new();
+                    push_components(&mut comps, &target);
+                    for c in comps.into_iter().rev() {
+                        pending.push(c);
+                    }
+                    if target.first() == Some(&b'/') {
+                        stack.truncate(1);
+                    }
+                    break;
                 }
-                let target = readlink(&fd)?;
-                let mut comps = Vec::new();
-                push_components(&mut comps, &target);
-                for c in comps.into_iter().rev() {
-                    pending.push(c);
+                let mut p = stack.last().map(|d| d.1.clone()).unwrap_or_default();
+                p.push(b'/');
+                p.extend_from_slice(name);
+                if last {
+                    if trailing_slash && !is_type(&st, libc::S_IFDIR) {
+                        return Err(Errno::ENOTDIR);
+                    }
+                    return Ok(Lookup {
+                        node: *node,
+                        client: self.client.clone(),
+                        unused: self.unused.clone(),
+                        stat: st,
+                        path: p,
+                    });
                 }
-                if target.first() == Some(&b'/') {
-                    stack.truncate(1);
-                }
-                continue;
-            }
-            if last {
-                let (parent, ppath) = stack.pop().ok_or(Errno::ENOENT)?;
-                if trailing_slash && !is_type(&st, libc::S_IFDIR) {
+                if !is_type(&st, libc::S_IFDIR) {
                     return Err(Errno::ENOTDIR);
                 }
-                let mut p = ppath;
-                p.push(b'/');
-                p.extend_from_slice(&comp);
-                return Ok(Lookup {
-                    parent,
-                    name,
-                    stat: st,
-                    path: p,
-                });
+                stack.push((*node, p, st));
+                if i + 1 == w.entries.len() && w.entries.len() < batch.len() {
+                    // The gofer stopped early: why.
+                    return Err(w.error.map_or(Errno::ENOENT, |e| Errno(e.0)));
+                }
             }
-            if !is_type(&st, libc::S_IFDIR) {
-                return Err(Errno::ENOTDIR);
+            if w.entries.is_empty() {
+                return Err(w.error.map_or(Errno::ENOENT, |e| Errno(e.0)));
             }
-            let mut p = stack.last().map(|(_, p)| p.clone()).unwrap_or_default();
-            p.push(b'/');
-            p.extend_from_slice(&comp);
-            stack.push((fd, p));
         }
         // The path named a directory we walked into (or the root).
-        let (dir, p) = stack.pop().ok_or(Errno::ENOENT)?;
-        let st = fstat(dir.as_raw_fd())?;
-        let parent = if let Some((pd, _)) = stack.last() {
-            dup(pd)?
+        let (node, p, st) = stack.pop().ok_or(Errno::ENOENT)?;
+        let st = if node == ROOT {
+            host_stat(&self.client.stat(ROOT).map_err(gofer_errno)?)
         } else {
-            dup(&self.root)?
-        };
-        let name = if stack.is_empty() {
-            c".".to_owned()
-        } else {
-            CString::new(p.rsplit(|&b| b == b'/').next().unwrap_or(b".").to_vec())
-                .map_err(|_| Errno::EINVAL)?
+            st
         };
         let path = if p.is_empty() { b"/".to_vec() } else { p };
         Ok(Lookup {
-            parent,
-            name,
+            node,
+            client: self.client.clone(),
+            unused: self.unused.clone(),
             stat: st,
             path,
         })
@@ -221,7 +258,7 @@ impl HostRoot {
             return Err(Errno::EACCES);
         }
         let flags = libc::O_RDONLY | if dir { libc::O_DIRECTORY } else { 0 };
-        let fd = openat2_one(l.parent.as_raw_fd(), &l.name, flags)?;
+        let fd = self.client.open(l.node, flags).map_err(gofer_errno)?;
         let st = fstat(fd.as_raw_fd())?;
         if st.st_dev != l.stat.st_dev || st.st_ino != l.stat.st_ino {
             // Swapped under us: retry is the caller's business.
@@ -232,6 +269,14 @@ impl HostRoot {
             name: String::from_utf8_lossy(&l.path).into_owned(),
         }))
     }
+
+    /// The target of the symlink `l` names.
+    pub fn readlink(&self, l: &Lookup) -> Result<Vec<u8>, Errno> {
+        if !is_type(&l.stat, libc::S_IFLNK) {
+            return Err(Errno::EINVAL);
+        }
+        self.client.readlink(l.node).map_err(gofer_errno)
+    }
 }
 
 fn push_components(out: &mut Vec<Vec<u8>>, path: &[u8]) {
@@ -240,25 +285,6 @@ fn push_components(out: &mut Vec<Vec<u8>>, path: &[u8]) {
             .filter(|c| !c.is_empty())
             .map(<[u8]>::to_vec),
     );
-}
-
-/// Reads the symlink behind an O_PATH descriptor.
-pub fn readlink(fd: &OwnedFd) -> Result<Vec<u8>, Errno> {
-    let mut buf = vec![0u8; PATH_MAX];
-    // SAFETY: readlinkat on an O_PATH symlink fd with an empty path writes at most len bytes.
-    let n = unsafe {
-        libc::readlinkat(
-            fd.as_raw_fd(),
-            c"".as_ptr(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-        )
-    };
-    if n < 0 {
-        return Err(Errno::from(std::io::Error::last_os_error()));
-    }
-    buf.truncate(n as usize);
-    Ok(buf)
 }
 
 /// A host regular file or directory, open read-only.

@@ -596,25 +596,8 @@ pub fn readlinkat(t: &mut Task, dirfd: u64, path: u64, buf: u64, size: u64) -> S
 }
 
 fn host_readlink(t: &Task, abs: &[u8]) -> Result<Vec<u8>, Errno> {
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
     let l = t.kernel.root.lookup(b"/", abs, false)?;
-    if l.stat.st_mode & libc::S_IFMT != libc::S_IFLNK {
-        return Err(Errno::EINVAL);
-    }
-    // SAFETY: opening the symlink itself (O_PATH|O_NOFOLLOW) under a directory we hold.
-    let n = unsafe {
-        libc::openat(
-            l.parent.as_raw_fd(),
-            l.name.as_ptr(),
-            libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC,
-        )
-    };
-    if n < 0 {
-        return Err(Errno::from(std::io::Error::last_os_error()));
-    }
-    // SAFETY: a fresh descriptor we own.
-    let fd = unsafe { OwnedFd::from_raw_fd(n) };
-    crate::fs::host::readlink(&fd)
+    t.kernel.root.readlink(&l)
 }
 
 pub fn getcwd(t: &mut Task, a: [u64; 6]) -> SysResult {
@@ -646,7 +629,7 @@ fn set_cwd(t: &Task, dirfd: u64, path: &[u8]) -> SysResult {
             .kernel
             .root
             .lookup(b"/", &h, true)
-            .map(|l| l.path)
+            .map(|l| l.path.clone())
             .unwrap_or(h),
         Place::Tmp(_) | Place::Proc(_) => abs,
     };
