@@ -32,7 +32,8 @@ pub struct Allowed {
     pub only: Option<ArgRule>,
 }
 
-const fn any(name: &'static str, nr: libc::c_long, why: &'static str) -> Allowed {
+/// An allowed syscall with any arguments.
+pub const fn any(name: &'static str, nr: libc::c_long, why: &'static str) -> Allowed {
     Allowed {
         name,
         nr,
@@ -51,7 +52,7 @@ const MKNOD_TYPES: &[u64] = &[
 ];
 
 /// `prot` (argument 2 of mmap and mprotect) without `PROT_EXEC`.
-const NO_EXEC: ArgRule = ArgRule {
+pub const NO_EXEC: ArgRule = ArgRule {
     arg: 2,
     mask: libc::PROT_EXEC as u64,
     values: &[0],
@@ -163,9 +164,15 @@ fn err(e: impl std::fmt::Display) -> Error {
 
 /// Builds the filter: [`ALLOWED`] allowed, everything else kills the process.
 pub fn build() -> Result<ScmpFilterContext, Error> {
+    build_list(ALLOWED)
+}
+
+/// A filter allowing `list` (with its argument conditions) and killing the process on
+/// anything else, or on any other architecture. The Sentry builds its own from its list.
+pub fn build_list(list: &[Allowed]) -> Result<ScmpFilterContext, Error> {
     let mut f = ScmpFilterContext::new(ScmpAction::KillProcess).map_err(err)?;
     f.set_act_badarch(ScmpAction::KillProcess).map_err(err)?;
-    for a in ALLOWED {
+    for a in list {
         let sys = ScmpSyscall::from(a.nr as i32);
         match a.only {
             None => {

@@ -118,6 +118,7 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
         env,
         argv: o.argv.iter().map(|a| a.as_bytes().to_vec()).collect(),
         syscall_patching: o.syscall_patching,
+        confine: true,
     };
     // A Sentry panic is a bug; it ends the whole sandbox at once instead of leaving a
     // process that can never exit (DESIGN.md: "a Sentry panic kills the sandbox").

@@ -2,6 +2,7 @@
 
 mod do_cmd;
 mod gofer_cmd;
+mod syscalls_cmd;
 
 use std::process::ExitCode;
 
@@ -11,6 +12,8 @@ commands:
   do [--platform NAME] [--rootfs DIR] [--cwd DIR] [--env K=V]... -- CMD [ARG...]
               run CMD sandboxed (default root: the host's /, read-only)
   platforms   list the platforms this host can run, and why not the others
+  syscalls [sentry|gofer]
+              the host syscalls the Sentry and the gofer may make once confined
   version     print the version
 ";
 
@@ -63,6 +66,13 @@ fn main() -> ExitCode {
             Err(e) => {
                 eprintln!("rvisor gofer: {e:#}");
                 ExitCode::from(125)
+            }
+        },
+        Some("syscalls") => match syscalls_cmd::run(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("rvisor syscalls: {e:#}");
+                ExitCode::from(2)
             }
         },
         Some("--version") | Some("version") => {

@@ -1,5 +1,6 @@
 //! The Sentry: rvisor's Linux-compatible kernel in user space.
 
+pub mod confine;
 pub mod errno;
 pub mod fs;
 pub mod kernel;

@@ -20,6 +20,8 @@ pub struct Config {
     pub argv: Vec<Vec<u8>>,
     /// Patch the syscall sites of getpid/getppid into trampolines (see `mm::fastpath`).
     pub syscall_patching: bool,
+    /// Install the Sentry's seccomp filter (`confine`) before the first task runs.
+    pub confine: bool,
 }
 
 /// Why a sandbox could not run.
@@ -36,6 +38,9 @@ pub enum SandboxError {
     /// No command given.
     #[error("no command given")]
     NoCommand,
+    /// The Sentry's seccomp filter could not be installed.
+    #[error("confining the Sentry: {0}")]
+    Confine(String),
     /// Stdio could not be set up.
     #[error("stdio: {0}")]
     Stdio(std::io::Error),
@@ -133,6 +138,12 @@ pub fn run(platform: Box<dyn Platform>, root: HostRoot, cfg: Config) -> Result<i
         robust_list: (0, 0),
         uts: Arc::new(Mutex::new((b"rvisor".to_vec(), b"(none)".to_vec()))),
     };
+    if cfg.confine {
+        // What needs host files is read now; from here on the Sentry opens none.
+        crate::fs::procfs::warm();
+        let _ = crate::syscalls::misc::host_cpus();
+        crate::confine::install().map_err(|e| SandboxError::Confine(e.to_string()))?;
+    }
     spawn_task(task).map_err(exec_err)?;
     Ok(kernel.wait_init())
 }

@@ -247,12 +247,16 @@ pub fn sysinfo(t: &mut Task, a: [u64; 6]) -> SysResult {
     t.write_mem(a[0], &b).map(|_| 0)
 }
 
+/// CPUs of the host the sandbox may use, found once (the answer needs host files the
+/// confined Sentry may not open).
+pub fn host_cpus() -> usize {
+    static N: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *N.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 pub fn sched_getaffinity(t: &mut Task, a: [u64; 6]) -> SysResult {
     sched_pid(t, a[0])?;
-    let n = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(64);
+    let n = host_cpus().min(64);
     if a[1] < 8 || !a[1].is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
@@ -315,9 +319,7 @@ pub fn sched_setaffinity(t: &mut Task, a: [u64; 6]) -> SysResult {
     sched_pid(t, a[0])?;
     let mut b = vec![0u8; (a[1] as usize).min(128)];
     t.read_mem(a[2], &mut b)?;
-    let n = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
+    let n = host_cpus();
     let any_online = b
         .iter()
         .enumerate()

@@ -7,7 +7,7 @@ mod epoll;
 mod fdkinds;
 pub mod futex;
 mod memory;
-mod misc;
+pub(crate) mod misc;
 mod names;
 mod path;
 mod poll;

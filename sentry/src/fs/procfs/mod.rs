@@ -8,6 +8,11 @@
 mod pid;
 mod system;
 
+/// Reads what procfs needs from the host, before the Sentry is confined.
+pub fn warm() {
+    let _ = system::cpuinfo();
+}
+
 use std::sync::{Arc, Mutex};
 
 use crate::errno::Errno;

@@ -46,8 +46,9 @@ fn uptime(t: &Task) -> f64 {
     t.kernel.boot.elapsed().as_secs_f64()
 }
 
-/// The host's CPU description, read once: the CPU is the same one.
-fn cpuinfo() -> Vec<u8> {
+/// The host's CPU description, read once (at boot, before the Sentry is confined): the
+/// CPU is the same one.
+pub fn cpuinfo() -> Vec<u8> {
     static INFO: OnceLock<Vec<u8>> = OnceLock::new();
     INFO.get_or_init(|| {
         std::fs::read("/proc/cpuinfo").unwrap_or_else(|_| b"processor\t: 0\n\n".to_vec())
