@@ -33,12 +33,12 @@ const IOCTLS: ArgRule = ArgRule {
     arg: 1,
     mask: 0xffff_ffff,
     values: &[
-        libc::SECCOMP_IOCTL_NOTIF_RECV as u64,
-        libc::SECCOMP_IOCTL_NOTIF_SEND as u64,
-        libc::SECCOMP_IOCTL_NOTIF_ID_VALID as u64,
-        libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS as u64,
-        libc::TCGETS as u64,
-        libc::TIOCGWINSZ as u64,
+        libc::SECCOMP_IOCTL_NOTIF_RECV,
+        libc::SECCOMP_IOCTL_NOTIF_SEND,
+        libc::SECCOMP_IOCTL_NOTIF_ID_VALID,
+        libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+        libc::TCGETS,
+        libc::TIOCGWINSZ,
     ],
 };
 
