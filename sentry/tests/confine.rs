@@ -96,9 +96,12 @@ fn host_paths_are_refused() {
     assert_eq!(exit_code(status), Some(0), "status {status:#x}");
 }
 
+/// A forbidden operation and its name.
+type Case = (&'static str, fn() -> i32);
+
 #[test]
 fn anything_else_kills_the_sentry() {
-    let cases: [(&str, fn() -> i32); 7] = [
+    let cases: [Case; 7] = [
         ("socket", || {
             // SAFETY: a plain syscall; the filter kills before it runs.
             unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0) };
