@@ -94,20 +94,28 @@ fn map_segments(
     Ok(top)
 }
 
-/// Opens an executable: a regular file with an execute bit, on the root or in /tmp.
-fn open_exec(kernel: &Kernel, cwd: &[u8], path: &[u8]) -> Result<Arc<dyn FileOps>, Errno> {
-    let file = resolve(cwd, path, |place| match place {
+/// Opens an executable: a regular file with an execute bit, on the root or in /tmp. Also
+/// gives the path it was found at with symlinks resolved, when the filesystem knows it.
+fn open_exec(
+    kernel: &Kernel,
+    cwd: &[u8],
+    path: &[u8],
+) -> Result<(Arc<dyn FileOps>, Option<Vec<u8>>), Errno> {
+    let (file, real) = resolve(cwd, path, |place| match place {
         Place::Tmp(rel) => kernel
             .tmpfs
-            .open(&rel, libc::O_RDONLY as u32, 0, &Creds::default()),
+            .open(&rel, libc::O_RDONLY as u32, 0, &Creds::default())
+            .map(|r| match r {
+                Resolution::Done(f) => Resolution::Done((f, None)),
+                Resolution::Escape { target, rest } => Resolution::Escape { target, rest },
+            }),
         Place::Host(abs) => {
             let l = kernel.root.lookup(b"/", &abs, true)?;
             if l.stat.st_mode & libc::S_IFMT != libc::S_IFREG {
                 return Err(Errno::EACCES);
             }
-            Ok(Resolution::Done(
-                kernel.root.open_file(&l)? as Arc<dyn FileOps>
-            ))
+            let f = kernel.root.open_file(&l)? as Arc<dyn FileOps>;
+            Ok(Resolution::Done((f, Some(l.path.clone()))))
         }
         Place::Proc(_) => Err(Errno::EACCES),
     })?;
@@ -115,7 +123,7 @@ fn open_exec(kernel: &Kernel, cwd: &[u8], path: &[u8]) -> Result<Arc<dyn FileOps
     if st.mode & libc::S_IFMT != libc::S_IFREG || st.mode & 0o111 == 0 {
         return Err(Errno::EACCES);
     }
-    Ok(file)
+    Ok((file, real))
 }
 
 /// Loads `path` with `argv` and `envp`, following `#!` lines.
@@ -128,8 +136,8 @@ pub fn load_program(
 ) -> Result<Program, Errno> {
     let mut file_path = path.to_vec();
     let mut depth = 0;
-    let (file, info) = loop {
-        let file = open_exec(kernel, cwd, &file_path)?;
+    let (file, info, real_path) = loop {
+        let (file, real) = open_exec(kernel, cwd, &file_path)?;
         let mut head = [0u8; 256];
         let n = file.read(&mut head, Some(0))?;
         match shebang::parse(&head[..n]).map_err(|e| Errno(e.errno()))? {
@@ -148,7 +156,7 @@ pub fn load_program(
             }
             None => {
                 let info = elf::parse(&FileReader(file.as_ref())).map_err(|e| Errno(e.errno()))?;
-                break (file, info);
+                break (file, info, real);
             }
         }
     };
@@ -163,7 +171,7 @@ pub fn load_program(
     let mut entry = info.entry.wrapping_add(bias);
     let mut at_base = 0;
     if let Some(interp_path) = &info.interp {
-        let ifile = open_exec(kernel, b"/", interp_path).map_err(|e| {
+        let (ifile, _) = open_exec(kernel, b"/", interp_path).map_err(|e| {
             if e == Errno::EACCES {
                 Errno::ELIBBAD
             } else {
@@ -225,6 +233,6 @@ pub fn load_program(
     regs.regs.rsp = img.sp;
     regs.regs.rflags = 0x202;
     // /proc/self/exe is always absolute.
-    let path = crate::fs::vfs::normalize(cwd, &file_path);
+    let path = real_path.unwrap_or_else(|| crate::fs::vfs::normalize(cwd, &file_path));
     Ok(Program { mm, regs, path })
 }

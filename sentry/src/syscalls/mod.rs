@@ -36,6 +36,8 @@ pub use names::name;
 
 use path::{XattrKind, XattrOp, XattrTarget};
 
+/// creat(2) is open(2) with these flags.
+const CREAT_FLAGS: u64 = (libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC) as u64;
 const P: XattrTarget = XattrTarget::Path { follow: true };
 const L: XattrTarget = XattrTarget::Path { follow: false };
 
@@ -70,6 +72,7 @@ table! { t, nr, a;
     SYS_pwritev2 => file::preadv(t, a, true, true),
     SYS_unshare => process::unshare(t, a),
     SYS_open => file::openat(t, libc::AT_FDCWD as u64, a[0], a[1], a[2]),
+    SYS_creat => file::openat(t, libc::AT_FDCWD as u64, a[0], CREAT_FLAGS, a[1]),
     SYS_openat => file::openat(t, a[0], a[1], a[2], a[3]),
     SYS_close => file::close(t, a),
     SYS_close_range => file::close_range(t, a),
