@@ -94,13 +94,12 @@ fn map_segments(
     Ok(top)
 }
 
-/// Opens an executable: a regular file with an execute bit, on the root or in /tmp. Also
-/// gives the path it was found at with symlinks resolved, when the filesystem knows it.
-fn open_exec(
-    kernel: &Kernel,
-    cwd: &[u8],
-    path: &[u8],
-) -> Result<(Arc<dyn FileOps>, Option<Vec<u8>>), Errno> {
+/// An opened executable and the path it was found at with symlinks resolved, when the
+/// filesystem knows it.
+type Executable = (Arc<dyn FileOps>, Option<Vec<u8>>);
+
+/// Opens an executable: a regular file with an execute bit, on the root or in /tmp.
+fn open_exec(kernel: &Kernel, cwd: &[u8], path: &[u8]) -> Result<Executable, Errno> {
     let (file, real) = resolve(cwd, path, |place| match place {
         Place::Tmp(rel) => kernel
             .tmpfs
