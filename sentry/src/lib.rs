@@ -6,5 +6,6 @@ pub mod fs;
 pub mod kernel;
 pub mod loader;
 pub mod mm;
+pub mod net;
 pub mod sandbox;
 pub mod syscalls;

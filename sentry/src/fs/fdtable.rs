@@ -80,13 +80,17 @@ impl FdTable {
         if !(0..self.limit.min(MAX_FDS)).contains(&fd) {
             return Err(Errno::EBADF);
         }
-        self.fds.insert(fd, Entry { file, cloexec });
+        if let Some(old) = self.fds.insert(fd, Entry { file, cloexec }) {
+            super::lock::fd_closed(&old.file);
+        }
         Ok(())
     }
 
     /// Closes `fd`.
     pub fn remove(&mut self, fd: i32) -> Result<Arc<OpenFile>, Errno> {
-        self.fds.remove(&fd).map(|e| e.file).ok_or(Errno::EBADF)
+        let file = self.fds.remove(&fd).map(|e| e.file).ok_or(Errno::EBADF)?;
+        super::lock::fd_closed(&file);
+        Ok(file)
     }
 
     /// FD_CLOEXEC of `fd`.
@@ -104,7 +108,12 @@ impl FdTable {
 
     /// Closes every close-on-exec descriptor (execve).
     pub fn close_on_exec(&mut self) {
-        self.fds.retain(|_, e| !e.cloexec);
+        self.fds.retain(|_, e| {
+            if e.cloexec {
+                super::lock::fd_closed(&e.file);
+            }
+            !e.cloexec
+        });
     }
 
     /// Closes descriptors in `[lo, hi]` (close_range), or marks them close-on-exec.
@@ -113,8 +122,8 @@ impl FdTable {
         for k in keys {
             if cloexec_only {
                 let _ = self.set_cloexec(k, true);
-            } else {
-                self.fds.remove(&k);
+            } else if let Some(e) = self.fds.remove(&k) {
+                super::lock::fd_closed(&e.file);
             }
         }
     }

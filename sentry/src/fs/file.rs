@@ -102,6 +102,15 @@ pub trait FileOps: Send + Sync {
     fn pidfd_target(&self) -> Option<i32> {
         None
     }
+    /// Whether readv/writev move the whole vector in one read or write (a socket sends one
+    /// datagram per call) rather than one per buffer.
+    fn whole_vectors(&self) -> bool {
+        false
+    }
+    /// Whether EPIPE from a write raises SIGPIPE (datagram and seqpacket sockets never do).
+    fn sigpipe_on_epipe(&self) -> bool {
+        true
+    }
     /// Whether lseek always answers 0 and keeps no offset (/dev/null, /dev/zero).
     fn seek_zero(&self) -> bool {
         false
@@ -263,4 +272,11 @@ pub fn put_dirent(
     rec[DIRENT_HEADER + name.len()..].fill(0);
     *used += reclen;
     true
+}
+
+impl Drop for OpenFile {
+    fn drop(&mut self) {
+        // The description's last reference: its flock and OFD locks go with it.
+        super::lock::description_closed(self);
+    }
 }

@@ -5,6 +5,7 @@ pub mod eventfd;
 pub mod fdtable;
 pub mod file;
 pub mod host;
+pub mod lock;
 pub mod pidfd;
 pub mod pipe;
 pub mod procfs;

@@ -200,6 +200,8 @@ pub struct Kernel {
     pub boot: Instant,
     /// The private /tmp.
     pub tmpfs: Arc<crate::fs::tmpfs::Tmpfs>,
+    /// The abstract namespace of AF_UNIX socket names.
+    pub unix_names: Arc<crate::net::unix::AbstractNames>,
     /// Whether syscall sites of register-only syscalls are patched (see `mm::fastpath`).
     pub syscall_patching: bool,
     pids: Mutex<Pids>,
@@ -217,6 +219,7 @@ impl Kernel {
         Arc::new(Kernel {
             syscall_patching,
             tmpfs: crate::fs::tmpfs::Tmpfs::new(0x2a, platform.memory_file().clone()),
+            unix_names: Default::default(),
             platform,
             root,
             boot: Instant::now(),

@@ -173,6 +173,12 @@ pub fn set_current(sig: Arc<TaskSignals>, tg: Arc<ThreadGroup>) {
     CURRENT.with(|c| *c.borrow_mut() = Some((sig, tg)));
 }
 
+/// The process of the task running on this host thread (for file operations that act on
+/// behalf of the caller, such as a write to a socket carrying its credentials).
+pub fn current_group() -> Option<Arc<ThreadGroup>> {
+    CURRENT.with(|c| c.borrow().as_ref().map(|(_, tg)| tg.clone()))
+}
+
 /// Whether the task running on this host thread has a deliverable signal or must exit:
 /// blocking waits poll this and return EINTR.
 pub fn interrupted() -> bool {

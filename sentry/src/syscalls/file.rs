@@ -69,11 +69,16 @@ pub fn write(t: &mut Task, a: [u64; 6]) -> SysResult {
     let mut buf = vec![0u8; n];
     t.read_mem(a[1], &mut buf)?;
     let r = f.write(&buf);
-    if r == Err(Errno::EPIPE) {
+    sigpipe(t, &f, &r);
+    Ok(r? as u64)
+}
+
+/// SIGPIPE for a write that failed with EPIPE, if the file raises it.
+fn sigpipe(t: &Task, f: &OpenFile, r: &Result<usize, Errno>) {
+    if *r == Err(Errno::EPIPE) && f.ops.sigpipe_on_epipe() {
         let tg = t.tg.clone();
         t.signal_group(&tg, libc::SIGPIPE);
     }
-    Ok(r? as u64)
 }
 
 fn iovecs(t: &Task, addr: u64, cnt: u64) -> Result<Vec<(u64, usize)>, Errno> {
@@ -124,6 +129,9 @@ fn readv_at(t: &mut Task, a: [u64; 6], write: bool, at: Option<u64>) -> SysResul
             return Err(Errno::EBADF);
         }
     }
+    if at.is_none() && f.ops.whole_vectors() {
+        return readv_whole(t, &f, &iov, write);
+    }
     let mut done = 0u64;
     for (base, len) in iov {
         let len = len.min(MAX_RW);
@@ -137,7 +145,10 @@ fn readv_at(t: &mut Task, a: [u64; 6], write: bool, at: Option<u64>) -> SysResul
             };
             match r {
                 Ok(n) => n,
-                Err(e) if done == 0 => return Err(e),
+                Err(e) if done == 0 => {
+                    sigpipe(t, &f, &Err(e));
+                    return Err(e);
+                }
                 Err(_) => break,
             }
         } else {
@@ -159,6 +170,31 @@ fn readv_at(t: &mut Task, a: [u64; 6], write: bool, at: Option<u64>) -> SysResul
         }
     }
     Ok(done)
+}
+
+/// readv/writev as one read or write of the whole vector (at most MAX_RW bytes).
+fn readv_whole(t: &Task, f: &OpenFile, iov: &[(u64, usize)], write: bool) -> SysResult {
+    let total = iov.iter().map(|v| v.1).sum::<usize>().min(MAX_RW);
+    let mut buf = vec![0u8; total];
+    if write {
+        let mut off = 0;
+        for &(base, len) in iov {
+            let n = len.min(total - off);
+            t.read_mem(base, &mut buf[off..off + n])?;
+            off += n;
+        }
+        let r = f.write(&buf);
+        sigpipe(t, f, &r);
+        return Ok(r? as u64);
+    }
+    let n = f.read(&mut buf)?;
+    let mut off = 0;
+    for &(base, len) in iov {
+        let k = len.min(n - off);
+        t.write_mem(base, &buf[off..off + k])?;
+        off += k;
+    }
+    Ok(n as u64)
 }
 
 pub fn pread(t: &mut Task, a: [u64; 6], write: bool) -> SysResult {
@@ -467,6 +503,16 @@ pub fn fcntl(t: &mut Task, a: [u64; 6]) -> SysResult {
         libc::F_GETFD => Ok(fds.cloexec(fd)? as u64),
         libc::F_SETFD => fds.set_cloexec(fd, a[2] & 1 != 0).map(|_| 0),
         libc::F_GETFL => Ok(f.flags() as u64),
+        super::locks::F_GETLK
+        | super::locks::F_SETLK
+        | super::locks::F_SETLKW
+        | super::locks::F_OFD_GETLK
+        | super::locks::F_OFD_SETLK
+        | super::locks::F_OFD_SETLKW => {
+            // F_SETLKW sleeps: not with the descriptor table locked.
+            drop(fds);
+            super::locks::fcntl(t, &f, a[1] as i32, a[2])
+        }
         libc::F_GETPIPE_SZ => f.ops.pipe_size().map(|n| n as u64).ok_or(Errno::EBADF),
         libc::F_SETPIPE_SZ => {
             if a[2] > 1 << 20 {

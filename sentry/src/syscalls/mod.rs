@@ -6,6 +6,7 @@ mod creds;
 mod epoll;
 mod fdkinds;
 pub mod futex;
+mod locks;
 mod memory;
 pub(crate) mod misc;
 mod names;
@@ -14,6 +15,7 @@ mod poll;
 pub mod posix_timer;
 mod process;
 mod signal;
+mod socket;
 mod timer;
 
 use std::collections::HashSet;
@@ -86,6 +88,7 @@ table! { t, nr, a;
     SYS_dup2 => file::dup3(t, a[0], a[1], 0, true),
     SYS_dup3 => file::dup3(t, a[0], a[1], a[2], false),
     SYS_fcntl => file::fcntl(t, a),
+    SYS_flock => locks::flock(t, a),
     SYS_pipe => file::pipe2(t, a[0], 0),
     SYS_pipe2 => file::pipe2(t, a[0], a[1]),
     SYS_memfd_create => file::memfd_create(t, a),
@@ -130,8 +133,24 @@ table! { t, nr, a;
     SYS_removexattr => xa(t, a, P, XattrKind::Remove),
     SYS_lremovexattr => xa(t, a, L, XattrKind::Remove),
     SYS_fremovexattr => xa(t, a, XattrTarget::Fd, XattrKind::Remove),
-    SYS_socket => Err(Errno(libc::EAFNOSUPPORT)),
-    SYS_socketpair => Err(Errno(libc::EAFNOSUPPORT)),
+    SYS_socket => socket::socket(t, a),
+    SYS_socketpair => socket::socketpair(t, a),
+    SYS_bind => socket::bind(t, a),
+    SYS_listen => socket::listen(t, a),
+    SYS_accept => socket::accept4(t, a, 0),
+    SYS_accept4 => socket::accept4(t, a, a[3]),
+    SYS_connect => socket::connect(t, a),
+    SYS_getsockname => socket::getname(t, a, false),
+    SYS_getpeername => socket::getname(t, a, true),
+    SYS_sendto => socket::sendto(t, a),
+    SYS_recvfrom => socket::recvfrom(t, a),
+    SYS_sendmsg => socket::sendmsg(t, a),
+    SYS_recvmsg => socket::recvmsg(t, a),
+    SYS_sendmmsg => socket::sendmmsg(t, a),
+    SYS_recvmmsg => socket::recvmmsg(t, a),
+    SYS_shutdown => socket::shutdown(t, a),
+    SYS_setsockopt => socket::setsockopt(t, a),
+    SYS_getsockopt => socket::getsockopt(t, a),
     SYS_ftruncate => path::ftruncate(t, a),
     SYS_fsync => path::fsync(t, a),
     SYS_fdatasync => path::fsync(t, a),

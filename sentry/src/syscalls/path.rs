@@ -8,7 +8,11 @@ use crate::fs::vfs::{self, resolve, Place};
 use crate::kernel::Task;
 
 /// What a write to the read-only root answers: ENOENT if the parent is missing, else EROFS.
-fn host_readonly(t: &Task, abs: &[u8], must_exist: bool) -> Result<Resolution<()>, Errno> {
+pub(super) fn host_readonly(
+    t: &Task,
+    abs: &[u8],
+    must_exist: bool,
+) -> Result<Resolution<()>, Errno> {
     match t.kernel.root.lookup(b"/", abs, false) {
         Ok(_) if !must_exist => Err(Errno::EEXIST),
         Ok(_) => Err(Errno::EROFS),
@@ -23,7 +27,11 @@ fn host_readonly(t: &Task, abs: &[u8], must_exist: bool) -> Result<Resolution<()
 
 /// What changing something under /proc gives: EEXIST or EPERM if it is there (after
 /// following links on the way), else ENOENT.
-fn proc_readonly(t: &Task, rel: &[u8], must_exist: bool) -> Result<Resolution<()>, Errno> {
+pub(super) fn proc_readonly(
+    t: &Task,
+    rel: &[u8],
+    must_exist: bool,
+) -> Result<Resolution<()>, Errno> {
     match crate::fs::procfs::lookup(t, rel, false)? {
         Resolution::Escape { target, rest } => Ok(Resolution::Escape { target, rest }),
         Resolution::Done(_) if !must_exist => Err(Errno::EEXIST),

@@ -287,6 +287,8 @@ pub(super) enum Kind {
     Dir(Mutex<Dir>),
     File(RwLock<FileData>),
     Symlink(Vec<u8>),
+    /// A socket file: the name an AF_UNIX socket is bound to, while that socket lives.
+    Socket(Weak<dyn std::any::Any + Send + Sync>),
 }
 
 /// A tmpfs inode. It lives as long as a directory entry or an open file refers to it.
@@ -344,6 +346,23 @@ impl Inode {
         })
     }
 
+    /// A new socket file bound to `bound`.
+    pub fn new_socket(
+        ino: u64,
+        dev: u64,
+        perm: u32,
+        uid: u32,
+        gid: u32,
+        bound: Weak<dyn std::any::Any + Send + Sync>,
+    ) -> Arc<Inode> {
+        Arc::new(Inode {
+            ino,
+            dev,
+            meta: Mutex::new(Meta::new(libc::S_IFSOCK | perm, uid, gid, 1)),
+            kind: Kind::Socket(bound),
+        })
+    }
+
     /// The directory table, if a directory.
     pub fn dir(&self) -> Option<&Mutex<Dir>> {
         match &self.kind {
@@ -375,6 +394,7 @@ impl Inode {
             Kind::Dir(_) => libc::DT_DIR,
             Kind::File(_) => libc::DT_REG,
             Kind::Symlink(_) => libc::DT_LNK,
+            Kind::Socket(_) => libc::DT_SOCK,
         }
     }
 
@@ -410,6 +430,7 @@ impl Inode {
                     0
                 },
             ),
+            Kind::Socket(_) => (0, 0),
         };
         let m = *lock(&self.meta);
         Stat {

@@ -23,8 +23,8 @@
 //!
 //! Layout: `walk` (path components, symlinks, escapes), `inode` (inodes, directory tables,
 //! file sizes over page tables), `file` (the FileOps of open files), and the operations in
-//! `open` (open, O_TMPFILE, memfds), `names` (mkdir, unlink, rmdir, rename, link, symlink)
-//! and `attr` (stat, readlink, truncate, chmod, chown, utimens).
+//! `open` (open, O_TMPFILE, memfds), `names` (mkdir, unlink, rmdir, rename, link, symlink),
+//! `attr` (stat, readlink, truncate, chmod, chown, utimens) and `sock` (socket files).
 //!
 //! The sandbox runs as root, so permission (DAC) checks are not made.
 
@@ -33,6 +33,7 @@ mod file;
 mod inode;
 mod names;
 mod open;
+mod sock;
 #[cfg(test)]
 mod tests;
 mod walk;

@@ -136,6 +136,8 @@ impl Tmpfs {
                 Ok(Resolution::Done(Arc::new(RegFile { inode, name })))
             }
             Kind::Symlink(_) => Err(Errno::ELOOP),
+            // Sockets are reached with connect(2), never opened.
+            Kind::Socket(_) => Err(Errno::ENXIO),
         }
     }
 

@@ -1,0 +1,66 @@
+//! Socket files: the names AF_UNIX sockets bind to (bind(2) creates one, connect(2) finds the
+//! socket behind it). The inode holds the socket weakly: once the socket is closed the file
+//! stays, and connecting to it is refused, as on Linux.
+
+use std::any::Any;
+use std::sync::{Arc, Weak};
+
+use super::inode::{lock, rlock, wlock, Inode, Kind};
+use super::walk::Comp;
+use super::{new_owner, table, Creds, Resolution, Tmpfs};
+use crate::errno::Errno;
+use crate::fs::file::Stat;
+
+/// What a socket file's inode refers to.
+pub type BoundSocket = Weak<dyn Any + Send + Sync>;
+
+impl Tmpfs {
+    /// mknod(S_IFSOCK) for bind(2): a socket file at `path` (mode & 0777 & ~umask) bound to
+    /// `bound`. EEXIST if the name exists (a dangling symlink included), ENOENT for a missing
+    /// directory or a trailing slash, ENOTDIR for a non-directory on the way.
+    pub fn mksock(
+        &self,
+        path: &[u8],
+        mode: u32,
+        creds: &Creds,
+        bound: BoundSocket,
+    ) -> Result<Resolution<()>, Errno> {
+        let _w = wlock(&self.tree);
+        let (dir, comp) = match self.parent_of(path)? {
+            Resolution::Done(v) => v,
+            Resolution::Escape { target, rest } => return Ok(Resolution::Escape { target, rest }),
+        };
+        let comp = comp.filter(Comp::is_normal).ok_or(Errno::EEXIST)?;
+        let mut t = lock(table(&dir)?);
+        if t.get(&comp.name).is_some() {
+            return Err(Errno::EEXIST);
+        }
+        if comp.must_dir {
+            return Err(Errno::ENOENT);
+        }
+        let (gid, _) = new_owner(&dir, creds);
+        let perm = mode & 0o777 & !creds.umask;
+        let inode = Inode::new_socket(self.new_ino(), self.dev, perm, creds.uid, gid, bound);
+        t.insert(comp.name, inode);
+        drop(t);
+        dir.with_meta(|m| m.modified());
+        Ok(Resolution::Done(()))
+    }
+
+    /// The socket bound to the socket file `path` (symlinks followed) with the file's stat;
+    /// None if the file is not a socket file or its socket is gone.
+    #[allow(clippy::type_complexity)]
+    pub fn bound_socket(
+        &self,
+        path: &[u8],
+    ) -> Result<Resolution<(Stat, Option<Arc<dyn Any + Send + Sync>>)>, Errno> {
+        let _r = rlock(&self.tree);
+        Ok(self.lookup(path, true)?.map(|inode| {
+            let bound = match &inode.kind {
+                Kind::Socket(w) => w.upgrade(),
+                _ => None,
+            };
+            (inode.stat(), bound)
+        }))
+    }
+}
