@@ -60,6 +60,22 @@ const CASES: &[&str] = &[
      q.put(sum(range(i*1000)))) for i in range(8)]; [t.start() for t in ts]; [t.join() for t in ts]; \
      print(sorted(q.get() for _ in ts))'",
     "python3 -c 'import concurrent.futures as c; print(list(c.ThreadPoolExecutor(4).map(pow,[2,3],[5,4])))'",
+    // unix sockets, multiprocessing, sqlite3 on disk
+    "python3 -c 'import socket,os; s=socket.socket(socket.AF_UNIX); s.bind(\"/tmp/sock\"); s.listen(); \
+     c=socket.socket(socket.AF_UNIX); c.connect(\"/tmp/sock\"); a,_=s.accept(); c.sendall(b\"hi\"*5000); \
+     c.close(); d=b\"\"; \
+     exec(\"while True:\\n r=a.recv(65536)\\n if not r: break\\n d+=r\"); print(len(d), os.path.exists(\"/tmp/sock\")); \
+     x,y=socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM); x.send(b\"dg\"); print(y.recv(10))'",
+    "python3 -c 'import socket,os,array; a,b=socket.socketpair(); r,w=os.pipe(); \
+     a.sendmsg([b\"fd\"],[(socket.SOL_SOCKET,socket.SCM_RIGHTS,array.array(\"i\",[w]))]); \
+     m,anc,f,_=b.recvmsg(10, socket.CMSG_SPACE(4)); fd=array.array(\"i\",anc[0][2])[0]; \
+     os.write(fd,b\"through\"); print(m, os.read(r,7))'",
+    "python3 -c 'import multiprocessing as m; print(m.Pool(2).map(abs,[-1,-2,3])); \
+     q=m.Queue(); p=m.Process(target=q.put, args=(\"from child\",)); p.start(); print(q.get()); p.join(); \
+     print(p.exitcode)'",
+    "python3 -c 'import sqlite3; c=sqlite3.connect(\"/tmp/db.sqlite\"); c.execute(\"create table t(x)\"); \
+     c.executemany(\"insert into t values (?)\", [(i,) for i in range(1000)]); c.commit(); c.close(); \
+     d=sqlite3.connect(\"/tmp/db.sqlite\"); print(d.execute(\"select count(*), sum(x) from t\").fetchall())'",
     // mmap, signals and itimers, /proc/self
     "python3 -c 'import mmap; f=open(\"/tmp/m\",\"w+b\"); f.write(b\"x\"*8192); f.flush(); \
      m=mmap.mmap(f.fileno(),8192); m[0:5]=b\"hello\"; m.flush(); print(open(\"/tmp/m\",\"rb\").read(6)); \

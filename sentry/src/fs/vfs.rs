@@ -11,6 +11,31 @@ use crate::fs::tmpfs::Resolution;
 pub const TMP: &[u8] = b"/tmp";
 /// Mount point of procfs.
 pub const PROC: &[u8] = b"/proc";
+/// Mount point of the shared-memory tmpfs.
+pub const SHM: &[u8] = b"/dev/shm";
+
+fn tmp(mount: TmpMount, rel: &[u8]) -> Place {
+    Place::Tmp(TmpPath {
+        mount,
+        rel: rel.to_vec(),
+    })
+}
+
+/// The tmpfs mount `abs` is in, and the rest of it.
+fn tmp_mount(abs: &[u8]) -> Option<(TmpMount, &[u8])> {
+    for m in [TmpMount::Tmp, TmpMount::Shm] {
+        let p = m.point();
+        if let Some(rest) = abs.strip_prefix(p) {
+            if rest.is_empty() || rest == b"/" {
+                return Some((m, b""));
+            }
+            if let Some(r) = rest.strip_prefix(b"/") {
+                return Some((m, r));
+            }
+        }
+    }
+    None
+}
 
 /// `path` made absolute against `cwd`, with `.` and `..` removed lexically and a trailing
 /// slash kept.
@@ -41,11 +66,44 @@ pub fn normalize(cwd: &[u8], path: &[u8]) -> Vec<u8> {
     p
 }
 
+/// The sandbox's in-memory filesystems.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TmpMount {
+    /// The private /tmp.
+    Tmp,
+    /// /dev/shm (POSIX shared memory and semaphores).
+    Shm,
+}
+
+impl TmpMount {
+    /// Where it is mounted.
+    pub fn point(self) -> &'static [u8] {
+        match self {
+            TmpMount::Tmp => TMP,
+            TmpMount::Shm => SHM,
+        }
+    }
+}
+
+/// A path inside one of the tmpfs mounts; reads as the path relative to its root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TmpPath {
+    pub mount: TmpMount,
+    pub rel: Vec<u8>,
+}
+
+impl std::ops::Deref for TmpPath {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.rel
+    }
+}
+
 /// Where an absolute, normalized path lives.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Place {
-    /// In the private tmpfs, at this path relative to its root ("" for /tmp itself).
-    Tmp(Vec<u8>),
+    /// In a tmpfs, at this path relative to its root ("" for the mount point itself).
+    Tmp(TmpPath),
     /// On the host root.
     Host(Vec<u8>),
     /// In procfs, at this path relative to /proc ("" for /proc itself).
@@ -54,8 +112,8 @@ pub enum Place {
 
 /// Classifies an absolute, normalized path.
 pub fn place(abs: &[u8]) -> Place {
-    if abs == TMP || abs == b"/tmp/" {
-        return Place::Tmp(Vec::new());
+    if let Some((m, rest)) = tmp_mount(abs) {
+        return tmp(m, rest);
     }
     if abs == PROC || abs == b"/proc/" {
         return Place::Proc(Vec::new());
@@ -63,10 +121,7 @@ pub fn place(abs: &[u8]) -> Place {
     if let Some(rest) = abs.strip_prefix(b"/proc/") {
         return Place::Proc(rest.to_vec());
     }
-    match abs.strip_prefix(b"/tmp/") {
-        Some(rest) => Place::Tmp(rest.to_vec()),
-        None => Place::Host(abs.to_vec()),
-    }
+    Place::Host(abs.to_vec())
 }
 
 /// The place of an absolute path, classified lexically (the mount point is found with `.`
@@ -75,9 +130,12 @@ pub fn place(abs: &[u8]) -> Place {
 fn physical_place(raw: &[u8]) -> Place {
     match place(&normalize(b"/", raw)) {
         Place::Host(_) => Place::Host(raw.to_vec()),
-        Place::Tmp(rel) => match raw.strip_prefix(b"/tmp/") {
-            Some(r) => Place::Tmp(r.to_vec()),
-            None => Place::Tmp(rel),
+        Place::Tmp(tp) => match raw
+            .strip_prefix(tp.mount.point())
+            .and_then(|r| r.strip_prefix(b"/"))
+        {
+            Some(r) => tmp(tp.mount, r),
+            None => Place::Tmp(tp),
         },
         Place::Proc(rel) => match raw.strip_prefix(b"/proc/") {
             Some(r) => Place::Proc(r.to_vec()),
@@ -98,13 +156,19 @@ pub fn resolve<T>(
         [cwd, b"/", path].concat()
     };
     for _ in 0..40 {
-        match op(physical_place(&raw))? {
+        let place = physical_place(&raw);
+        // A relative escape is relative to the mount it left.
+        let mount = match &place {
+            Place::Tmp(tp) => tp.mount.point(),
+            _ => TMP,
+        };
+        match op(place)? {
             Resolution::Done(v) => return Ok(v),
             Resolution::Escape { target, rest } => {
                 let base = if target.first() == Some(&b'/') {
                     target
                 } else {
-                    [TMP, b"/", &target].concat()
+                    [mount, b"/", &target].concat()
                 };
                 raw = if rest.is_empty() {
                     base
@@ -126,8 +190,11 @@ mod tests {
         assert_eq!(normalize(b"/a/b", b"../c"), b"/a/c");
         assert_eq!(normalize(b"/", b"../../x/./y/"), b"/x/y/");
         assert_eq!(normalize(b"/tmp", b"f"), b"/tmp/f");
-        assert_eq!(place(b"/tmp/f/g"), Place::Tmp(b"f/g".to_vec()));
-        assert_eq!(place(b"/tmp"), Place::Tmp(Vec::new()));
+        assert_eq!(place(b"/tmp/f/g"), tmp(TmpMount::Tmp, b"f/g"));
+        assert_eq!(place(b"/tmp"), tmp(TmpMount::Tmp, b""));
+        assert_eq!(place(b"/dev/shm/sem.x"), tmp(TmpMount::Shm, b"sem.x"));
+        assert_eq!(place(b"/dev/shm"), tmp(TmpMount::Shm, b""));
+        assert_eq!(place(b"/dev/shmx"), Place::Host(b"/dev/shmx".to_vec()));
         assert_eq!(place(b"/tmpx"), Place::Host(b"/tmpx".to_vec()));
     }
 }

@@ -102,7 +102,7 @@ type Executable = (Arc<dyn FileOps>, Option<Vec<u8>>);
 fn open_exec(kernel: &Kernel, cwd: &[u8], path: &[u8]) -> Result<Executable, Errno> {
     let (file, real) = resolve(cwd, path, |place| match place {
         Place::Tmp(rel) => kernel
-            .tmpfs
+            .fs_of(&rel)
             .open(&rel, libc::O_RDONLY as u32, 0, &Creds::default())
             .map(|r| match r {
                 Resolution::Done(f) => Resolution::Done((f, None)),

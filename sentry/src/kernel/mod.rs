@@ -200,6 +200,8 @@ pub struct Kernel {
     pub boot: Instant,
     /// The private /tmp.
     pub tmpfs: Arc<crate::fs::tmpfs::Tmpfs>,
+    /// /dev/shm.
+    pub shm: Arc<crate::fs::tmpfs::Tmpfs>,
     /// The abstract namespace of AF_UNIX socket names.
     pub unix_names: Arc<crate::net::unix::AbstractNames>,
     /// Whether syscall sites of register-only syscalls are patched (see `mm::fastpath`).
@@ -219,6 +221,7 @@ impl Kernel {
         Arc::new(Kernel {
             syscall_patching,
             tmpfs: crate::fs::tmpfs::Tmpfs::new(0x2a, platform.memory_file().clone()),
+            shm: crate::fs::tmpfs::Tmpfs::new(0x2b, platform.memory_file().clone()),
             unix_names: Default::default(),
             platform,
             root,
@@ -229,6 +232,14 @@ impl Kernel {
             }),
             init_status: (Mutex::new(None), Condvar::new()),
         })
+    }
+
+    /// The tmpfs a path lives in.
+    pub fn fs_of(&self, p: &crate::fs::vfs::TmpPath) -> &Arc<crate::fs::tmpfs::Tmpfs> {
+        match p.mount {
+            crate::fs::vfs::TmpMount::Tmp => &self.tmpfs,
+            crate::fs::vfs::TmpMount::Shm => &self.shm,
+        }
     }
 
     /// A new, unused pid.

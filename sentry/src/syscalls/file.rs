@@ -313,16 +313,16 @@ fn open_path(
     let mut opened_at = Vec::new();
     let ops = resolve(&cwd, path, |place| match place {
         Place::Tmp(rel) => {
-            opened_at = [vfs::TMP, b"/", &rel].concat();
+            opened_at = [rel.mount.point(), b"/", &rel].concat();
             // Permission to open an existing file, checked before O_TRUNC can act.
-            match t.kernel.tmpfs.stat(&rel, follow) {
+            match t.kernel.fs_of(&rel).stat(&rel, follow) {
                 Ok(Resolution::Done(st)) => check_open_access(t, &st, flags)?,
                 Ok(Resolution::Escape { target, rest }) => {
                     return Ok(Resolution::Escape { target, rest })
                 }
                 Err(_) => {}
             }
-            t.kernel.tmpfs.open(&rel, flags, mode, &creds)
+            t.kernel.fs_of(&rel).open(&rel, flags, mode, &creds)
         }
         Place::Host(abs) => {
             opened_at = abs.clone();
@@ -438,7 +438,7 @@ pub(super) fn stat_of(t: &Task, dirfd: u64, p: &[u8], follow: bool) -> Result<St
     }
     let cwd = base_dir(t, dirfd, p)?;
     resolve(&cwd, p, |place| match place {
-        Place::Tmp(rel) => t.kernel.tmpfs.stat(&rel, follow),
+        Place::Tmp(rel) => t.kernel.fs_of(&rel).stat(&rel, follow),
         Place::Host(abs) => {
             let l = t.kernel.root.lookup(b"/", &abs, follow)?;
             if let Some(r) = dev_path(t, &l.path) {
@@ -629,7 +629,7 @@ pub fn readlinkat(t: &mut Task, dirfd: u64, path: u64, buf: u64, size: u64) -> S
     }
     let cwd = base_dir(t, dirfd, &p)?;
     let target = resolve(&cwd, &p, |place| match place {
-        Place::Tmp(rel) => t.kernel.tmpfs.readlink(&rel),
+        Place::Tmp(rel) => t.kernel.fs_of(&rel).readlink(&rel),
         Place::Host(abs) => host_readlink(t, &abs).map(Resolution::Done),
         Place::Proc(rel) => match procfs::lookup(t, &rel, false)? {
             Resolution::Escape { target, rest } => Ok(Resolution::Escape { target, rest }),

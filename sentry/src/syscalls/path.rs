@@ -50,7 +50,7 @@ pub fn mkdirat(t: &mut Task, dirfd: u64, path: u64, mode: u64) -> SysResult {
     let c = creds(t);
     resolve(&cwd, &p, |pl| match pl {
         Place::Tmp(rel) if rel.is_empty() => Err(Errno::EEXIST),
-        Place::Tmp(rel) => t.kernel.tmpfs.mkdir(&rel, mode as u32 & 0o7777, &c),
+        Place::Tmp(rel) => t.kernel.fs_of(&rel).mkdir(&rel, mode as u32 & 0o7777, &c),
         Place::Host(abs) => host_readonly(t, &abs, false),
         Place::Proc(rel) => proc_readonly(t, &rel, false),
     })
@@ -65,8 +65,8 @@ pub fn unlinkat(t: &mut Task, dirfd: u64, path: u64, flags: u64) -> SysResult {
     let (cwd, p) = path_arg(t, dirfd, path)?;
     resolve(&cwd, &p, |pl| match pl {
         Place::Tmp(rel) if rel.is_empty() => Err(if dir { Errno::EBUSY } else { Errno::EISDIR }),
-        Place::Tmp(rel) if dir => t.kernel.tmpfs.rmdir(&rel),
-        Place::Tmp(rel) => t.kernel.tmpfs.unlink(&rel),
+        Place::Tmp(rel) if dir => t.kernel.fs_of(&rel).rmdir(&rel),
+        Place::Tmp(rel) => t.kernel.fs_of(&rel).unlink(&rel),
         Place::Host(abs) => host_readonly(t, &abs, true),
         Place::Proc(rel) => proc_readonly(t, &rel, true),
     })
@@ -85,11 +85,15 @@ pub fn renameat2(
     let (ncwd, np) = path_arg(t, newdir, new)?;
     let (oa, na) = (vfs::normalize(&ocwd, &op), vfs::normalize(&ncwd, &np));
     match (vfs::place(&oa), vfs::place(&na)) {
-        (Place::Tmp(o), Place::Tmp(n)) => {
+        (Place::Tmp(o), Place::Tmp(n)) if o.mount == n.mount => {
             if o.is_empty() || n.is_empty() {
                 return Err(Errno::EBUSY);
             }
-            t.kernel.tmpfs.rename(&o, &n, flags as u32).map(|_| 0)
+            t.kernel.fs_of(&o).rename(&o, &n, flags as u32).map(|_| 0)
+        }
+        (Place::Tmp(_), Place::Tmp(_)) => {
+            stat_exists(t, &oa)?;
+            Err(Errno::EXDEV)
         }
         (Place::Tmp(_), Place::Host(_)) | (Place::Host(_), Place::Tmp(_)) => {
             stat_exists(t, &oa)?;
@@ -117,7 +121,7 @@ pub fn symlinkat(t: &mut Task, target: u64, dirfd: u64, path: u64) -> SysResult 
     let c = creds(t);
     resolve(&cwd, &p, |pl| match pl {
         Place::Tmp(rel) if rel.is_empty() => Err(Errno::EEXIST),
-        Place::Tmp(rel) => t.kernel.tmpfs.symlink(&target, &rel, &c),
+        Place::Tmp(rel) => t.kernel.fs_of(&rel).symlink(&target, &rel, &c),
         Place::Host(abs) => host_readonly(t, &abs, false),
         Place::Proc(rel) => proc_readonly(t, &rel, false),
     })
@@ -132,7 +136,9 @@ pub fn linkat(t: &mut Task, olddir: u64, old: u64, newdir: u64, new: u64, flags:
     let (ncwd, np) = path_arg(t, newdir, new)?;
     let (oa, na) = (vfs::normalize(&ocwd, &op), vfs::normalize(&ncwd, &np));
     match (vfs::place(&oa), vfs::place(&na)) {
-        (Place::Tmp(o), Place::Tmp(n)) => t.kernel.tmpfs.link(&o, &n).map(|_| 0),
+        (Place::Tmp(o), Place::Tmp(n)) if o.mount == n.mount => {
+            t.kernel.fs_of(&o).link(&o, &n).map(|_| 0)
+        }
         (_, Place::Host(n)) => {
             stat_exists(t, &oa)?;
             host_readonly(t, &n, false).map(|_| 0)
@@ -150,7 +156,7 @@ pub fn truncate(t: &mut Task, path: u64, len: u64) -> SysResult {
     }
     let (cwd, p) = path_arg(t, libc::AT_FDCWD as u64, path)?;
     resolve(&cwd, &p, |pl| match pl {
-        Place::Tmp(rel) => t.kernel.tmpfs.truncate(&rel, len),
+        Place::Tmp(rel) => t.kernel.fs_of(&rel).truncate(&rel, len),
         Place::Host(abs) => host_readonly(t, &abs, true),
         Place::Proc(rel) => proc_readonly(t, &rel, true),
     })
@@ -160,7 +166,7 @@ pub fn truncate(t: &mut Task, path: u64, len: u64) -> SysResult {
 pub fn fchmodat(t: &mut Task, dirfd: u64, path: u64, mode: u64) -> SysResult {
     let (cwd, p) = path_arg(t, dirfd, path)?;
     resolve(&cwd, &p, |pl| match pl {
-        Place::Tmp(rel) => t.kernel.tmpfs.chmod(&rel, mode as u32 & 0o7777),
+        Place::Tmp(rel) => t.kernel.fs_of(&rel).chmod(&rel, mode as u32 & 0o7777),
         Place::Host(abs) => host_readonly(t, &abs, true),
         Place::Proc(rel) => proc_readonly(t, &rel, true),
     })
@@ -178,8 +184,8 @@ pub fn fchownat(t: &mut Task, dirfd: u64, path: u64, uid: u64, gid: u64, flags: 
     };
     let follow = flags & libc::AT_SYMLINK_NOFOLLOW as u64 == 0;
     resolve(&cwd, &p, |pl| match pl {
-        Place::Tmp(rel) if follow => t.kernel.tmpfs.chown(&rel, id(uid), id(gid)),
-        Place::Tmp(rel) => t.kernel.tmpfs.lchown(&rel, id(uid), id(gid)),
+        Place::Tmp(rel) if follow => t.kernel.fs_of(&rel).chown(&rel, id(uid), id(gid)),
+        Place::Tmp(rel) => t.kernel.fs_of(&rel).lchown(&rel, id(uid), id(gid)),
         Place::Host(abs) => host_readonly(t, &abs, true),
         Place::Proc(rel) => proc_readonly(t, &rel, true),
     })
@@ -214,8 +220,8 @@ pub fn utimensat(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (cwd, p) = path_arg(t, dirfd, path)?;
     let follow = flags & libc::AT_SYMLINK_NOFOLLOW as u64 == 0;
     resolve(&cwd, &p, |pl| match pl {
-        Place::Tmp(rel) if follow => t.kernel.tmpfs.utimens(&rel, at, mt),
-        Place::Tmp(rel) => t.kernel.tmpfs.lutimens(&rel, at, mt),
+        Place::Tmp(rel) if follow => t.kernel.fs_of(&rel).utimens(&rel, at, mt),
+        Place::Tmp(rel) => t.kernel.fs_of(&rel).lutimens(&rel, at, mt),
         Place::Host(abs) => host_readonly(t, &abs, true),
         Place::Proc(rel) => proc_readonly(t, &rel, true),
     })
@@ -258,7 +264,7 @@ fn fd_path(t: &Task, fd: u64) -> Result<Vec<u8>, Errno> {
 pub fn fchmod(t: &mut Task, a: [u64; 6]) -> SysResult {
     let p = fd_path(t, a[0])?;
     resolve(b"/", &p, |pl| match pl {
-        Place::Tmp(rel) => t.kernel.tmpfs.chmod(&rel, a[1] as u32 & 0o7777),
+        Place::Tmp(rel) => t.kernel.fs_of(&rel).chmod(&rel, a[1] as u32 & 0o7777),
         Place::Host(_) => Err(Errno::EROFS),
         Place::Proc(_) => Err(Errno::EPERM),
     })
@@ -275,7 +281,7 @@ pub fn fchown(t: &mut Task, a: [u64; 6]) -> SysResult {
         }
     };
     resolve(b"/", &p, |pl| match pl {
-        Place::Tmp(rel) => t.kernel.tmpfs.chown(&rel, id(a[1]), id(a[2])),
+        Place::Tmp(rel) => t.kernel.fs_of(&rel).chown(&rel, id(a[1]), id(a[2])),
         Place::Host(_) => Err(Errno::EROFS),
         Place::Proc(_) => Err(Errno::EPERM),
     })

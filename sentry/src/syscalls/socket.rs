@@ -133,7 +133,7 @@ fn find_target(t: &Task, addr: &Addr, ty: SockType) -> Result<Arc<Sock>, Errno> 
     };
     let cwd = t.cwd();
     let (st, bound) = resolve(&cwd, path, |place| match place {
-        Place::Tmp(rel) => t.kernel.tmpfs.bound_socket(&rel),
+        Place::Tmp(rel) => t.kernel.fs_of(&rel).bound_socket(&rel),
         Place::Host(abs) => {
             // Host sockets are not reachable from the sandbox.
             let l = t.kernel.root.lookup(b"/", &abs, true)?;
@@ -170,7 +170,10 @@ fn bind_path(t: &Task, sock: &Arc<Sock>, path: Vec<u8>) -> Result<(), Errno> {
     let mut made = None;
     let r = resolve(&cwd, &path, |place| match place {
         Place::Tmp(rel) => {
-            let r = t.kernel.tmpfs.mksock(&rel, 0o777, &creds, bound.clone())?;
+            let r = t
+                .kernel
+                .fs_of(&rel)
+                .mksock(&rel, 0o777, &creds, bound.clone())?;
             if r == Resolution::Done(()) {
                 made = Some(rel);
             }
@@ -186,7 +189,7 @@ fn bind_path(t: &Task, sock: &Arc<Sock>, path: Vec<u8>) -> Result<(), Errno> {
     }
     if let Err(e) = sock.set_path(path) {
         if let Some(rel) = made {
-            let _ = t.kernel.tmpfs.unlink(&rel);
+            let _ = t.kernel.fs_of(&rel).unlink(&rel);
         }
         return Err(e);
     }

@@ -241,7 +241,8 @@ pub fn net(rest: &[&[u8]]) -> Result<Found, Errno> {
 pub fn mounts() -> String {
     "none / rootfs ro,relatime 0 0\nnone /dev tmpfs rw,nosuid,relatime,mode=755 0 0\n\
      proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n\
-     none /tmp tmpfs rw,nosuid,nodev,relatime 0 0\n"
+     none /tmp tmpfs rw,nosuid,nodev,relatime 0 0\n\
+     none /dev/shm tmpfs rw,nosuid,nodev,relatime 0 0\n"
         .to_string()
 }
 
@@ -250,6 +251,7 @@ pub fn mountinfo() -> String {
     "1 1 0:1 / / ro,relatime - rootfs none ro\n\
      2 1 0:2 / /dev rw,nosuid,relatime - tmpfs none rw,mode=755\n\
      3 1 0:22 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw\n\
-     4 1 0:42 / /tmp rw,nosuid,nodev,relatime - tmpfs none rw\n"
+     4 1 0:42 / /tmp rw,nosuid,nodev,relatime - tmpfs none rw\n\
+     5 2 0:43 / /dev/shm rw,nosuid,nodev,relatime - tmpfs none rw\n"
         .to_string()
 }
