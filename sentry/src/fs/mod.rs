@@ -10,6 +10,7 @@ pub mod pidfd;
 pub mod pipe;
 pub mod procfs;
 pub mod signalfd;
+pub mod sysfs;
 pub mod timerfd;
 pub mod tmpfs;
 pub mod vfs;

@@ -13,6 +13,30 @@ pub const TMP: &[u8] = b"/tmp";
 pub const PROC: &[u8] = b"/proc";
 /// Mount point of the shared-memory tmpfs.
 pub const SHM: &[u8] = b"/dev/shm";
+/// Mount point of sysfs.
+pub const SYS: &[u8] = b"/sys";
+
+fn pseudo(fs: PseudoFs, rel: &[u8]) -> Place {
+    Place::Proc(PseudoPath {
+        fs,
+        rel: rel.to_vec(),
+    })
+}
+
+/// The pseudo filesystem `abs` is in, and the rest of it.
+fn pseudo_mount(abs: &[u8]) -> Option<(PseudoFs, &[u8])> {
+    for fs in [PseudoFs::Proc, PseudoFs::Sys] {
+        if let Some(rest) = abs.strip_prefix(fs.point()) {
+            if rest.is_empty() || rest == b"/" {
+                return Some((fs, b""));
+            }
+            if let Some(r) = rest.strip_prefix(b"/") {
+                return Some((fs, r));
+            }
+        }
+    }
+    None
+}
 
 fn tmp(mount: TmpMount, rel: &[u8]) -> Place {
     Place::Tmp(TmpPath {
@@ -99,6 +123,39 @@ impl std::ops::Deref for TmpPath {
     }
 }
 
+/// The Sentry's synthetic filesystems.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PseudoFs {
+    /// /proc.
+    Proc,
+    /// /sys.
+    Sys,
+}
+
+impl PseudoFs {
+    /// Where it is mounted.
+    pub fn point(self) -> &'static [u8] {
+        match self {
+            PseudoFs::Proc => PROC,
+            PseudoFs::Sys => SYS,
+        }
+    }
+}
+
+/// A path inside procfs or sysfs; reads as the path relative to its root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PseudoPath {
+    pub fs: PseudoFs,
+    pub rel: Vec<u8>,
+}
+
+impl std::ops::Deref for PseudoPath {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.rel
+    }
+}
+
 /// Where an absolute, normalized path lives.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Place {
@@ -106,8 +163,8 @@ pub enum Place {
     Tmp(TmpPath),
     /// On the host root.
     Host(Vec<u8>),
-    /// In procfs, at this path relative to /proc ("" for /proc itself).
-    Proc(Vec<u8>),
+    /// In procfs or sysfs, at this path relative to its root ("" for the mount point).
+    Proc(PseudoPath),
 }
 
 /// Classifies an absolute, normalized path.
@@ -115,11 +172,8 @@ pub fn place(abs: &[u8]) -> Place {
     if let Some((m, rest)) = tmp_mount(abs) {
         return tmp(m, rest);
     }
-    if abs == PROC || abs == b"/proc/" {
-        return Place::Proc(Vec::new());
-    }
-    if let Some(rest) = abs.strip_prefix(b"/proc/") {
-        return Place::Proc(rest.to_vec());
+    if let Some((fs, rest)) = pseudo_mount(abs) {
+        return pseudo(fs, rest);
     }
     Place::Host(abs.to_vec())
 }
@@ -137,9 +191,12 @@ fn physical_place(raw: &[u8]) -> Place {
             Some(r) => tmp(tp.mount, r),
             None => Place::Tmp(tp),
         },
-        Place::Proc(rel) => match raw.strip_prefix(b"/proc/") {
-            Some(r) => Place::Proc(r.to_vec()),
-            None => Place::Proc(rel),
+        Place::Proc(pp) => match raw
+            .strip_prefix(pp.fs.point())
+            .and_then(|r| r.strip_prefix(b"/"))
+        {
+            Some(r) => pseudo(pp.fs, r),
+            None => Place::Proc(pp),
         },
     }
 }
@@ -195,6 +252,9 @@ mod tests {
         assert_eq!(place(b"/dev/shm/sem.x"), tmp(TmpMount::Shm, b"sem.x"));
         assert_eq!(place(b"/dev/shm"), tmp(TmpMount::Shm, b""));
         assert_eq!(place(b"/dev/shmx"), Place::Host(b"/dev/shmx".to_vec()));
+        assert_eq!(place(b"/sys/fs"), pseudo(PseudoFs::Sys, b"fs"));
+        assert_eq!(place(b"/proc"), pseudo(PseudoFs::Proc, b""));
+        assert_eq!(place(b"/system"), Place::Host(b"/system".to_vec()));
         assert_eq!(place(b"/tmpx"), Place::Host(b"/tmpx".to_vec()));
     }
 }

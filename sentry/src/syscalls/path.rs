@@ -29,10 +29,24 @@ pub(super) fn host_readonly(
 /// following links on the way), else ENOENT.
 pub(super) fn proc_readonly(
     t: &Task,
-    rel: &[u8],
+    rel: &vfs::PseudoPath,
     must_exist: bool,
 ) -> Result<Resolution<()>, Errno> {
-    match crate::fs::procfs::lookup(t, rel, false)? {
+    let found = match crate::fs::procfs::lookup(t, rel, false) {
+        // sysfs refuses new names in a directory that exists with EPERM (procfs: ENOENT).
+        Err(Errno::ENOENT) if !must_exist && rel.fs == vfs::PseudoFs::Sys => {
+            let parent = vfs::PseudoPath {
+                fs: rel.fs,
+                rel: vfs::normalize(b"/", &[b"/", &rel.rel[..], b"/.."].concat()),
+            };
+            return match crate::fs::procfs::lookup(t, &parent, true) {
+                Ok(_) => Err(Errno::EPERM),
+                Err(e) => Err(e),
+            };
+        }
+        r => r?,
+    };
+    match found {
         Resolution::Escape { target, rest } => Ok(Resolution::Escape { target, rest }),
         Resolution::Done(_) if !must_exist => Err(Errno::EEXIST),
         Resolution::Done(_) => Err(Errno::EPERM),
@@ -293,10 +307,15 @@ fn statfs_bytes(abs: &[u8]) -> [u8; 120] {
     const TMPFS_MAGIC: u64 = 0x0102_1994;
     const OVERLAYFS_SUPER_MAGIC: u64 = 0x794c_7630;
     const PROC_SUPER_MAGIC: u64 = 0x9fa0;
+    const SYSFS_MAGIC: u64 = 0x6265_6572;
     let mut b = [0u8; 120];
     let (kind, flags) = match vfs::place(abs) {
         Place::Tmp(_) => (TMPFS_MAGIC, libc::ST_NOSUID | libc::ST_NODEV),
         Place::Host(_) => (OVERLAYFS_SUPER_MAGIC, libc::ST_RDONLY),
+        Place::Proc(p) if p.fs == vfs::PseudoFs::Sys => (
+            SYSFS_MAGIC,
+            libc::ST_NOSUID | libc::ST_NODEV | libc::ST_NOEXEC,
+        ),
         Place::Proc(_) => (
             PROC_SUPER_MAGIC,
             libc::ST_NOSUID | libc::ST_NODEV | libc::ST_NOEXEC,

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use crate::errno::Errno;
 use crate::fs::file::{put_dirent, FileOps, OpenFile, Stat};
 use crate::fs::tmpfs::Resolution;
+use crate::fs::vfs::{PseudoFs, PseudoPath};
 use crate::fs::FdTable;
 use crate::kernel::{Task, ThreadGroup};
 use crate::mm::MemoryManager;
@@ -54,7 +55,7 @@ pub struct Found {
 }
 
 impl Found {
-    fn new(node: Node, ino: u64, perm: u32) -> Found {
+    pub(crate) fn new(node: Node, ino: u64, perm: u32) -> Found {
         Found {
             node,
             ino,
@@ -218,9 +219,17 @@ fn node_at(t: &Task, comps: &[&[u8]]) -> Result<Found, Errno> {
     }
 }
 
-/// Resolves `rel`, a path under /proc (no leading slash), for `t`. A symlink on the way (or
+/// Finds the node at some components under a mount point.
+type NodeAt = fn(&Task, &[&[u8]]) -> Result<Found, Errno>;
+
+/// Resolves `p`, a path under /proc or /sys (no leading slash), for `t`. A symlink on the way (or
 /// at the end, with `follow`) escapes to its absolute target with the rest of the path.
-pub fn lookup(t: &Task, rel: &[u8], follow: bool) -> Result<Resolution<Found>, Errno> {
+pub fn lookup(t: &Task, p: &PseudoPath, follow: bool) -> Result<Resolution<Found>, Errno> {
+    let (node_at, base): (NodeAt, &[u8]) = match p.fs {
+        PseudoFs::Proc => (node_at, PseudoFs::Proc.point()),
+        PseudoFs::Sys => (crate::fs::sysfs::node_at, PseudoFs::Sys.point()),
+    };
+    let rel: &[u8] = p;
     let mut comps: Vec<&[u8]> = Vec::new();
     let parts: Vec<&[u8]> = rel
         .split(|&b| b == b'/')
@@ -230,7 +239,7 @@ pub fn lookup(t: &Task, rel: &[u8], follow: bool) -> Result<Resolution<Found>, E
     for (i, c) in parts.iter().enumerate() {
         if *c == b".." {
             if comps.pop().is_none() {
-                // Above /proc: the rest is resolved from the root.
+                // Above the mount point: the rest is resolved from the root.
                 let rest = parts[i + 1..].join(&b'/');
                 return Ok(Resolution::Escape {
                     target: b"/".to_vec(),
@@ -248,7 +257,7 @@ pub fn lookup(t: &Task, rel: &[u8], follow: bool) -> Result<Resolution<Found>, E
                     text
                 } else {
                     let dir = &comps[..comps.len() - 1];
-                    let mut t = b"/proc".to_vec();
+                    let mut t = base.to_vec();
                     for c in dir {
                         t.push(b'/');
                         t.extend_from_slice(c);
