@@ -39,6 +39,14 @@ const CASES: &[&str] = &[
     "cat /etc/debian_version | cut -d. -f1",
     "getconf PAGESIZE; nproc --all | grep -c .",
     "expr 7 \\* 6; test -d /usr && echo dir",
+    // changes to the root (an overlay: they never reach the host)
+    "bash -c 'echo hi > /root/x && cat /root/x && mkdir -p /opt/app/etc && cp /etc/os-release /opt/app/etc/ \
+     && ls -R /opt && rm /etc/hostname && ls /etc | grep -c hostname; echo 127.0.0.2 x >> /etc/hosts; tail -1 /etc/hosts'",
+    "python3 -c 'import os,shutil; os.makedirs(\"/srv/data/a\"); open(\"/srv/data/a/f\",\"w\").write(\"x\"*100000); \
+     shutil.copytree(\"/srv/data\",\"/srv/copy\"); os.rename(\"/srv/copy/a/f\",\"/srv/g\"); \
+     print(sorted(os.listdir(\"/srv\")), os.path.getsize(\"/srv/g\")); shutil.rmtree(\"/srv/data\"); print(sorted(os.listdir(\"/srv\")))'",
+    "sh -c 'useradd -m tester 2>/dev/null || adduser --disabled-password --gecos \"\" tester >/dev/null 2>&1; \
+     id tester | cut -d\" \" -f1; ls /home'",
     // apt and dpkg
     "apt-get --version | head -1",
     "dpkg -l | wc -l",
@@ -129,17 +137,20 @@ const ENV: &[(&str, &str)] = &[
     ("TMPDIR", "/tmp"),
 ];
 
-/// The case natively: a chroot with a private /proc and /tmp (new mount and pid namespaces,
-/// so nothing of it outlives the case or touches the cached root).
+/// The case natively: a chroot into an overlay of the root with a tmpfs upper layer, with a
+/// private /proc and /tmp (new mount and pid namespaces, so nothing of it outlives the case
+/// or touches the cached root).
 fn native(root: &Path, case: &str) -> Output {
     let r = root.display();
     let script = format!(
-        "mount -t tmpfs none {r}/tmp && mount -t tmpfs none {r}/dev/shm 2>/dev/null; \
-         exec chroot {r} /bin/sh -c \"$0\""
+        "set -e; mount -t tmpfs none /mnt; mkdir /mnt/u /mnt/w /mnt/m; \
+         mount -t overlay overlay -o lowerdir={r},upperdir=/mnt/u,workdir=/mnt/w /mnt/m; \
+         mount -t proc proc /mnt/m/proc; mount -t tmpfs none /mnt/m/tmp; \
+         mount -t tmpfs none /mnt/m/dev/shm 2>/dev/null || true; set +e; \
+         exec chroot /mnt/m /bin/sh -c \"$0\""
     );
     Command::new("unshare")
         .args(["--mount", "--pid", "--fork", "--propagation", "private"])
-        .arg(format!("--mount-proc={r}/proc"))
         .args(["sh", "-c", &script, case])
         .env_clear()
         .envs(ENV.iter().copied())

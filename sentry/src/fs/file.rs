@@ -125,6 +125,17 @@ pub trait FileOps: Send + Sync {
     fn ioctl(&self, _req: u64, _arg: u64) -> Result<IoctlReply, Errno> {
         Err(Errno::ENOTTY)
     }
+    /// ioctl requests that need the caller (its memory, its process, its descriptors), as
+    /// terminals have; None falls back to `ioctl`.
+    fn ioctl_task(
+        &self,
+        _t: &mut crate::kernel::Task,
+        _file: &Arc<OpenFile>,
+        _req: u64,
+        _arg: u64,
+    ) -> Option<Result<u64, Errno>> {
+        None
+    }
     /// getdents64 into `buf` from directory cursor `pos`; returns bytes used and new cursor.
     fn getdents(&self, _buf: &mut [u8], _pos: u64) -> Result<(usize, u64), Errno> {
         Err(Errno::ENOTDIR)
@@ -145,6 +156,22 @@ pub trait FileOps: Send + Sync {
     /// files, memfds); None if the file has no such pages.
     fn shared_object(&self) -> Option<Arc<crate::mm::SharedObject>> {
         None
+    }
+    /// The concrete object, for the filesystem that made it to find its inode again
+    /// (linkat with AT_EMPTY_PATH, fchmod of an unlinked file); None for other files.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
+    /// The pipe this file is an end of (splice, tee). Any end of the pipe will do: its
+    /// splice helpers work on the pipe whatever the end, the description's access mode
+    /// tells the direction (a FIFO opened O_RDWR may answer either).
+    fn as_pipe(&self) -> Option<&super::pipe::PipeEnd> {
+        None
+    }
+    /// fallocate(2) of a regular file; `mode` is 0, FALLOC_FL_KEEP_SIZE or
+    /// FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE or one the filesystem refuses.
+    fn fallocate(&self, _mode: u32, _off: u64, _len: u64) -> Result<(), Errno> {
+        Err(Errno::EOPNOTSUPP)
     }
 }
 
@@ -247,6 +274,41 @@ impl OpenFile {
     }
 }
 
+/// The (name, d_type) of every record in a `linux_dirent64` buffer, "." and ".." left out.
+pub fn parse_dirents(buf: &[u8]) -> Vec<(Vec<u8>, u8)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + DIRENT_HEADER <= buf.len() {
+        let reclen = u16::from_le_bytes([buf[i + 16], buf[i + 17]]) as usize;
+        if reclen < DIRENT_HEADER || i + reclen > buf.len() {
+            break;
+        }
+        let dtype = buf[i + 18];
+        let name = &buf[i + DIRENT_HEADER..i + reclen];
+        let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+        if name != b"." && name != b".." {
+            out.push((name.to_vec(), dtype));
+        }
+        i += reclen;
+    }
+    out
+}
+
+/// Every entry of an open directory (name, d_type), "." and ".." left out.
+pub fn list_dir(dir: &dyn FileOps) -> Result<Vec<(Vec<u8>, u8)>, Errno> {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 32 * 1024];
+    let mut pos = 0;
+    loop {
+        let (n, next) = dir.getdents(&mut buf, pos)?;
+        if n == 0 {
+            return Ok(out);
+        }
+        out.extend(parse_dirents(&buf[..n]));
+        pos = next;
+    }
+}
+
 /// Size of the fixed part of `struct linux_dirent64` (d_ino, d_off, d_reclen, d_type).
 pub const DIRENT_HEADER: usize = 19;
 
@@ -276,6 +338,7 @@ pub fn put_dirent(
 
 impl Drop for OpenFile {
     fn drop(&mut self) {
+        super::inotify::closed(self);
         // The description's last reference: its flock and OFD locks go with it.
         super::lock::description_closed(self);
     }

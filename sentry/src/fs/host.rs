@@ -32,6 +32,17 @@ pub struct HostRoot {
     unused: Arc<std::sync::Mutex<Vec<NodeId>>>,
 }
 
+/// What [`HostRoot::walk_run`] found.
+#[derive(Debug, Default)]
+pub struct LowerRun {
+    /// The status of each component resolved.
+    pub stats: Vec<libc::stat>,
+    /// The target of the last one, when it is a symlink.
+    pub link: Option<Vec<u8>>,
+    /// Why the walk stopped before the end, if it did.
+    pub error: Option<Errno>,
+}
+
 /// Where a lookup ended: a gofer node, held until this is dropped.
 pub struct Lookup {
     node: NodeId,
@@ -249,6 +260,62 @@ impl HostRoot {
             stat: st,
             path,
         })
+    }
+
+    /// Walks the plain components `comps` (no "." or "..") from the root without following
+    /// any symlink: the status of each component resolved, in order, stopping after a
+    /// symlink (whose target is returned) or before the component that failed (and why).
+    pub fn walk_run(&self, comps: &[Vec<u8>]) -> Result<LowerRun, Errno> {
+        let mut run = LowerRun::default();
+        if comps.is_empty() {
+            return Ok(run);
+        }
+        if HIDDEN.contains(&comps[0].as_slice()) {
+            run.error = Some(Errno::ENOENT);
+            return Ok(run);
+        }
+        for c in comps {
+            if c.len() > 255 {
+                return Err(Errno::ENAMETOOLONG);
+            }
+        }
+        let mut held = Vec::new();
+        let mut dir = ROOT;
+        let mut done = 0;
+        let r = (|| {
+            while done < comps.len() {
+                let batch: Vec<&[u8]> = comps[done..comps.len().min(done + 64)]
+                    .iter()
+                    .map(Vec::as_slice)
+                    .collect();
+                // A walk whose first component fails is answered with that errno.
+                let w = match self.client.walk(dir, &batch) {
+                    Ok(w) => w,
+                    Err(gofer::Error::Errno(e)) => {
+                        run.error = Some(Errno(e.0));
+                        return Ok(());
+                    }
+                    Err(e) => return Err(gofer_errno(e)),
+                };
+                held.extend(w.entries.iter().map(|(n, _)| *n));
+                for (node, gst) in &w.entries {
+                    run.stats.push(host_stat(gst));
+                    done += 1;
+                    if gst.is_symlink() {
+                        run.link = Some(self.client.readlink(*node).map_err(gofer_errno)?);
+                        return Ok(());
+                    }
+                    dir = *node;
+                }
+                if w.entries.len() < batch.len() {
+                    run.error = Some(w.error.map_or(Errno::ENOENT, |e| Errno(e.0)));
+                    return Ok(());
+                }
+            }
+            Ok(())
+        })();
+        release(&self.client, &self.unused, &held);
+        r.map(|()| run)
     }
 
     /// Opens what `l` names for reading (regular files and directories only).

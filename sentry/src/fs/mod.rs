@@ -1,14 +1,18 @@
 //! Files: descriptions, descriptor tables, and the filesystems the Sentry serves.
 
 pub mod dev;
+pub mod devpts;
 pub mod eventfd;
 pub mod fdtable;
 pub mod file;
 pub mod host;
+pub mod inotify;
 pub mod lock;
+pub mod overlay;
 pub mod pidfd;
 pub mod pipe;
 pub mod procfs;
+pub mod resolve;
 pub mod signalfd;
 pub mod sysfs;
 pub mod timerfd;

@@ -6,6 +6,9 @@ use std::sync::{Arc, Condvar, Mutex};
 use super::file::{FileOps, Stat};
 use crate::errno::Errno;
 
+pub mod named;
+mod splice;
+
 /// Capacity of a pipe, as Linux's default.
 pub const PIPE_SIZE: usize = 65536;
 /// A blocked reader or writer is woken by the other end or by a signal (its waker); this
@@ -19,6 +22,10 @@ struct State {
     buf: VecDeque<u8>,
     readers: usize,
     writers: usize,
+    /// Read ends ever opened (a named pipe's blocking open waits for this to move).
+    read_opens: u64,
+    /// Write ends ever opened.
+    write_opens: u64,
 }
 
 #[derive(Default)]
@@ -49,6 +56,8 @@ pub fn new_pipe(nonblock: bool) -> (Arc<PipeEnd>, Arc<PipeEnd>) {
             buf: VecDeque::new(),
             readers: 1,
             writers: 1,
+            read_opens: 1,
+            write_opens: 1,
         }),
         cv: Condvar::new(),
         ino: INO.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
@@ -202,6 +211,10 @@ impl PipeEnd {
 }
 
 impl FileOps for PipeEnd {
+    fn as_pipe(&self) -> Option<&PipeEnd> {
+        Some(self)
+    }
+
     fn read(&self, buf: &mut [u8], _off: Option<u64>) -> Result<usize, Errno> {
         if self.write {
             return Err(Errno::EBADF);

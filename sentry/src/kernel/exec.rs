@@ -6,6 +6,7 @@ use platform::{CpuState, Prot};
 
 use super::Kernel;
 use crate::errno::Errno;
+use crate::fs::overlay::Node;
 use crate::fs::tmpfs::{Creds, Resolution};
 use crate::fs::vfs::{resolve, Place};
 use crate::fs::FileOps;
@@ -108,14 +109,38 @@ fn open_exec(kernel: &Kernel, cwd: &[u8], path: &[u8]) -> Result<Executable, Err
                 Resolution::Done(f) => Resolution::Done((f, None)),
                 Resolution::Escape { target, rest } => Resolution::Escape { target, rest },
             }),
-        Place::Host(abs) => {
-            let l = kernel.root.lookup(b"/", &abs, true)?;
-            if l.stat.st_mode & libc::S_IFMT != libc::S_IFREG {
-                return Err(Errno::EACCES);
+        Place::Host(abs) => match kernel.overlay.walk(&kernel.root, &abs, true)? {
+            Resolution::Escape { target, rest } => Ok(Resolution::Escape { target, rest }),
+            Resolution::Done(found) => {
+                let path = found.path;
+                match found.node {
+                    Node::Missing => Err(Errno::ENOENT),
+                    Node::Upper(st) if st.mode & libc::S_IFMT != libc::S_IFREG => {
+                        Err(Errno::EACCES)
+                    }
+                    Node::Upper(_) => {
+                        let rel = path.strip_prefix(b"/").unwrap_or(&path);
+                        match kernel.overlay.upper().open(
+                            rel,
+                            libc::O_RDONLY as u32,
+                            0,
+                            &Creds::default(),
+                        )? {
+                            Resolution::Done(f) => Ok(Resolution::Done((f, Some(path)))),
+                            Resolution::Escape { .. } => Err(Errno::EIO),
+                        }
+                    }
+                    Node::Lower(st) if st.st_mode & libc::S_IFMT != libc::S_IFREG => {
+                        Err(Errno::EACCES)
+                    }
+                    Node::Lower(_) => {
+                        let l = kernel.root.lookup(b"/", &path, false)?;
+                        let f = kernel.root.open_file(&l)? as Arc<dyn FileOps>;
+                        Ok(Resolution::Done((f, Some(path))))
+                    }
+                }
             }
-            let f = kernel.root.open_file(&l)? as Arc<dyn FileOps>;
-            Ok(Resolution::Done((f, Some(l.path.clone()))))
-        }
+        },
         Place::Proc(_) => Err(Errno::EACCES),
     })?;
     let st = file.stat()?;

@@ -50,6 +50,7 @@ impl TgState {
             creds: creds::Credentials::default(),
             fast_ids: None,
             view: None,
+            ctty: None,
         }
     }
 }
@@ -112,6 +113,8 @@ pub struct TgState {
     pub fast_ids: Option<Arc<crate::mm::IdsPage>>,
     /// What /proc shows of the process to others (published by its leader thread).
     pub view: Option<ProcView>,
+    /// The controlling terminal (a pty slave), inherited across fork, dropped by setsid.
+    pub ctty: Option<Arc<crate::fs::devpts::Pty>>,
 }
 
 /// The parts of a process's leader that /proc shows to other processes.
@@ -202,8 +205,12 @@ pub struct Kernel {
     pub tmpfs: Arc<crate::fs::tmpfs::Tmpfs>,
     /// /dev/shm.
     pub shm: Arc<crate::fs::tmpfs::Tmpfs>,
+    /// The writable layer over the root.
+    pub overlay: crate::fs::overlay::Overlay,
     /// The abstract namespace of AF_UNIX socket names.
     pub unix_names: Arc<crate::net::unix::AbstractNames>,
+    /// The pseudo-terminals (/dev/ptmx, /dev/pts).
+    pub devpts: crate::fs::devpts::DevPts,
     /// Whether syscall sites of register-only syscalls are patched (see `mm::fastpath`).
     pub syscall_patching: bool,
     pids: Mutex<Pids>,
@@ -222,7 +229,12 @@ impl Kernel {
             syscall_patching,
             tmpfs: crate::fs::tmpfs::Tmpfs::new(0x2a, platform.memory_file().clone()),
             shm: crate::fs::tmpfs::Tmpfs::new(0x2b, platform.memory_file().clone()),
+            overlay: crate::fs::overlay::Overlay::new(crate::fs::tmpfs::Tmpfs::new(
+                0x2c,
+                platform.memory_file().clone(),
+            )),
             unix_names: Default::default(),
+            devpts: Default::default(),
             platform,
             root,
             boot: Instant::now(),

@@ -179,6 +179,15 @@ pub fn current_group() -> Option<Arc<ThreadGroup>> {
     CURRENT.with(|c| c.borrow().as_ref().map(|(_, tg)| tg.clone()))
 }
 
+/// The signal mask of the task running on this host thread (0 if none).
+pub fn current_mask() -> u64 {
+    CURRENT.with(|c| {
+        c.borrow()
+            .as_ref()
+            .map_or(0, |(s, _)| s.mask.load(Ordering::SeqCst))
+    })
+}
+
 /// Whether the task running on this host thread has a deliverable signal or must exit:
 /// blocking waits poll this and return EINTR.
 pub fn interrupted() -> bool {

@@ -373,6 +373,7 @@ impl Task {
         self.tg.lock().cpu_total = cpu;
         // Release what the process held before the parent may reap it.
         *self.fds() = FdTable::default();
+        crate::fs::devpts::process_exit(&self.kernel, &self.tg);
         crate::fs::lock::process_exited(self.tg.tgid);
         let status = self.tg.lock().group_exit.unwrap_or(status);
         // A parent ignoring SIGCHLD (or with SA_NOCLDWAIT) gets no zombie to reap: leave its

@@ -271,6 +271,28 @@ impl SharedObject {
     pub fn resident_pages(&self) -> u64 {
         self.table().len() as u64
     }
+
+    /// Zeroes bytes `[off, off + len)` of the pages present, in place so that mappings see
+    /// it; absent pages read as zeros already and stay absent (FALLOC_FL_PUNCH_HOLE).
+    pub fn zero_range(&self, off: u64, len: u64) {
+        let end = off.saturating_add(len);
+        if end <= off {
+            return;
+        }
+        let (first, last) = (off / PAGE_SIZE, (end - 1) / PAGE_SIZE);
+        let zeros = vec![0u8; PAGE_SIZE as usize];
+        for (&index, f) in self.table().range(first..=last) {
+            let from = if index == first { off % PAGE_SIZE } else { 0 };
+            let to = if index == last {
+                (end - 1) % PAGE_SIZE + 1
+            } else {
+                PAGE_SIZE
+            };
+            // Cannot fail: the frame lies inside the memory file.
+            let _ =
+                f.mf.write(f.offset() + from, &zeros[..(to - from) as usize]);
+        }
+    }
 }
 
 impl Drop for SharedObject {

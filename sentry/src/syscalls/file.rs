@@ -23,6 +23,7 @@ pub fn read(t: &mut Task, a: [u64; 6]) -> SysResult {
     let f = t.fds().get(fd_of(a[0]))?;
     let mut buf = vec![0u8; (a[2] as usize).min(MAX_RW)];
     let n = f.read(&mut buf)?;
+    crate::fs::inotify::io_done(&f, false, n);
     // Like Linux, a buffer that runs into unmapped memory gets what fits before it.
     let copied = t.mm().copy_out_partial(a[1], &buf[..n]);
     if copied == 0 && n > 0 {
@@ -69,6 +70,7 @@ pub fn write(t: &mut Task, a: [u64; 6]) -> SysResult {
     let mut buf = vec![0u8; n];
     t.read_mem(a[1], &mut buf)?;
     let r = f.write(&buf);
+    crate::fs::inotify::io_done(&f, true, *r.as_ref().unwrap_or(&0));
     sigpipe(t, &f, &r);
     Ok(r? as u64)
 }
@@ -169,6 +171,7 @@ fn readv_at(t: &mut Task, a: [u64; 6], write: bool, at: Option<u64>) -> SysResul
             break;
         }
     }
+    crate::fs::inotify::io_done(&f, write, done as usize);
     Ok(done)
 }
 
@@ -184,10 +187,12 @@ fn readv_whole(t: &Task, f: &OpenFile, iov: &[(u64, usize)], write: bool) -> Sys
             off += n;
         }
         let r = f.write(&buf);
+        crate::fs::inotify::io_done(f, true, *r.as_ref().unwrap_or(&0));
         sigpipe(t, f, &r);
         return Ok(r? as u64);
     }
     let n = f.read(&mut buf)?;
+    crate::fs::inotify::io_done(f, false, n);
     let mut off = 0;
     for &(base, len) in iov {
         let k = len.min(n - off);
@@ -211,12 +216,15 @@ pub fn pread(t: &mut Task, a: [u64; 6], write: bool) -> SysResult {
             return Err(Errno::EBADF);
         }
         t.read_mem(a[1], &mut buf)?;
-        Ok(f.ops.write(&buf, Some(a[3]))? as u64)
+        let n = f.ops.write(&buf, Some(a[3]))?;
+        crate::fs::inotify::io_done(&f, true, n);
+        Ok(n as u64)
     } else {
         if !f.readable() {
             return Err(Errno::EBADF);
         }
         let n = f.ops.read(&mut buf, Some(a[3]))?;
+        crate::fs::inotify::io_done(&f, false, n);
         t.write_mem(a[1], &buf[..n])?;
         Ok(n as u64)
     }
@@ -287,19 +295,35 @@ pub(super) fn may_access(
 
 pub fn openat(t: &mut Task, dirfd: u64, path: u64, flags: u64, mode: u64) -> SysResult {
     let path = t.read_path(path)?;
-    let flags = flags as u32;
+    // As Linux's build_open_how: unknown bits dropped, O_PATH keeps only its companions, the
+    // mode only matters when creating.
+    let mut flags = flags as u32 & super::openat2::VALID_OPEN_FLAGS;
+    if flags & libc::O_PATH as u32 != 0 {
+        flags &= super::openat2::O_PATH_FLAGS;
+    }
     let cloexec = flags & libc::O_CLOEXEC as u32 != 0;
     let file = open_path(t, dirfd, &path, flags, mode as u32 & 0o7777)?;
     t.fds().insert(file, cloexec, 0).map(|fd| fd as u64)
 }
 
-fn open_path(
+/// open(2) of `path` relative to `dirfd` with `flags` (unknown bits already dropped).
+pub(super) fn open_path(
     t: &Task,
     dirfd: u64,
     path: &[u8],
     flags: u32,
     mode: u32,
 ) -> Result<Arc<OpenFile>, Errno> {
+    let o = |f: i32| f as u32;
+    if flags & o(libc::O_CREAT | libc::O_DIRECTORY) == o(libc::O_CREAT | libc::O_DIRECTORY) {
+        return Err(Errno::EINVAL);
+    }
+    if flags & super::tmpfile::O_TMPFILE_BIT != 0 {
+        if flags & o(libc::O_DIRECTORY) == 0 || flags & o(libc::O_ACCMODE) == o(libc::O_RDONLY) {
+            return Err(Errno::EINVAL);
+        }
+        return super::tmpfile::open(t, dirfd, path, flags, mode);
+    }
     let status = flags
         & !(libc::O_CLOEXEC | libc::O_CREAT | libc::O_EXCL | libc::O_NOCTTY | libc::O_TRUNC) as u32;
     if let Some(r) = dev_path(t, path) {
@@ -326,7 +350,17 @@ fn open_path(
         }
         Place::Host(abs) => {
             opened_at = abs.clone();
-            open_host(t, &abs, flags).map(Resolution::Done)
+            if let Some(r) = host_device(t, &abs, flags) {
+                return r.map(Resolution::Done);
+            }
+            let check = |st: &Stat| check_open_access(t, st, flags);
+            match super::rootfs::open(t, &abs, flags, mode, &creds, check)? {
+                Resolution::Escape { target, rest } => Ok(Resolution::Escape { target, rest }),
+                Resolution::Done((file, path)) => {
+                    opened_at = path;
+                    Ok(Resolution::Done(file))
+                }
+            }
         }
         Place::Proc(rel) => {
             opened_at = [vfs::PROC, b"/", &rel].concat();
@@ -344,35 +378,24 @@ fn open_path(
     })?;
     let f = OpenFile::new(ops, status);
     let _ = f.path.set(vfs::normalize(b"/", &opened_at));
+    crate::fs::inotify::opened(&f, flags);
     Ok(f)
 }
 
-fn open_host(t: &Task, abs: &[u8], flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
+/// The Sentry's device a root path under /dev names (pseudo-terminals, /dev/null...), if
+/// any: device nodes of the root are never opened on the host.
+fn host_device(t: &Task, abs: &[u8], flags: u32) -> Option<Result<Arc<dyn FileOps>, Errno>> {
+    if let Some(r) = crate::fs::devpts::open(t, abs, flags) {
+        return Some(r);
+    }
+    if !abs.starts_with(b"/dev/") {
+        return None;
+    }
     let follow = flags & libc::O_NOFOLLOW as u32 == 0;
-    let l = match t.kernel.root.lookup(b"/", abs, follow) {
-        Ok(l) => l,
-        Err(Errno::ENOENT) if flags & libc::O_CREAT as u32 != 0 => return Err(Errno::EROFS),
-        Err(e) => return Err(e),
-    };
-    if let Some(r) = dev_path(t, &l.path) {
-        return Ok(r?.ops.clone());
+    match super::rootfs::stat(t, abs, follow) {
+        Ok(Resolution::Done((path, _))) => dev_path(t, &path).map(|r| r.map(|f| f.ops.clone())),
+        _ => None,
     }
-    if flags & libc::O_CREAT as u32 != 0 && flags & libc::O_EXCL as u32 != 0 {
-        return Err(Errno::EEXIST);
-    }
-    let is_dir = l.stat.st_mode & libc::S_IFMT == libc::S_IFDIR;
-    if flags & libc::O_DIRECTORY as u32 != 0 && !is_dir {
-        return Err(Errno::ENOTDIR);
-    }
-    if l.stat.st_mode & libc::S_IFMT == libc::S_IFLNK {
-        return Err(Errno::ELOOP);
-    }
-    let acc = flags & libc::O_ACCMODE as u32;
-    if acc != libc::O_RDONLY as u32 || flags & libc::O_TRUNC as u32 != 0 {
-        return Err(if is_dir { Errno::EISDIR } else { Errno::EROFS });
-    }
-    check_open_access(t, &Stat::from_host(&l.stat), flags)?;
-    Ok(t.kernel.root.open_file(&l)?)
 }
 
 /// EACCES unless the caller may open a file with `st` as `flags` asks.
@@ -440,11 +463,18 @@ pub(super) fn stat_of(t: &Task, dirfd: u64, p: &[u8], follow: bool) -> Result<St
     resolve(&cwd, p, |place| match place {
         Place::Tmp(rel) => t.kernel.fs_of(&rel).stat(&rel, follow),
         Place::Host(abs) => {
-            let l = t.kernel.root.lookup(b"/", &abs, follow)?;
-            if let Some(r) = dev_path(t, &l.path) {
-                return Ok(Resolution::Done(r?.ops.stat()?));
+            if let Some(r) = crate::fs::devpts::stat(t, &abs) {
+                return r.map(Resolution::Done);
             }
-            Ok(Resolution::Done(Stat::from_host(&l.stat)))
+            match super::rootfs::stat(t, &abs, follow)? {
+                Resolution::Escape { target, rest } => Ok(Resolution::Escape { target, rest }),
+                Resolution::Done((path, st)) => {
+                    if let Some(r) = dev_path(t, &path) {
+                        return Ok(Resolution::Done(r?.ops.stat()?));
+                    }
+                    Ok(Resolution::Done(st))
+                }
+            }
         }
         Place::Proc(rel) => match procfs::lookup(t, &rel, follow)? {
             Resolution::Escape { target, rest } => Ok(Resolution::Escape { target, rest }),
@@ -464,6 +494,7 @@ pub fn getdents64(t: &mut Task, a: [u64; 6]) -> SysResult {
     let mut buf = vec![0u8; (a[2] as usize).min(MAX_RW)];
     let mut off = f.offset.lock().unwrap_or_else(|e| e.into_inner());
     let (n, pos) = f.ops.getdents(&mut buf, *off)?;
+    crate::fs::inotify::listed(&f);
     t.write_mem(a[1], &buf[..n])?;
     *off = pos;
     Ok(n as u64)
@@ -594,6 +625,9 @@ pub fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult {
         // FIOCLEX / FIONCLEX
         0x5451 | 0x5450 => t.fds().set_cloexec(fd_of(a[0]), a[1] == 0x5451).map(|_| 0),
         req => {
+            if let Some(r) = f.ops.ioctl_task(t, &f, req, a[2]) {
+                return r;
+            }
             let IoctlReply { ret, out } = f.ops.ioctl(req, a[2])?;
             if !out.is_empty() {
                 t.write_mem(a[2], &out)?;
@@ -611,7 +645,7 @@ pub fn faccessat(t: &mut Task, dirfd: u64, path: u64, mode: u64) -> SysResult {
     let st = stat_of(t, dirfd, &p, true)?;
     let in_tmp = matches!(
         vfs::place(&vfs::normalize(&base_dir(t, dirfd, &p)?, &p)),
-        Place::Tmp(_) | Place::Proc(_)
+        Place::Tmp(_) | Place::Proc(_) | Place::Host(_)
     );
     if mode & 2 != 0 && !in_tmp && st.mode & libc::S_IFMT != libc::S_IFCHR {
         return Err(Errno::EROFS);
@@ -627,23 +661,23 @@ pub fn readlinkat(t: &mut Task, dirfd: u64, path: u64, buf: u64, size: u64) -> S
     if size as i64 <= 0 {
         return Err(Errno::EINVAL);
     }
-    let cwd = base_dir(t, dirfd, &p)?;
-    let target = resolve(&cwd, &p, |place| match place {
-        Place::Tmp(rel) => t.kernel.fs_of(&rel).readlink(&rel),
-        Place::Host(abs) => host_readlink(t, &abs).map(Resolution::Done),
-        Place::Proc(rel) => match procfs::lookup(t, &rel, false)? {
-            Resolution::Escape { target, rest } => Ok(Resolution::Escape { target, rest }),
-            Resolution::Done(f) => procfs::readlink(&f).map(Resolution::Done),
-        },
-    })?;
+    let target = readlink_of(t, dirfd, &p)?;
     let n = target.len().min(size as usize);
     t.write_mem(buf, &target[..n])?;
     Ok(n as u64)
 }
 
-fn host_readlink(t: &Task, abs: &[u8]) -> Result<Vec<u8>, Errno> {
-    let l = t.kernel.root.lookup(b"/", abs, false)?;
-    t.kernel.root.readlink(&l)
+/// readlink(2) of a path.
+pub(super) fn readlink_of(t: &Task, dirfd: u64, p: &[u8]) -> Result<Vec<u8>, Errno> {
+    let cwd = base_dir(t, dirfd, p)?;
+    resolve(&cwd, p, |place| match place {
+        Place::Tmp(rel) => t.kernel.fs_of(&rel).readlink(&rel),
+        Place::Host(abs) => super::rootfs::readlink(t, &abs),
+        Place::Proc(rel) => match procfs::lookup(t, &rel, false)? {
+            Resolution::Escape { target, rest } => Ok(Resolution::Escape { target, rest }),
+            Resolution::Done(f) => procfs::readlink(&f).map(Resolution::Done),
+        },
+    })
 }
 
 pub fn getcwd(t: &mut Task, a: [u64; 6]) -> SysResult {
@@ -671,12 +705,10 @@ fn set_cwd(t: &Task, dirfd: u64, path: &[u8]) -> SysResult {
     };
     // Host paths: record where the walk really ended (symlinks resolved).
     let abs = match vfs::place(&abs) {
-        Place::Host(h) => t
-            .kernel
-            .root
-            .lookup(b"/", &h, true)
-            .map(|l| l.path.clone())
-            .unwrap_or(h),
+        Place::Host(h) => match super::rootfs::real_path(t, &h) {
+            Ok(Resolution::Done(p)) => p,
+            _ => h,
+        },
         Place::Tmp(_) | Place::Proc(_) => abs,
     };
     *t.cwd.lock().unwrap_or_else(|e| e.into_inner()) =

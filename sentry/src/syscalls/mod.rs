@@ -6,17 +6,23 @@ mod creds;
 mod epoll;
 mod fdkinds;
 pub mod futex;
+mod inotify;
 mod locks;
 mod memory;
 pub(crate) mod misc;
+mod mknod;
 mod names;
+mod openat2;
 mod path;
 mod poll;
 pub mod posix_timer;
 mod process;
+mod rootfs;
 mod signal;
 mod socket;
+mod splice;
 mod timer;
+mod tmpfile;
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -76,6 +82,9 @@ table! { t, nr, a;
     SYS_open => file::openat(t, libc::AT_FDCWD as u64, a[0], a[1], a[2]),
     SYS_creat => file::openat(t, libc::AT_FDCWD as u64, a[0], CREAT_FLAGS, a[1]),
     SYS_openat => file::openat(t, a[0], a[1], a[2], a[3]),
+    SYS_openat2 => openat2::openat2(t, a),
+    SYS_mknod => mknod::mknodat(t, libc::AT_FDCWD as u64, a[0], a[1], a[2]),
+    SYS_mknodat => mknod::mknodat(t, a[0], a[1], a[2], a[3]),
     SYS_close => file::close(t, a),
     SYS_close_range => file::close_range(t, a),
     SYS_fstat => file::fstat(t, a),
@@ -152,6 +161,13 @@ table! { t, nr, a;
     SYS_setsockopt => socket::setsockopt(t, a),
     SYS_getsockopt => socket::getsockopt(t, a),
     SYS_ftruncate => path::ftruncate(t, a),
+    SYS_sendfile => splice::sendfile(t, a),
+    SYS_splice => splice::splice(t, a),
+    SYS_tee => splice::tee(t, a),
+    SYS_copy_file_range => splice::copy_file_range(t, a),
+    SYS_fallocate => splice::fallocate(t, a),
+    SYS_sync_file_range => splice::sync_file_range(t, a),
+    SYS_readahead => splice::readahead(t, a),
     SYS_fsync => path::fsync(t, a),
     SYS_fdatasync => path::fsync(t, a),
     SYS_syncfs => path::fsync(t, a),
@@ -236,6 +252,10 @@ table! { t, nr, a;
     SYS_timerfd_gettime => fdkinds::timerfd_gettime(t, a),
     SYS_signalfd => fdkinds::signalfd4(t, a[0], a[1], a[2], 0),
     SYS_signalfd4 => fdkinds::signalfd4(t, a[0], a[1], a[2], a[3]),
+    SYS_inotify_init => inotify::inotify_init1(t, 0),
+    SYS_inotify_init1 => inotify::inotify_init1(t, a[0]),
+    SYS_inotify_add_watch => inotify::inotify_add_watch(t, a),
+    SYS_inotify_rm_watch => inotify::inotify_rm_watch(t, a),
     SYS_rseq => Err(Errno::ENOSYS),
     SYS_uname => misc::uname(t, a),
     SYS_sethostname => misc::sethostname(t, a),

@@ -3,6 +3,7 @@
 
 use super::file::{base_dir, creds};
 use crate::errno::{Errno, SysResult};
+use crate::fs::inotify;
 use crate::fs::tmpfs::Resolution;
 use crate::fs::vfs::{self, resolve, Place};
 use crate::kernel::Task;
@@ -65,7 +66,7 @@ pub fn mkdirat(t: &mut Task, dirfd: u64, path: u64, mode: u64) -> SysResult {
     resolve(&cwd, &p, |pl| match pl {
         Place::Tmp(rel) if rel.is_empty() => Err(Errno::EEXIST),
         Place::Tmp(rel) => t.kernel.fs_of(&rel).mkdir(&rel, mode as u32 & 0o7777, &c),
-        Place::Host(abs) => host_readonly(t, &abs, false),
+        Place::Host(abs) => super::rootfs::mkdir(t, &abs, mode as u32 & 0o7777, &c),
         Place::Proc(rel) => proc_readonly(t, &rel, false),
     })
     .map(|_| 0)
@@ -81,7 +82,7 @@ pub fn unlinkat(t: &mut Task, dirfd: u64, path: u64, flags: u64) -> SysResult {
         Place::Tmp(rel) if rel.is_empty() => Err(if dir { Errno::EBUSY } else { Errno::EISDIR }),
         Place::Tmp(rel) if dir => t.kernel.fs_of(&rel).rmdir(&rel),
         Place::Tmp(rel) => t.kernel.fs_of(&rel).unlink(&rel),
-        Place::Host(abs) => host_readonly(t, &abs, true),
+        Place::Host(abs) => super::rootfs::remove(t, &abs, dir),
         Place::Proc(rel) => proc_readonly(t, &rel, true),
     })
     .map(|_| 0)
@@ -113,7 +114,9 @@ pub fn renameat2(
             stat_exists(t, &oa)?;
             Err(Errno::EXDEV)
         }
-        (Place::Host(o), Place::Host(_)) => host_readonly(t, &o, true).map(|_| 0),
+        (Place::Host(o), Place::Host(n)) => {
+            super::rootfs::rename(t, &o, &n, flags as u32).map(|_| 0)
+        }
         (Place::Proc(_), Place::Proc(_)) => {
             stat_exists(t, &oa)?;
             Err(Errno::EPERM)
@@ -136,7 +139,7 @@ pub fn symlinkat(t: &mut Task, target: u64, dirfd: u64, path: u64) -> SysResult 
     resolve(&cwd, &p, |pl| match pl {
         Place::Tmp(rel) if rel.is_empty() => Err(Errno::EEXIST),
         Place::Tmp(rel) => t.kernel.fs_of(&rel).symlink(&target, &rel, &c),
-        Place::Host(abs) => host_readonly(t, &abs, false),
+        Place::Host(abs) => super::rootfs::symlink(t, &target, &abs, &c),
         Place::Proc(rel) => proc_readonly(t, &rel, false),
     })
     .map(|_| 0)
@@ -146,6 +149,9 @@ pub fn linkat(t: &mut Task, olddir: u64, old: u64, newdir: u64, new: u64, flags:
     if flags & !((libc::AT_SYMLINK_FOLLOW | libc::AT_EMPTY_PATH) as u64) != 0 {
         return Err(Errno::EINVAL);
     }
+    if let Some(r) = super::tmpfile::linkat_open(t, olddir, old, newdir, new, flags) {
+        return r;
+    }
     let (ocwd, op) = path_arg(t, olddir, old)?;
     let (ncwd, np) = path_arg(t, newdir, new)?;
     let (oa, na) = (vfs::normalize(&ocwd, &op), vfs::normalize(&ncwd, &np));
@@ -153,10 +159,7 @@ pub fn linkat(t: &mut Task, olddir: u64, old: u64, newdir: u64, new: u64, flags:
         (Place::Tmp(o), Place::Tmp(n)) if o.mount == n.mount => {
             t.kernel.fs_of(&o).link(&o, &n).map(|_| 0)
         }
-        (_, Place::Host(n)) => {
-            stat_exists(t, &oa)?;
-            host_readonly(t, &n, false).map(|_| 0)
-        }
+        (Place::Host(o), Place::Host(n)) => super::rootfs::link(t, &o, &n).map(|_| 0),
         _ => {
             stat_exists(t, &oa)?;
             Err(Errno::EXDEV)
@@ -171,20 +174,24 @@ pub fn truncate(t: &mut Task, path: u64, len: u64) -> SysResult {
     let (cwd, p) = path_arg(t, libc::AT_FDCWD as u64, path)?;
     resolve(&cwd, &p, |pl| match pl {
         Place::Tmp(rel) => t.kernel.fs_of(&rel).truncate(&rel, len),
-        Place::Host(abs) => host_readonly(t, &abs, true),
+        Place::Host(abs) => super::rootfs::change(t, &abs, true, |fs, p| fs.truncate(p, len)),
         Place::Proc(rel) => proc_readonly(t, &rel, true),
-    })
-    .map(|_| 0)
+    })?;
+    inotify::path_event(&cwd, &p, true, inotify::IN_MODIFY);
+    Ok(0)
 }
 
 pub fn fchmodat(t: &mut Task, dirfd: u64, path: u64, mode: u64) -> SysResult {
     let (cwd, p) = path_arg(t, dirfd, path)?;
     resolve(&cwd, &p, |pl| match pl {
         Place::Tmp(rel) => t.kernel.fs_of(&rel).chmod(&rel, mode as u32 & 0o7777),
-        Place::Host(abs) => host_readonly(t, &abs, true),
+        Place::Host(abs) => {
+            super::rootfs::change(t, &abs, true, |fs, p| fs.chmod(p, mode as u32 & 0o7777))
+        }
         Place::Proc(rel) => proc_readonly(t, &rel, true),
-    })
-    .map(|_| 0)
+    })?;
+    inotify::path_event(&cwd, &p, true, inotify::IN_ATTRIB);
+    Ok(0)
 }
 
 pub fn fchownat(t: &mut Task, dirfd: u64, path: u64, uid: u64, gid: u64, flags: u64) -> SysResult {
@@ -200,10 +207,17 @@ pub fn fchownat(t: &mut Task, dirfd: u64, path: u64, uid: u64, gid: u64, flags: 
     resolve(&cwd, &p, |pl| match pl {
         Place::Tmp(rel) if follow => t.kernel.fs_of(&rel).chown(&rel, id(uid), id(gid)),
         Place::Tmp(rel) => t.kernel.fs_of(&rel).lchown(&rel, id(uid), id(gid)),
-        Place::Host(abs) => host_readonly(t, &abs, true),
+        Place::Host(abs) => super::rootfs::change(t, &abs, follow, |fs, p| {
+            if follow {
+                fs.chown(p, id(uid), id(gid))
+            } else {
+                fs.lchown(p, id(uid), id(gid))
+            }
+        }),
         Place::Proc(rel) => proc_readonly(t, &rel, true),
-    })
-    .map(|_| 0)
+    })?;
+    inotify::path_event(&cwd, &p, follow, inotify::chown_mask(uid, gid));
+    Ok(0)
 }
 
 pub fn utimensat(t: &mut Task, a: [u64; 6]) -> SysResult {
@@ -236,10 +250,17 @@ pub fn utimensat(t: &mut Task, a: [u64; 6]) -> SysResult {
     resolve(&cwd, &p, |pl| match pl {
         Place::Tmp(rel) if follow => t.kernel.fs_of(&rel).utimens(&rel, at, mt),
         Place::Tmp(rel) => t.kernel.fs_of(&rel).lutimens(&rel, at, mt),
-        Place::Host(abs) => host_readonly(t, &abs, true),
+        Place::Host(abs) => super::rootfs::change(t, &abs, follow, |fs, p| {
+            if follow {
+                fs.utimens(p, at, mt)
+            } else {
+                fs.lutimens(p, at, mt)
+            }
+        }),
         Place::Proc(rel) => proc_readonly(t, &rel, true),
-    })
-    .map(|_| 0)
+    })?;
+    inotify::path_event(&cwd, &p, follow, inotify::utimes_mask(at, mt));
+    Ok(0)
 }
 
 pub fn ftruncate(t: &mut Task, a: [u64; 6]) -> SysResult {
@@ -254,6 +275,7 @@ pub fn ftruncate(t: &mut Task, a: [u64; 6]) -> SysResult {
         return Err(Errno::EFBIG);
     }
     f.ops.truncate(a[1])?;
+    inotify::fd_event(&f, inotify::IN_MODIFY);
     if let Some(obj) = f.ops.shared_object() {
         obj.unmap_beyond(a[1]);
     }
@@ -276,17 +298,28 @@ fn fd_path(t: &Task, fd: u64) -> Result<Vec<u8>, Errno> {
 }
 
 pub fn fchmod(t: &mut Task, a: [u64; 6]) -> SysResult {
+    // A tmpfs file is changed directly: it may have no name left.
+    let f = t.fds().get(a[0] as i32)?;
+    if f.flags() & libc::O_PATH as u32 != 0 {
+        return Err(Errno::EBADF);
+    }
+    if crate::fs::tmpfs::chmod_open(&*f.ops, a[1] as u32 & 0o7777).is_some() {
+        inotify::fd_event(&f, inotify::IN_ATTRIB);
+        return Ok(0);
+    }
     let p = fd_path(t, a[0])?;
     resolve(b"/", &p, |pl| match pl {
         Place::Tmp(rel) => t.kernel.fs_of(&rel).chmod(&rel, a[1] as u32 & 0o7777),
-        Place::Host(_) => Err(Errno::EROFS),
+        Place::Host(abs) => {
+            super::rootfs::change(t, &abs, true, |fs, p| fs.chmod(p, a[1] as u32 & 0o7777))
+        }
         Place::Proc(_) => Err(Errno::EPERM),
-    })
-    .map(|_| 0)
+    })?;
+    inotify::fd_event(&f, inotify::IN_ATTRIB);
+    Ok(0)
 }
 
 pub fn fchown(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let p = fd_path(t, a[0])?;
     let id = |v: u64| {
         if v as u32 == u32::MAX {
             None
@@ -294,12 +327,24 @@ pub fn fchown(t: &mut Task, a: [u64; 6]) -> SysResult {
             Some(v as u32)
         }
     };
+    let f = t.fds().get(a[0] as i32)?;
+    if f.flags() & libc::O_PATH as u32 != 0 {
+        return Err(Errno::EBADF);
+    }
+    if crate::fs::tmpfs::chown_open(&*f.ops, id(a[1]), id(a[2])).is_some() {
+        inotify::fd_event(&f, inotify::chown_mask(a[1], a[2]));
+        return Ok(0);
+    }
+    let p = fd_path(t, a[0])?;
     resolve(b"/", &p, |pl| match pl {
         Place::Tmp(rel) => t.kernel.fs_of(&rel).chown(&rel, id(a[1]), id(a[2])),
-        Place::Host(_) => Err(Errno::EROFS),
+        Place::Host(abs) => {
+            super::rootfs::change(t, &abs, true, |fs, p| fs.chown(p, id(a[1]), id(a[2])))
+        }
         Place::Proc(_) => Err(Errno::EPERM),
-    })
-    .map(|_| 0)
+    })?;
+    inotify::fd_event(&f, inotify::chown_mask(a[1], a[2]));
+    Ok(0)
 }
 
 /// The 120 bytes of `struct statfs` for the filesystem at `abs`.
@@ -311,7 +356,7 @@ fn statfs_bytes(abs: &[u8]) -> [u8; 120] {
     let mut b = [0u8; 120];
     let (kind, flags) = match vfs::place(abs) {
         Place::Tmp(_) => (TMPFS_MAGIC, libc::ST_NOSUID | libc::ST_NODEV),
-        Place::Host(_) => (OVERLAYFS_SUPER_MAGIC, libc::ST_RDONLY),
+        Place::Host(_) => (OVERLAYFS_SUPER_MAGIC, 0),
         Place::Proc(p) if p.fs == vfs::PseudoFs::Sys => (
             SYSFS_MAGIC,
             libc::ST_NOSUID | libc::ST_NODEV | libc::ST_NOEXEC,

@@ -119,6 +119,7 @@ fn do_clone(
                 st.no_new_privs = ps.no_new_privs;
                 st.exit_signal = (flags & 0xff) as i32;
                 st.creds = t.creds.clone();
+                st.ctty = ps.ctty.clone();
                 st
             }),
             child_cv: Condvar::new(),
@@ -639,6 +640,7 @@ pub fn setsid(t: &mut Task) -> SysResult {
     }
     st.pgid = id;
     st.sid = id;
+    st.ctty = None;
     Ok(id as u64)
 }
 

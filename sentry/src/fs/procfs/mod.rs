@@ -318,6 +318,18 @@ pub struct ProcDir {
     stat: Stat,
 }
 
+impl ProcDir {
+    /// A directory listing `entries` (name, DT_* type), with `stat` (also used by the
+    /// overlay root for merged directories).
+    pub fn new(entries: Vec<(Vec<u8>, u8)>, stat: Stat) -> ProcDir {
+        ProcDir {
+            entries: Mutex::new(entries),
+            live: None,
+            stat,
+        }
+    }
+}
+
 impl FileOps for ProcDir {
     fn read(&self, _buf: &mut [u8], _off: Option<u64>) -> Result<usize, Errno> {
         Err(Errno::EISDIR)

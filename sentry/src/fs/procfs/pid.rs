@@ -112,12 +112,20 @@ fn live_fd_dir(v: &ProcessView, dt: u8) -> Result<Found, Errno> {
     Ok(Found::new(Node::LiveDir(list), 0, 0o500))
 }
 
-/// What readlink shows for a descriptor.
+/// What readlink shows for a descriptor: its path, with " (deleted)" once a regular file
+/// or directory has no links left (unlinked, or made by O_TMPFILE or memfd_create).
 fn fd_target(f: &OpenFile) -> Vec<u8> {
-    if let Some(p) = f.path.get() {
-        return p.clone();
-    }
     let st = f.ops.stat().ok();
+    if let Some(p) = f.path.get() {
+        let gone = st.is_some_and(|s| {
+            s.nlink == 0 && matches!(s.mode & libc::S_IFMT, libc::S_IFREG | libc::S_IFDIR)
+        });
+        return if gone {
+            [&p[..], b" (deleted)"].concat()
+        } else {
+            p.clone()
+        };
+    }
     let ino = st.map_or(0, |s| s.ino);
     match st.map_or(0, |s| s.mode & libc::S_IFMT) {
         libc::S_IFIFO => format!("pipe:[{ino}]").into_bytes(),

@@ -62,7 +62,7 @@ impl Tmpfs {
         let data = match &inode.kind {
             Kind::File(d) => d,
             Kind::Dir(_) => return Err(Errno::EISDIR),
-            Kind::Symlink(_) | Kind::Socket(_) => return Err(Errno::EINVAL),
+            Kind::Symlink(_) | Kind::Socket(_) | Kind::Fifo(_) => return Err(Errno::EINVAL),
         };
         if len > self.shared.max_file_size {
             return Err(Errno::EFBIG);

@@ -68,6 +68,23 @@ impl FileOps for RegFile {
         Ok(())
     }
 
+    fn fallocate(&self, mode: u32, off: u64, len: u64) -> Result<(), Errno> {
+        const KEEP_SIZE: u32 = libc::FALLOC_FL_KEEP_SIZE as u32;
+        const PUNCH: u32 = libc::FALLOC_FL_PUNCH_HOLE as u32;
+        let punch = match mode {
+            0 | KEEP_SIZE => false,
+            m if m == PUNCH | KEEP_SIZE => true,
+            _ => return Err(Errno::EOPNOTSUPP),
+        };
+        let mut d = wlock(self.data()?);
+        let size = d.size;
+        d.fallocate(off, len, punch, mode & KEEP_SIZE != 0)?;
+        if punch || d.size != size {
+            self.inode.with_meta(|m| m.modified());
+        }
+        Ok(())
+    }
+
     fn mappable(&self) -> Option<Arc<dyn MappableFile>> {
         Some(Arc::new(Mapped {
             inode: self.inode.clone(),
@@ -77,6 +94,10 @@ impl FileOps for RegFile {
 
     fn shared_object(&self) -> Option<Arc<SharedObject>> {
         self.data().ok().map(|d| rlock(d).obj.clone())
+    }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
     }
 }
 
@@ -195,6 +216,10 @@ impl FileOps for DirFile {
         self.inode.touch_atime();
         Ok((used, pos))
     }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
 }
 
 /// A symlink opened with O_PATH|O_NOFOLLOW: good for fstat only.
@@ -205,5 +230,9 @@ pub(super) struct LinkFile {
 impl FileOps for LinkFile {
     fn stat(&self) -> Result<Stat, Errno> {
         Ok(self.inode.stat())
+    }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
     }
 }

@@ -92,6 +92,9 @@ pub(super) struct Meta {
     pub atime: (i64, i64),
     pub mtime: (i64, i64),
     pub ctime: (i64, i64),
+    /// An O_TMPFILE file opened without O_EXCL, never linked yet: linkat may give it a name
+    /// although nlink is 0 (Linux's I_LINKABLE).
+    pub linkable: bool,
 }
 
 impl Meta {
@@ -105,6 +108,7 @@ impl Meta {
             atime: t,
             mtime: t,
             ctime: t,
+            linkable: false,
         }
     }
 
@@ -178,6 +182,42 @@ impl FileData {
             self.obj.truncate(len.min(self.size));
         }
         self.size = len;
+    }
+
+    /// fallocate(2) on `[off, off + len)` (len > 0): with `punch`, zeroes it (pages stay);
+    /// otherwise allocates its pages (ENOSPC if the filesystem cannot hold them: pages
+    /// allocated before running out stay) and, unless `keep_size`, grows the file to cover it.
+    pub fn fallocate(
+        &mut self,
+        off: u64,
+        len: u64,
+        punch: bool,
+        keep_size: bool,
+    ) -> Result<(), Errno> {
+        let end = off.checked_add(len).ok_or(Errno::EFBIG)?;
+        if punch {
+            self.obj
+                .zero_range(off, end.min(self.size).saturating_sub(off));
+            return Ok(());
+        }
+        if end > self.size && end > self.shared.max_file_size {
+            return Err(Errno::EFBIG);
+        }
+        let (first, last) = (off / PAGE as u64, end.div_ceil(PAGE as u64));
+        if last - first > self.shared.max_pages {
+            return Err(Errno::ENOSPC);
+        }
+        if !keep_size && end > self.size {
+            // What lies past the old end reads as zeros, whatever a mapping left there.
+            self.obj.truncate(self.size);
+        }
+        for index in first..last {
+            self.obj.page(&self.shared.mf, index)?;
+        }
+        if !keep_size && end > self.size {
+            self.size = end;
+        }
+        Ok(())
     }
 
     /// `st_blocks`: 512-byte units of allocated pages.
@@ -289,6 +329,8 @@ pub(super) enum Kind {
     Symlink(Vec<u8>),
     /// A socket file: the name an AF_UNIX socket is bound to, while that socket lives.
     Socket(Weak<dyn std::any::Any + Send + Sync>),
+    /// A named pipe (made by mknod): the pipe its openers share.
+    Fifo(crate::fs::pipe::named::NamedPipe),
 }
 
 /// A tmpfs inode. It lives as long as a directory entry or an open file refers to it.
@@ -363,6 +405,16 @@ impl Inode {
         })
     }
 
+    /// A new inode of `kind` with `mode` (type and permission bits) and one link.
+    pub fn new_node(ino: u64, dev: u64, mode: u32, uid: u32, gid: u32, kind: Kind) -> Arc<Inode> {
+        Arc::new(Inode {
+            ino,
+            dev,
+            meta: Mutex::new(Meta::new(mode, uid, gid, 1)),
+            kind,
+        })
+    }
+
     /// The directory table, if a directory.
     pub fn dir(&self) -> Option<&Mutex<Dir>> {
         match &self.kind {
@@ -395,6 +447,7 @@ impl Inode {
             Kind::File(_) => libc::DT_REG,
             Kind::Symlink(_) => libc::DT_LNK,
             Kind::Socket(_) => libc::DT_SOCK,
+            Kind::Fifo(_) => libc::DT_FIFO,
         }
     }
 
@@ -430,7 +483,7 @@ impl Inode {
                     0
                 },
             ),
-            Kind::Socket(_) => (0, 0),
+            Kind::Socket(_) | Kind::Fifo(_) => (0, 0),
         };
         let m = *lock(&self.meta);
         Stat {

@@ -24,19 +24,27 @@
 //! Layout: `walk` (path components, symlinks, escapes), `inode` (inodes, directory tables,
 //! file sizes over page tables), `file` (the FileOps of open files), and the operations in
 //! `open` (open, O_TMPFILE, memfds), `names` (mkdir, unlink, rmdir, rename, link, symlink),
-//! `attr` (stat, readlink, truncate, chmod, chown, utimens) and `sock` (socket files).
+//! `attr` (stat, readlink, truncate, chmod, chown, utimens), `sock` (socket files), `fifo`
+//! (mknod: named pipes, regular and socket inodes) and `tmpfile` (linkat(AT_EMPTY_PATH),
+//! fchmod and fchown of open files).
 //!
 //! The sandbox runs as root, so permission (DAC) checks are not made.
 
 mod attr;
+mod fifo;
 mod file;
 mod inode;
 mod names;
+mod notify;
 mod open;
 mod sock;
 #[cfg(test)]
 mod tests;
+mod tmpfile;
 mod walk;
+
+pub use fifo::NodeType;
+pub use tmpfile::{chmod_open, chown_open};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};

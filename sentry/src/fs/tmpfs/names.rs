@@ -33,6 +33,7 @@ impl Tmpfs {
             gid,
             Arc::downgrade(&dir),
         );
+        super::notify::created(&dir, &comp.name, true);
         t.insert(comp.name, child);
         drop(t);
         dir.with_meta(|m| {
@@ -67,6 +68,7 @@ impl Tmpfs {
             m.ctime = now();
         });
         dir.with_meta(|m| m.modified());
+        super::notify::unlinked(&dir, &comp.name, &child);
         Ok(Resolution::Done(()))
     }
 
@@ -105,6 +107,7 @@ impl Tmpfs {
             m.nlink -= 1;
             m.modified();
         });
+        super::notify::unlinked(&dir, &comp.name, &child);
         Ok(Resolution::Done(()))
     }
 
@@ -242,6 +245,7 @@ impl Tmpfs {
                 m.ctime = t;
             });
         }
+        super::notify::renamed(&odir, &oc, &ndir, &nc, &src, &dst, exchange);
         Ok(())
     }
 
@@ -266,6 +270,7 @@ impl Tmpfs {
         if lock(&src.meta).nlink == 0 {
             return Err(Errno::ENOENT);
         }
+        super::notify::linked(&dir, &comp.name, &src);
         t.insert(comp.name, src.clone());
         drop(t);
         src.with_meta(|m| {
@@ -305,6 +310,7 @@ impl Tmpfs {
             return Err(Errno::ENOENT);
         }
         let (gid, _) = new_owner(&dir, creds);
+        super::notify::created(&dir, &comp.name, false);
         t.insert(
             comp.name,
             Inode::new_symlink(self.new_ino(), self.dev, target.to_vec(), creds.uid, gid),

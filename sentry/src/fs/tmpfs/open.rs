@@ -138,6 +138,12 @@ impl Tmpfs {
             Kind::Symlink(_) => Err(Errno::ELOOP),
             // Sockets are reached with connect(2), never opened.
             Kind::Socket(_) => Err(Errno::ENXIO),
+            Kind::Fifo(_) => {
+                // Opening a FIFO may wait for the other side: not with the tree locked.
+                drop(_r);
+                drop(_w);
+                self.open_fifo(inode.clone(), flags).map(Resolution::Done)
+            }
         }
     }
 
@@ -161,6 +167,7 @@ impl Tmpfs {
             1,
             self.shared.clone(),
         );
+        super::notify::created_file(dir, &name, &inode);
         lock(table(dir)?).insert(name, inode.clone());
         dir.with_meta(|m| m.modified());
         Ok(Arc::new(RegFile {
@@ -199,6 +206,8 @@ impl Tmpfs {
             0,
             self.shared.clone(),
         );
+        // Without O_EXCL, linkat(AT_EMPTY_PATH) may give it a name.
+        inode.with_meta(|m| m.linkable = flags & libc::O_EXCL as u32 == 0);
         let name = format!("/#{}", inode.ino);
         Ok(Resolution::Done(Arc::new(RegFile { inode, name })))
     }

@@ -41,6 +41,7 @@ impl Tmpfs {
         let (gid, _) = new_owner(&dir, creds);
         let perm = mode & 0o777 & !creds.umask;
         let inode = Inode::new_socket(self.new_ino(), self.dev, perm, creds.uid, gid, bound);
+        super::notify::created(&dir, &comp.name, false);
         t.insert(comp.name, inode);
         drop(t);
         dir.with_meta(|m| m.modified());

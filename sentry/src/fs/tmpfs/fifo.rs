@@ -1,0 +1,112 @@
+//! mknod(2) on tmpfs: named pipes, empty regular files and socket inodes; opening a named
+//! pipe.
+
+use std::sync::{Arc, Weak};
+
+use super::inode::{lock, wlock, Inode, Kind};
+use super::sock::BoundSocket;
+use super::walk::Comp;
+use super::{new_owner, table, Creds, Resolution, Tmpfs};
+use crate::errno::Errno;
+use crate::fs::file::FileOps;
+use crate::fs::pipe::named::NamedPipe;
+
+/// What mknod(2) makes, from the S_IFMT bits of its mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeType {
+    /// S_IFREG or 0: an empty regular file.
+    Regular,
+    /// S_IFIFO: a named pipe.
+    Fifo,
+    /// S_IFSOCK: a socket inode no socket is bound to (connect is refused).
+    Socket,
+    /// S_IFCHR or S_IFBLK: refused (EPERM), the sandbox never makes device nodes.
+    Device,
+}
+
+impl NodeType {
+    /// The type mknod's `mode` asks for: EPERM for a directory, EINVAL for a type mknod
+    /// does not make (as Linux's may_mknod).
+    pub fn from_mode(mode: u32) -> Result<NodeType, Errno> {
+        match mode & libc::S_IFMT {
+            0 | libc::S_IFREG => Ok(NodeType::Regular),
+            libc::S_IFIFO => Ok(NodeType::Fifo),
+            libc::S_IFSOCK => Ok(NodeType::Socket),
+            libc::S_IFCHR | libc::S_IFBLK => Ok(NodeType::Device),
+            libc::S_IFDIR => Err(Errno::EPERM),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+}
+
+impl Tmpfs {
+    /// mknod(2): makes `path` of type `ty` with permission bits `mode & 07777 & ~umask`.
+    /// EEXIST if the name exists (a dangling symlink, ".", ".." and the root included),
+    /// ENOENT for a missing directory or a trailing slash, ENOTDIR for a non-directory on
+    /// the way, EPERM for device nodes (after those checks, as Linux's CAP_MKNOD check).
+    pub fn mknod(
+        &self,
+        path: &[u8],
+        ty: NodeType,
+        mode: u32,
+        creds: &Creds,
+    ) -> Result<Resolution<()>, Errno> {
+        let _w = wlock(&self.tree);
+        let (dir, comp) = match self.parent_of(path)? {
+            Resolution::Done(v) => v,
+            Resolution::Escape { target, rest } => return Ok(Resolution::Escape { target, rest }),
+        };
+        let comp = comp.filter(Comp::is_normal).ok_or(Errno::EEXIST)?;
+        let mut t = lock(table(&dir)?);
+        if t.get(&comp.name).is_some() {
+            return Err(Errno::EEXIST);
+        }
+        if comp.must_dir {
+            return Err(Errno::ENOENT);
+        }
+        let (gid, _) = new_owner(&dir, creds);
+        let perm = mode & 0o7777 & !creds.umask;
+        let (ino, dev, uid) = (self.new_ino(), self.dev, creds.uid);
+        let inode = match ty {
+            NodeType::Device => return Err(Errno::EPERM),
+            NodeType::Regular => Inode::new_file(ino, dev, perm, uid, gid, 1, self.shared.clone()),
+            NodeType::Fifo => Inode::new_node(
+                ino,
+                dev,
+                libc::S_IFIFO | perm,
+                uid,
+                gid,
+                Kind::Fifo(NamedPipe::default()),
+            ),
+            NodeType::Socket => {
+                let none: BoundSocket = Weak::<()>::new();
+                Inode::new_node(
+                    ino,
+                    dev,
+                    libc::S_IFSOCK | perm,
+                    uid,
+                    gid,
+                    Kind::Socket(none),
+                )
+            }
+        };
+        super::notify::created(&dir, &comp.name, false);
+        t.insert(comp.name, inode);
+        drop(t);
+        dir.with_meta(|m| m.modified());
+        Ok(Resolution::Done(()))
+    }
+
+    /// Opens the named pipe `inode` (no lock held: this may wait for the other side).
+    pub(super) fn open_fifo(
+        &self,
+        inode: Arc<Inode>,
+        flags: u32,
+    ) -> Result<Arc<dyn FileOps>, Errno> {
+        let Kind::Fifo(pipe) = &inode.kind else {
+            return Err(Errno::EINVAL);
+        };
+        let of = inode.clone();
+        pipe.open(flags, Arc::new(move || of.stat()))
+    }
+}
