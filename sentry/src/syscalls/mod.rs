@@ -23,6 +23,7 @@ mod socket;
 mod splice;
 mod timer;
 mod tmpfile;
+mod xattr;
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -50,7 +51,7 @@ const P: XattrTarget = XattrTarget::Path { follow: true };
 const L: XattrTarget = XattrTarget::Path { follow: false };
 
 fn xa(t: &mut Task, a: [u64; 6], target: XattrTarget, kind: XattrKind) -> SysResult {
-    path::xattr(t, a, XattrOp { target, kind })
+    xattr::xattr(t, a, XattrOp { target, kind })
 }
 
 macro_rules! table {

@@ -436,23 +436,6 @@ pub fn statx(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 /// The xattr family: no file carries extended attributes yet. Reads answer ENODATA (the
 /// file must exist), lists are empty, and setting one is not supported.
-pub fn xattr(t: &mut Task, a: [u64; 6], op: XattrOp) -> SysResult {
-    match op.target {
-        XattrTarget::Fd => {
-            t.fds().get(a[0] as i32)?;
-        }
-        XattrTarget::Path { follow } => {
-            let p = t.read_path(a[0])?;
-            super::file::stat_of(t, libc::AT_FDCWD as u64, &p, follow)?;
-        }
-    }
-    match op.kind {
-        XattrKind::Get | XattrKind::Remove => Err(Errno::ENODATA),
-        XattrKind::List => Ok(0),
-        XattrKind::Set => Err(Errno::EOPNOTSUPP),
-    }
-}
-
 /// Which file an xattr call names.
 #[derive(Clone, Copy)]
 pub enum XattrTarget {
