@@ -33,7 +33,7 @@ pub struct HostRoot {
 }
 
 /// What [`HostRoot::walk_run`] found.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct LowerRun {
     /// The status of each component resolved.
     pub stats: Vec<libc::stat>,
@@ -41,6 +41,8 @@ pub struct LowerRun {
     pub link: Option<Vec<u8>>,
     /// Why the walk stopped before the end, if it did.
     pub error: Option<Errno>,
+    /// The last component, held, when every component was resolved.
+    pub last: Option<Lookup>,
 }
 
 /// Where a lookup ended: a gofer node, held until this is dropped.
@@ -314,6 +316,23 @@ impl HostRoot {
             }
             Ok(())
         })();
+        if r.is_ok() && run.error.is_none() && run.stats.len() == comps.len() {
+            if let (Some(&node), Some(&stat)) = (held.last(), run.stats.last()) {
+                held.pop();
+                let mut path = Vec::new();
+                for c in comps {
+                    path.push(b'/');
+                    path.extend_from_slice(c);
+                }
+                run.last = Some(Lookup {
+                    node,
+                    client: self.client.clone(),
+                    unused: self.unused.clone(),
+                    stat,
+                    path,
+                });
+            }
+        }
         release(&self.client, &self.unused, &held);
         r.map(|()| run)
     }

@@ -38,11 +38,12 @@ pub enum Node {
 }
 
 /// A walked path: the node and its physical path (symlinks resolved, no `.` or `..`).
-#[derive(Debug)]
 pub struct Found {
     pub node: Node,
     /// Absolute physical path ("/" for the root).
     pub path: Vec<u8>,
+    /// The lower layer's node, held, when the walk ended there.
+    pub lower: Option<super::host::Lookup>,
 }
 
 /// The writable layer and what it hides.
@@ -169,6 +170,7 @@ impl Overlay {
                     Ok(Resolution::Done(Found {
                         node: Node::Missing,
                         path: child_abs,
+                        lower: None,
                     }))
                 } else {
                     Err(Errno::ENOENT)
@@ -190,16 +192,15 @@ impl Overlay {
             } else if self.opaque_at(&cur_abs) {
                 (0, None, Node::Missing)
             } else {
-                // The lower layer: this component, and with it the following plain ones
-                // when nothing of the upper layer lies on the way.
+                // The lower layer: this component, and with it the following plain ones,
+                // since nothing of the upper layer (nor a whiteout) lies below a name the
+                // upper layer does not have.
                 let mut run = vec![c.clone()];
-                if !self.upper_is_dir(&cur_abs) {
-                    while let Some(n) = pending.last() {
-                        if n == b"." || n == b".." {
-                            break;
-                        }
-                        run.push(pending.pop().unwrap_or_default());
+                while let Some(n) = pending.last() {
+                    if n == b"." || n == b".." {
+                        break;
                     }
+                    run.push(pending.pop().unwrap_or_default());
                 }
                 let mut all = cur.clone();
                 all.extend(run.iter().cloned());
@@ -217,6 +218,7 @@ impl Overlay {
                         return Ok(Resolution::Done(Found {
                             node: Node::Missing,
                             path: child_abs,
+                            lower: None,
                         }));
                     }
                     return Err(e);
@@ -247,6 +249,7 @@ impl Overlay {
                         return Ok(Resolution::Done(Found {
                             node: Node::Missing,
                             path: join(&m),
+                            lower: None,
                         }));
                     }
                     return Err(e);
@@ -269,6 +272,7 @@ impl Overlay {
                     return Ok(Resolution::Done(Found {
                         node: Node::Lower(st),
                         path: child_abs,
+                        lower: w.last,
                     }));
                 }
                 if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
@@ -282,6 +286,7 @@ impl Overlay {
                     Ok(Resolution::Done(Found {
                         node,
                         path: child_abs,
+                        lower: None,
                     }))
                 } else {
                     Err(Errno::ENOENT)
@@ -304,6 +309,7 @@ impl Overlay {
                 return Ok(Resolution::Done(Found {
                     node,
                     path: child_abs,
+                    lower: None,
                 }));
             }
             if stat_mode & libc::S_IFMT != libc::S_IFDIR {
@@ -327,7 +333,11 @@ impl Overlay {
                 }
             }
         };
-        Ok(Resolution::Done(Found { node, path }))
+        Ok(Resolution::Done(Found {
+            node,
+            path,
+            lower: None,
+        }))
     }
 
     /// Follows a symlink found in directory `cur`: its target comes next. Returns an escape

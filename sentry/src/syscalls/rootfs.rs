@@ -143,7 +143,10 @@ pub fn open(
                     })?;
                     return Ok((file, path));
                 }
-                let l = root.lookup(b"/", &path, false)?;
+                let l = match f.lower {
+                    Some(l) => l,
+                    None => root.lookup(b"/", &path, false)?,
+                };
                 Ok((root.open_file(&l)? as Arc<dyn FileOps>, path))
             }
         }

@@ -239,19 +239,23 @@ pub fn net(rest: &[&[u8]]) -> Result<Found, Errno> {
 
 /// /proc/PID/mounts: the sandbox's mounts.
 pub fn mounts() -> String {
-    "none / rootfs ro,relatime 0 0\nnone /dev tmpfs rw,nosuid,relatime,mode=755 0 0\n\
+    "none / overlay rw,relatime 0 0\nnone /dev tmpfs rw,nosuid,relatime,mode=755 0 0\n\
      proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n\
      none /tmp tmpfs rw,nosuid,nodev,relatime 0 0\n\
-     none /dev/shm tmpfs rw,nosuid,nodev,relatime 0 0\n"
+     none /dev/shm tmpfs rw,nosuid,nodev,relatime 0 0\n\
+     sysfs /sys sysfs ro,nosuid,nodev,noexec,relatime 0 0\n\
+     devpts /dev/pts devpts rw,nosuid,noexec,relatime,gid=5,mode=620,ptmxmode=666 0 0\n"
         .to_string()
 }
 
 /// /proc/PID/mountinfo.
 pub fn mountinfo() -> String {
-    "1 1 0:1 / / ro,relatime - rootfs none ro\n\
+    "1 1 0:1 / / rw,relatime - overlay none rw\n\
      2 1 0:2 / /dev rw,nosuid,relatime - tmpfs none rw,mode=755\n\
      3 1 0:22 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw\n\
      4 1 0:42 / /tmp rw,nosuid,nodev,relatime - tmpfs none rw\n\
-     5 2 0:43 / /dev/shm rw,nosuid,nodev,relatime - tmpfs none rw\n"
+     5 2 0:43 / /dev/shm rw,nosuid,nodev,relatime - tmpfs none rw\n\
+     6 1 0:21 / /sys ro,nosuid,nodev,noexec,relatime - sysfs sysfs ro\n\
+     7 2 0:24 / /dev/pts rw,nosuid,noexec,relatime - devpts devpts rw,gid=5,mode=620,ptmxmode=666\n"
         .to_string()
 }
