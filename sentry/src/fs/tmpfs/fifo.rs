@@ -3,10 +3,9 @@
 
 use std::sync::{Arc, Weak};
 
-use super::inode::{lock, wlock, Inode, Kind};
+use super::inode::{Inode, Kind};
 use super::sock::BoundSocket;
-use super::walk::Comp;
-use super::{new_owner, table, Creds, Resolution, Tmpfs};
+use super::{Creds, Resolution, Tmpfs};
 use crate::errno::Errno;
 use crate::fs::file::FileOps;
 use crate::fs::pipe::named::NamedPipe;
@@ -51,50 +50,35 @@ impl Tmpfs {
         mode: u32,
         creds: &Creds,
     ) -> Result<Resolution<()>, Errno> {
-        let _w = wlock(&self.tree);
-        let (dir, comp) = match self.parent_of(path)? {
-            Resolution::Done(v) => v,
-            Resolution::Escape { target, rest } => return Ok(Resolution::Escape { target, rest }),
-        };
-        let comp = comp.filter(Comp::is_normal).ok_or(Errno::EEXIST)?;
-        let mut t = lock(table(&dir)?);
-        if t.get(&comp.name).is_some() {
-            return Err(Errno::EEXIST);
-        }
-        if comp.must_dir {
-            return Err(Errno::ENOENT);
-        }
-        let (gid, _) = new_owner(&dir, creds);
         let perm = mode & 0o7777 & !creds.umask;
-        let (ino, dev, uid) = (self.new_ino(), self.dev, creds.uid);
-        let inode = match ty {
-            NodeType::Device => return Err(Errno::EPERM),
-            NodeType::Regular => Inode::new_file(ino, dev, perm, uid, gid, 1, self.shared.clone()),
-            NodeType::Fifo => Inode::new_node(
-                ino,
-                dev,
-                libc::S_IFIFO | perm,
-                uid,
-                gid,
-                Kind::Fifo(NamedPipe::default()),
-            ),
-            NodeType::Socket => {
-                let none: BoundSocket = Weak::<()>::new();
-                Inode::new_node(
+        let (dev, uid) = (self.dev, creds.uid);
+        self.create_leaf(path, creds, |ino, gid| {
+            Ok(match ty {
+                NodeType::Device => return Err(Errno::EPERM),
+                NodeType::Regular => {
+                    Inode::new_file(ino, dev, perm, uid, gid, 1, self.shared.clone())
+                }
+                NodeType::Fifo => Inode::new_node(
                     ino,
                     dev,
-                    libc::S_IFSOCK | perm,
+                    libc::S_IFIFO | perm,
                     uid,
                     gid,
-                    Kind::Socket(none),
-                )
-            }
-        };
-        super::notify::created(&dir, &comp.name, false);
-        t.insert(comp.name, inode);
-        drop(t);
-        dir.with_meta(|m| m.modified());
-        Ok(Resolution::Done(()))
+                    Kind::Fifo(NamedPipe::default()),
+                ),
+                NodeType::Socket => {
+                    let none: BoundSocket = Weak::<()>::new();
+                    Inode::new_node(
+                        ino,
+                        dev,
+                        libc::S_IFSOCK | perm,
+                        uid,
+                        gid,
+                        Kind::Socket(none),
+                    )
+                }
+            })
+        })
     }
 
     /// Opens the named pipe `inode` (no lock held: this may wait for the other side).

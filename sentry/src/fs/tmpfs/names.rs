@@ -296,6 +296,27 @@ impl Tmpfs {
         if target.len() >= PATH_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
+        self.create_leaf(path, creds, |ino, gid| {
+            Ok(Inode::new_symlink(
+                ino,
+                self.dev,
+                target.to_vec(),
+                creds.uid,
+                gid,
+            ))
+        })
+    }
+
+    /// Adds a new non-directory at `path` (symlink, socket, node): EEXIST if the name
+    /// exists or is "."/".."/the root, ENOENT for a trailing slash; then `make` builds the
+    /// inode from its number and group (its error, such as EPERM for a device, comes after
+    /// those checks, as on Linux).
+    pub(super) fn create_leaf(
+        &self,
+        path: &[u8],
+        creds: &Creds,
+        make: impl FnOnce(u64, u32) -> Result<Arc<Inode>, Errno>,
+    ) -> Result<Resolution<()>, Errno> {
         let _w = wlock(&self.tree);
         let (dir, comp) = match self.parent_of(path)? {
             Resolution::Done(v) => v,
@@ -310,11 +331,9 @@ impl Tmpfs {
             return Err(Errno::ENOENT);
         }
         let (gid, _) = new_owner(&dir, creds);
+        let inode = make(self.new_ino(), gid)?;
         super::notify::created(&dir, &comp.name, false);
-        t.insert(
-            comp.name,
-            Inode::new_symlink(self.new_ino(), self.dev, target.to_vec(), creds.uid, gid),
-        );
+        t.insert(comp.name, inode);
         drop(t);
         dir.with_meta(|m| m.modified());
         Ok(Resolution::Done(()))

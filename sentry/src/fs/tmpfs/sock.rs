@@ -5,9 +5,8 @@
 use std::any::Any;
 use std::sync::{Arc, Weak};
 
-use super::inode::{lock, rlock, wlock, Inode, Kind};
-use super::walk::Comp;
-use super::{new_owner, table, Creds, Resolution, Tmpfs};
+use super::inode::{rlock, Inode, Kind};
+use super::{Creds, Resolution, Tmpfs};
 use crate::errno::Errno;
 use crate::fs::file::Stat;
 
@@ -25,27 +24,12 @@ impl Tmpfs {
         creds: &Creds,
         bound: BoundSocket,
     ) -> Result<Resolution<()>, Errno> {
-        let _w = wlock(&self.tree);
-        let (dir, comp) = match self.parent_of(path)? {
-            Resolution::Done(v) => v,
-            Resolution::Escape { target, rest } => return Ok(Resolution::Escape { target, rest }),
-        };
-        let comp = comp.filter(Comp::is_normal).ok_or(Errno::EEXIST)?;
-        let mut t = lock(table(&dir)?);
-        if t.get(&comp.name).is_some() {
-            return Err(Errno::EEXIST);
-        }
-        if comp.must_dir {
-            return Err(Errno::ENOENT);
-        }
-        let (gid, _) = new_owner(&dir, creds);
         let perm = mode & 0o777 & !creds.umask;
-        let inode = Inode::new_socket(self.new_ino(), self.dev, perm, creds.uid, gid, bound);
-        super::notify::created(&dir, &comp.name, false);
-        t.insert(comp.name, inode);
-        drop(t);
-        dir.with_meta(|m| m.modified());
-        Ok(Resolution::Done(()))
+        self.create_leaf(path, creds, |ino, gid| {
+            Ok(Inode::new_socket(
+                ino, self.dev, perm, creds.uid, gid, bound,
+            ))
+        })
     }
 
     /// The socket bound to the socket file `path` (symlinks followed) with the file's stat;
