@@ -32,6 +32,21 @@ pub struct Allowed {
     pub only: Option<ArgRule>,
 }
 
+/// An allowed syscall whose arguments must pass `rule`.
+pub const fn only(
+    name: &'static str,
+    nr: libc::c_long,
+    why: &'static str,
+    rule: ArgRule,
+) -> Allowed {
+    Allowed {
+        name,
+        nr,
+        why,
+        only: Some(rule),
+    }
+}
+
 /// An allowed syscall with any arguments.
 pub const fn any(name: &'static str, nr: libc::c_long, why: &'static str) -> Allowed {
     Allowed {
@@ -81,16 +96,16 @@ pub const ALLOWED: &[Allowed] = &[
     any("getdents64", libc::SYS_getdents64, "getdents"),
     any("lseek", libc::SYS_lseek, "getdents offsets"),
     any("mkdirat", libc::SYS_mkdirat, "mkdir"),
-    Allowed {
-        name: "mknodat",
-        nr: libc::SYS_mknodat,
-        why: "mknod: regular files, fifos and sockets, never devices",
-        only: Some(ArgRule {
+    only(
+        "mknodat",
+        libc::SYS_mknodat,
+        "mknod: regular files, fifos and sockets, never devices",
+        ArgRule {
             arg: 2,
             mask: S_IFMT,
             values: MKNOD_TYPES,
-        }),
-    },
+        },
+    ),
     any("symlinkat", libc::SYS_symlinkat, "symlink"),
     any("linkat", libc::SYS_linkat, "link"),
     any("unlinkat", libc::SYS_unlinkat, "unlink, rmdir"),
@@ -102,16 +117,16 @@ pub const ALLOWED: &[Allowed] = &[
     any("utimensat", libc::SYS_utimensat, "setattr: times"),
     any("fsync", libc::SYS_fsync, "fsync"),
     any("fdatasync", libc::SYS_fdatasync, "fsync (data)"),
-    Allowed {
-        name: "fcntl",
-        nr: libc::SYS_fcntl,
-        why: "F_GETFL/F_SETFL: clear O_NONBLOCK after a safe open",
-        only: Some(ArgRule {
+    only(
+        "fcntl",
+        libc::SYS_fcntl,
+        "F_GETFL/F_SETFL: clear O_NONBLOCK after a safe open",
+        ArgRule {
             arg: 1,
             mask: u64::MAX,
             values: FCNTL_CMDS,
-        }),
-    },
+        },
+    ),
     any("fgetxattr", libc::SYS_fgetxattr, "getxattr (user.*)"),
     any("fsetxattr", libc::SYS_fsetxattr, "setxattr (user.*)"),
     any("flistxattr", libc::SYS_flistxattr, "listxattr (user.*)"),
@@ -122,20 +137,20 @@ pub const ALLOWED: &[Allowed] = &[
     ),
     // The Rust runtime: memory, locks, logs, exit.
     any("write", libc::SYS_write, "logs to stderr"),
-    Allowed {
-        name: "mmap",
-        nr: libc::SYS_mmap,
-        why: "allocator; never PROT_EXEC",
-        only: Some(NO_EXEC),
-    },
+    only(
+        "mmap",
+        libc::SYS_mmap,
+        "allocator; never PROT_EXEC",
+        NO_EXEC,
+    ),
     any("munmap", libc::SYS_munmap, "allocator"),
     any("mremap", libc::SYS_mremap, "allocator"),
-    Allowed {
-        name: "mprotect",
-        nr: libc::SYS_mprotect,
-        why: "allocator (arena growth); never PROT_EXEC",
-        only: Some(NO_EXEC),
-    },
+    only(
+        "mprotect",
+        libc::SYS_mprotect,
+        "allocator (arena growth); never PROT_EXEC",
+        NO_EXEC,
+    ),
     any("madvise", libc::SYS_madvise, "allocator"),
     any("brk", libc::SYS_brk, "allocator"),
     any("futex", libc::SYS_futex, "locks"),

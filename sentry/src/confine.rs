@@ -11,7 +11,7 @@
 //! a path, execve...), sockets, mount, ptrace. Host files come from the gofer as donated
 //! descriptors.
 
-use gofer::seccomp::{any, Allowed, ArgRule, NO_EXEC};
+use gofer::seccomp::{any, only, Allowed, ArgRule, NO_EXEC};
 
 /// `flags` of newfstatat (argument 3): only AT_EMPTY_PATH, i.e. fstat of a held descriptor.
 const EMPTY_PATH_ARG3: ArgRule = ArgRule {
@@ -54,15 +54,6 @@ const FCNTLS: ArgRule = ArgRule {
         libc::F_SETFL as u64,
     ],
 };
-
-const fn only(name: &'static str, nr: libc::c_long, why: &'static str, rule: ArgRule) -> Allowed {
-    Allowed {
-        name,
-        nr,
-        why,
-        only: Some(rule),
-    }
-}
 
 /// Every host syscall the Sentry makes once the sandbox runs.
 pub const ALLOWED: &[Allowed] = &[
