@@ -108,8 +108,8 @@ impl IdsPage {
     fn publish(&self, st: &IdsState) {
         let valid = st.guests == 0 && st.pid > 0;
         let enc = |v: i32| if valid { v as u64 + 1 } else { 0 };
-        // Invalidate the pid first and validate it last, so that no reader sees a valid pid
-        // with a ppid from another state than it. (Each slot is read on its own anyway.)
+        // Each slot is one atomic store and each trampoline reads one slot, so a reader
+        // sees an old or a new value, never a mix.
         let _ = self.frame.store_u64(0, enc(st.pid));
         let _ = self.frame.store_u64(8, enc(st.ppid));
     }
