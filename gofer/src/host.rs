@@ -212,7 +212,9 @@ pub fn chown(fd: BorrowedFd<'_>, uid: u32, gid: u32) -> R<()> {
     .map(drop)
 }
 
-/// `fchmodat2(fd, "", mode, AT_EMPTY_PATH)`; ENOSYS before Linux 6.6.
+/// `fchmodat2(fd, "", mode, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)`: the mode of the file `fd`
+/// (an `O_PATH` descriptor) itself, no path walked, no symlink followed (a symlink gives
+/// EOPNOTSUPP); ENOSYS before Linux 6.6.
 pub fn chmod_empty_path(fd: BorrowedFd<'_>, mode: u32) -> R<()> {
     // SAFETY: a valid descriptor and an empty NUL-terminated path.
     cvt(unsafe {
@@ -221,7 +223,7 @@ pub fn chmod_empty_path(fd: BorrowedFd<'_>, mode: u32) -> R<()> {
             fd.as_raw_fd(),
             c"".as_ptr(),
             mode,
-            libc::AT_EMPTY_PATH,
+            libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW,
         )
     })
     .map(drop)

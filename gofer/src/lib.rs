@@ -127,7 +127,8 @@ fn check_seqpacket(sock: &OwnedFd) -> Result<(), Error> {
 
 /// The gofer process's main loop: confines the whole process with the [`seccomp`] filter,
 /// then serves `sock` over `root` until the peer hangs up. With `read_only`, every request
-/// that would change a file gets EROFS.
+/// that would change a file gets EROFS, and the filter allows no host call that changes one
+/// ([`seccomp::Mode::ReadOnly`]).
 pub fn serve(root: OwnedFd, sock: OwnedFd, read_only: bool) -> Result<(), Error> {
     serve_with(root, sock, read_only, true)
 }
@@ -145,7 +146,11 @@ pub fn serve_with(
     // SAFETY: umask only sets the process's file mode creation mask.
     unsafe { libc::umask(0) };
     if confine {
-        seccomp::install()?;
+        seccomp::install(if read_only {
+            seccomp::Mode::ReadOnly
+        } else {
+            seccomp::Mode::Writable
+        })?;
     }
     tracing::debug!(read_only, confine, "gofer: serving");
     server.serve_connection(sock)

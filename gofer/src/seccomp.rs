@@ -3,6 +3,11 @@
 //! Installed with libseccomp once the gofer is set up (root opened, socket in hand), for
 //! every thread of the process; anything not listed kills the process (`SECCOMP_RET_KILL_PROCESS`),
 //! and so does any syscall of another architecture (`int 0x80`).
+//!
+//! The list depends on the gofer's [`Mode`]: a read-only gofer ([`READ_ONLY`]) cannot make
+//! a single change to a host file even if its own checks were wrong; a writable one adds
+//! [`WRITES`], with the flags of each call checked where seccomp can see them (`openat2`'s
+//! flags live in a structure it cannot read).
 
 use libseccomp::{ScmpAction, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
 
@@ -73,8 +78,25 @@ pub const NO_EXEC: ArgRule = ArgRule {
     values: &[0],
 };
 
-/// The allow-list: every host syscall the gofer makes after it is confined.
-pub const ALLOWED: &[Allowed] = &[
+/// What the gofer may do to the files it serves: the filter is built from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Every change is refused (EROFS) before it reaches the host: [`READ_ONLY`] only.
+    ReadOnly,
+    /// Changes are made on the host: [`READ_ONLY`] and [`WRITES`].
+    Writable,
+}
+
+/// `write` on stderr (descriptor 2) only: the gofer writes no file data itself (the Sentry
+/// writes through the descriptors it is donated).
+const STDERR_ONLY: ArgRule = ArgRule {
+    arg: 0,
+    mask: u64::MAX,
+    values: &[2],
+};
+
+/// Every host syscall a read-only gofer makes after it is confined.
+pub const READ_ONLY: &[Allowed] = &[
     // The connection.
     any("recvmsg", libc::SYS_recvmsg, "read a request"),
     any(
@@ -95,28 +117,6 @@ pub const ALLOWED: &[Allowed] = &[
     any("readlinkat", libc::SYS_readlinkat, "readlink"),
     any("getdents64", libc::SYS_getdents64, "getdents"),
     any("lseek", libc::SYS_lseek, "getdents offsets"),
-    any("mkdirat", libc::SYS_mkdirat, "mkdir"),
-    only(
-        "mknodat",
-        libc::SYS_mknodat,
-        "mknod: regular files, fifos and sockets, never devices",
-        ArgRule {
-            arg: 2,
-            mask: S_IFMT,
-            values: MKNOD_TYPES,
-        },
-    ),
-    any("symlinkat", libc::SYS_symlinkat, "symlink"),
-    any("linkat", libc::SYS_linkat, "link"),
-    any("unlinkat", libc::SYS_unlinkat, "unlink, rmdir"),
-    any("renameat2", libc::SYS_renameat2, "rename"),
-    any("fchownat", libc::SYS_fchownat, "setattr: owner"),
-    any("fchmodat2", libc::SYS_fchmodat2, "setattr: mode"),
-    any("fchmod", libc::SYS_fchmod, "setattr: mode before Linux 6.6"),
-    any("ftruncate", libc::SYS_ftruncate, "setattr: size, O_TRUNC"),
-    any("utimensat", libc::SYS_utimensat, "setattr: times"),
-    any("fsync", libc::SYS_fsync, "fsync"),
-    any("fdatasync", libc::SYS_fdatasync, "fsync (data)"),
     only(
         "fcntl",
         libc::SYS_fcntl,
@@ -128,15 +128,9 @@ pub const ALLOWED: &[Allowed] = &[
         },
     ),
     any("fgetxattr", libc::SYS_fgetxattr, "getxattr (user.*)"),
-    any("fsetxattr", libc::SYS_fsetxattr, "setxattr (user.*)"),
     any("flistxattr", libc::SYS_flistxattr, "listxattr (user.*)"),
-    any(
-        "fremovexattr",
-        libc::SYS_fremovexattr,
-        "removexattr (user.*)",
-    ),
     // The Rust runtime: memory, locks, logs, exit.
-    any("write", libc::SYS_write, "logs to stderr"),
+    only("write", libc::SYS_write, "logs to stderr", STDERR_ONLY),
     only(
         "mmap",
         libc::SYS_mmap,
@@ -168,18 +162,116 @@ pub const ALLOWED: &[Allowed] = &[
     any("exit_group", libc::SYS_exit_group, "exit"),
 ];
 
-/// The allow-list (for `rvisor` to print).
-pub fn allowed() -> &'static [Allowed] {
-    ALLOWED
+/// `flags` that must be exactly AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW: the call acts on the
+/// held descriptor itself, never on a path, never through a symlink.
+const fn empty_path_nofollow(arg: u32) -> ArgRule {
+    ArgRule {
+        arg,
+        mask: u64::MAX,
+        values: &[(libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW) as u64],
+    }
+}
+
+/// What a writable gofer adds to [`READ_ONLY`]: every change, relative to a held directory
+/// or on a held descriptor, never following a symlink.
+pub const WRITES: &[Allowed] = &[
+    any("mkdirat", libc::SYS_mkdirat, "mkdir"),
+    only(
+        "mknodat",
+        libc::SYS_mknodat,
+        "mknod: regular files, fifos and sockets, never devices",
+        ArgRule {
+            arg: 2,
+            mask: S_IFMT,
+            values: MKNOD_TYPES,
+        },
+    ),
+    any("symlinkat", libc::SYS_symlinkat, "symlink"),
+    only(
+        "linkat",
+        libc::SYS_linkat,
+        "link: a held descriptor (AT_EMPTY_PATH) or a name, never AT_SYMLINK_FOLLOW",
+        ArgRule {
+            arg: 4,
+            mask: u64::MAX,
+            values: &[0, libc::AT_EMPTY_PATH as u64],
+        },
+    ),
+    only(
+        "unlinkat",
+        libc::SYS_unlinkat,
+        "unlink, rmdir",
+        ArgRule {
+            arg: 2,
+            mask: u64::MAX,
+            values: &[0, libc::AT_REMOVEDIR as u64],
+        },
+    ),
+    only(
+        "renameat2",
+        libc::SYS_renameat2,
+        "rename: NOREPLACE or EXCHANGE, never WHITEOUT (a device node)",
+        ArgRule {
+            arg: 4,
+            mask: u64::MAX,
+            values: &[
+                0,
+                libc::RENAME_NOREPLACE as u64,
+                libc::RENAME_EXCHANGE as u64,
+            ],
+        },
+    ),
+    only(
+        "fchownat",
+        libc::SYS_fchownat,
+        "setattr: owner, new files' owner (of a held descriptor)",
+        empty_path_nofollow(4),
+    ),
+    only(
+        "fchmodat2",
+        libc::SYS_fchmodat2,
+        "setattr: mode (of a held descriptor)",
+        empty_path_nofollow(3),
+    ),
+    any(
+        "fchmod",
+        libc::SYS_fchmod,
+        "setattr: mode before Linux 6.6 (an opened descriptor)",
+    ),
+    any("ftruncate", libc::SYS_ftruncate, "setattr: size, O_TRUNC"),
+    only(
+        "utimensat",
+        libc::SYS_utimensat,
+        "setattr: times (of a held descriptor)",
+        empty_path_nofollow(3),
+    ),
+    any("fsync", libc::SYS_fsync, "fsync"),
+    any("fdatasync", libc::SYS_fdatasync, "fsync (data)"),
+    any("fsetxattr", libc::SYS_fsetxattr, "setxattr (user.*)"),
+    any(
+        "fremovexattr",
+        libc::SYS_fremovexattr,
+        "removexattr (user.*)",
+    ),
+];
+
+/// The allow-list of a gofer in `mode` (for the filter, and for `rvisor` to print).
+pub fn allowed(mode: Mode) -> Vec<Allowed> {
+    let mut list = READ_ONLY.to_vec();
+    if mode == Mode::Writable {
+        list.extend_from_slice(WRITES);
+    }
+    list
 }
 
 fn err(e: impl std::fmt::Display) -> Error {
     Error::Filter(e.to_string())
 }
 
-/// Builds the filter: [`ALLOWED`] allowed, everything else kills the process.
-pub fn build() -> Result<ScmpFilterContext, Error> {
-    build_list(ALLOWED)
+/// Builds the filter of a gofer in `mode`: [`allowed`] allowed, everything else kills the
+/// process.
+pub fn build(mode: Mode) -> Result<ScmpFilterContext, Error> {
+    build_list(&allowed(mode))
 }
 
 /// A filter allowing `list` (with its argument conditions) and killing the process on
@@ -206,9 +298,9 @@ pub fn build_list(list: &[Allowed]) -> Result<ScmpFilterContext, Error> {
     Ok(f)
 }
 
-/// Confines every thread of this process to [`ALLOWED`] (sets no_new_privs first).
-pub fn install() -> Result<(), Error> {
-    let mut f = build()?;
+/// Confines every thread of this process to the list of `mode` (sets no_new_privs first).
+pub fn install(mode: Mode) -> Result<(), Error> {
+    let mut f = build(mode)?;
     f.set_ctl_nnp(true).map_err(err)?;
     f.set_ctl_tsync(true).map_err(err)?;
     f.load().map_err(err)

@@ -61,6 +61,15 @@ struct Node {
     dir: Option<OwnedFd>,
 }
 
+/// What [`Conn::adopt`] expects to find under the name just made.
+#[derive(Clone, Copy)]
+enum Made<'a> {
+    /// This inode (a created or linked file).
+    Inode(&'a Stat),
+    /// A file of this type (`S_IF*`) made by `mkdirat`, `mknodat`, `symlinkat`.
+    Kind(u32),
+}
+
 fn cname(name: &Name) -> Result<CString, Errno> {
     CString::new(name.as_bytes()).map_err(|_| e(libc::EINVAL))
 }
@@ -301,7 +310,7 @@ impl<'s> Conn<'s> {
                 let p = self.parent(dir, &name)?;
                 self.room()?;
                 host::mkdirat(p.fd.as_fd(), &p.name, mode & 0o7777)?;
-                self.adopt(p, owner, libc::AT_REMOVEDIR, None)
+                self.adopt(p, owner, libc::AT_REMOVEDIR, Made::Kind(S_IFDIR))
             }
             Request::Mknod {
                 dir,
@@ -317,7 +326,7 @@ impl<'s> Conn<'s> {
                 let p = self.parent(dir, &name)?;
                 self.room()?;
                 host::mknodat(p.fd.as_fd(), &p.name, kind | (mode & 0o7777))?;
-                self.adopt(p, owner, 0, None)
+                self.adopt(p, owner, 0, Made::Kind(kind))
             }
             Request::Symlink {
                 dir,
@@ -329,7 +338,7 @@ impl<'s> Conn<'s> {
                 self.room()?;
                 let t = CString::new(target).map_err(|_| e(libc::EINVAL))?;
                 host::symlinkat(&t, p.fd.as_fd(), &p.name)?;
-                self.adopt(p, owner, 0, None)
+                self.adopt(p, owner, 0, Made::Kind(S_IFLNK))
             }
             Request::Link { dir, name, target } => self.link(dir, &name, target),
             Request::Unlink { dir, name, flags } => {
@@ -352,6 +361,11 @@ impl<'s> Conn<'s> {
                 let n = self.node(node)?;
                 if n.kind != S_IFREG && n.kind != S_IFDIR {
                     return Err(e(libc::EINVAL));
+                }
+                // Nothing was written through a read-only gofer: nothing to flush (and its
+                // filter has no fsync).
+                if self.server.read_only {
+                    return Ok(Reply::Done);
                 }
                 host::fsync(reopen(n, libc::O_RDONLY)?.as_fd(), datasync)?;
                 Ok(Reply::Done)
@@ -474,23 +488,44 @@ impl<'s> Conn<'s> {
             | libc::O_EXCL;
         let fd = host::open_beneath(p.fd.as_fd(), &p.name, flags, mode & 0o7777)?;
         let st = host::fstat(fd.as_fd())?;
-        match self.adopt(p, owner, 0, Some(&st))? {
+        match self.adopt(p, owner, 0, Made::Inode(&st))? {
             Reply::Node(id, st) => Ok((id, st, fd)),
             _ => Err(e(libc::EIO)),
         }
     }
 
     /// Makes a node of the file just made as `p`, giving it `owner`; if that fails the
-    /// file is removed (`unlinkat` with `remove_flags`). With `expect`, the file must be
-    /// that inode.
-    fn adopt(&mut self, p: Parent, owner: Owner, remove_flags: i32, expect: Option<&Stat>) -> Res {
+    /// file is removed (`unlinkat` with `remove_flags`). The file found under the name must
+    /// be what was made (`made`): that inode, or at least that type, else ESTALE and nothing
+    /// is changed or removed.
+    fn adopt(&mut self, p: Parent, owner: Owner, remove_flags: i32, made: Made<'_>) -> Res {
         let made = host::open_beneath(p.fd.as_fd(), &p.name, libc::O_PATH, 0).and_then(|fd| {
             let st = host::fstat(fd.as_fd())?;
-            if expect.is_some_and(|x| (x.dev, x.ino) != (st.dev, st.ino)) {
+            let same = match made {
+                Made::Inode(x) => (x.dev, x.ino) == (st.dev, st.ino),
+                Made::Kind(k) => st.file_type() == k,
+            };
+            if !same {
                 return Err(e(libc::ESTALE));
             }
-            host::chown(fd.as_fd(), owner.uid, owner.gid)?;
-            Ok((host::fstat(fd.as_fd())?, fd))
+            // Only the ids that differ: any chown takes S_ISUID (and an executable
+            // S_ISGID) from a non-directory, and a new file keeps the mode it was made with.
+            let differ = |want: u32, have: u32| if want == have { KEEP_ID } else { want };
+            host::chown(
+                fd.as_fd(),
+                differ(owner.uid, st.uid),
+                differ(owner.gid, st.gid),
+            )?;
+            let now = host::fstat(fd.as_fd())?;
+            if now.mode != st.mode && !st.is_symlink() {
+                match host::chmod_empty_path(fd.as_fd(), st.mode & 0o7777) {
+                    // Before Linux 6.6 the bits chown took stay taken.
+                    Err(Errno(libc::ENOSYS)) => return Ok((now, fd)),
+                    r => r?,
+                }
+                return Ok((host::fstat(fd.as_fd())?, fd));
+            }
+            Ok((now, fd))
         });
         match made {
             Ok((st, fd)) => Ok(Reply::Node(self.insert(fd, &st, p), st)),
@@ -524,7 +559,7 @@ impl<'s> Conn<'s> {
             }
             r => r?,
         }
-        let r = self.adopt(p.clone(), Owner::KEEP, 0, Some(&want));
+        let r = self.adopt(p.clone(), Owner::KEEP, 0, Made::Inode(&want));
         if r == Err(e(libc::ESTALE)) {
             let _ = host::unlinkat(p.fd.as_fd(), &p.name, 0);
         }

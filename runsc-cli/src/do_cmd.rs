@@ -13,6 +13,7 @@ struct Options {
     env: Vec<String>,
     argv: Vec<String>,
     syscall_patching: bool,
+    root_mode: sentry::sandbox::RootMode,
 }
 
 fn parse(args: &[String]) -> anyhow::Result<Options> {
@@ -23,6 +24,7 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
         env: Vec::new(),
         argv: Vec::new(),
         syscall_patching: true,
+        root_mode: sentry::sandbox::RootMode::Overlay,
     };
     let mut i = 0;
     while i < args.len() {
@@ -44,6 +46,13 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
             s if s.starts_with("--platform") => o.platform = value("--platform")?,
             s if s.starts_with("--rootfs") => o.rootfs = Some(value("--rootfs")?.into()),
             s if s.starts_with("--cwd") => o.cwd = Some(value("--cwd")?),
+            s if s.starts_with("--overlay") => {
+                o.root_mode = match value("--overlay")?.as_str() {
+                    "memory" => sentry::sandbox::RootMode::Overlay,
+                    "none" => sentry::sandbox::RootMode::WriteThrough,
+                    v => bail!("--overlay wants memory or none, got {v:?}"),
+                }
+            }
             s if s.starts_with("--syscall-patching") => {
                 o.syscall_patching = match value("--syscall-patching")?.as_str() {
                     "true" => true,
@@ -112,13 +121,15 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
         .map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes()].concat())
         .collect();
     env.extend(o.env.iter().map(|e| e.as_bytes().to_vec()));
-    let root = start_gofer(&rootfs)?;
+    let writable = o.root_mode == sentry::sandbox::RootMode::WriteThrough;
+    let root = start_gofer(&rootfs, writable)?;
     let cfg = sentry::sandbox::Config {
         cwd,
         env,
         argv: o.argv.iter().map(|a| a.as_bytes().to_vec()).collect(),
         syscall_patching: o.syscall_patching,
         confine: true,
+        root_mode: o.root_mode,
     };
     // A Sentry panic is a bug; it ends the whole sandbox at once instead of leaving a
     // process that can never exit (DESIGN.md: "a Sentry panic kills the sandbox").
@@ -130,9 +141,13 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
     Ok(sentry::sandbox::exit_code(status))
 }
 
-/// Starts `rvisor gofer` serving `rootfs` read-only over a socket pair; returns the
-/// Sentry's side. The gofer exits when the Sentry's end closes.
-fn start_gofer(rootfs: &std::path::Path) -> anyhow::Result<sentry::fs::host::HostRoot> {
+/// Starts `rvisor gofer` serving `rootfs` over a socket pair, read-only unless `writable`
+/// (`--overlay=none`); returns the Sentry's side. The gofer exits when the Sentry's end
+/// closes.
+fn start_gofer(
+    rootfs: &std::path::Path,
+    writable: bool,
+) -> anyhow::Result<sentry::fs::host::HostRoot> {
     use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
     let root = gofer::open_root(rootfs)
@@ -141,8 +156,11 @@ fn start_gofer(rootfs: &std::path::Path) -> anyhow::Result<sentry::fs::host::Hos
     let exe = std::env::current_exe().context("finding the rvisor binary")?;
     let (root_fd, sock_fd) = (root.as_raw_fd(), theirs.as_raw_fd());
     let mut cmd = std::process::Command::new(exe);
-    cmd.args(["gofer", "--root-fd", "3", "--sock-fd", "4", "--read-only"])
+    cmd.args(["gofer", "--root-fd", "3", "--sock-fd", "4"])
         .stdin(std::process::Stdio::null());
+    if !writable {
+        cmd.arg("--read-only");
+    }
     // SAFETY: between fork and exec only async-signal-safe calls (dup2, prctl) run, on
     // descriptors this process owns until the child execs.
     unsafe {

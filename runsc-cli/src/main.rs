@@ -9,8 +9,10 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: rvisor [--debug] <command> [args]
 
 commands:
-  do [--platform NAME] [--rootfs DIR] [--cwd DIR] [--env K=V]... -- CMD [ARG...]
-              run CMD sandboxed (default root: the host's /, read-only)
+  do [--platform NAME] [--rootfs DIR] [--cwd DIR] [--env K=V]... [--overlay=memory|none]
+     -- CMD [ARG...]
+              run CMD sandboxed (default root: the host's /, changes kept in memory;
+              --overlay=none writes them through the gofer to the host)
   platforms   list the platforms this host can run, and why not the others
   syscalls [sentry|gofer]
               the host syscalls the Sentry and the gofer may make once confined

@@ -28,8 +28,14 @@ fn the_printed_lists_are_the_filters_lists() {
         .map(|a| a.name.to_string())
         .collect();
     sentry.extend(sentry::confine::REFUSED.iter().map(|(n, _)| n.to_string()));
+    sentry.extend(
+        sentry::confine::WRITE_THROUGH
+            .iter()
+            .map(|a| a.name.to_string()),
+    );
     assert_eq!(listed("sentry"), sentry);
-    let gofer: BTreeSet<String> = gofer::seccomp::allowed()
+    // Both of the gofer's lists are printed: the read-only one and what a writable one adds.
+    let gofer: BTreeSet<String> = gofer::seccomp::allowed(gofer::seccomp::Mode::Writable)
         .iter()
         .map(|a| a.name.to_string())
         .collect();

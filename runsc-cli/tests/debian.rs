@@ -47,6 +47,14 @@ const CASES: &[&str] = &[
      print(sorted(os.listdir(\"/srv\")), os.path.getsize(\"/srv/g\")); shutil.rmtree(\"/srv/data\"); print(sorted(os.listdir(\"/srv\")))'",
     "sh -c 'useradd -m tester 2>/dev/null || adduser --disabled-password --gecos \"\" tester >/dev/null 2>&1; \
      id tester | cut -d\" \" -f1; ls /home'",
+    // mounts inside the sandbox: util-linux mount, findmnt (parses mountinfo), df, statvfs
+    "mkdir -p /mnt/t /mnt/b && mount -t tmpfs -o size=2m,mode=750 t /mnt/t && echo hi > /mnt/t/f && \
+     mount --bind /mnt/t /mnt/b && mount -o remount,bind,ro /mnt/b && cat /mnt/b/f && \
+     { echo x > /mnt/b/g; } 2>&1 | sed 's/.*: //'; findmnt -n -o TARGET,FSTYPE,VFS-OPTIONS /mnt/b; \
+     stat -c '%a %U' /mnt/t; df -k /mnt/t | tail -1 | awk '{print $2, $6}'; \
+     python3 -c 'import os; s=os.statvfs(\"/mnt/b\"); print(s.f_flag & 1, s.f_bsize)'; \
+     umount /mnt/b /mnt/t && ls /mnt/t | wc -l; mount -t proc p /mnt/t && cat /mnt/t/self/comm; \
+     umount /mnt/t; grep -c ' /mnt/t ' /proc/self/mounts",
     // apt and dpkg
     "apt-get --version | head -1",
     "dpkg -l | wc -l",

@@ -9,9 +9,13 @@
 //!
 //! Absent from the list: anything that opens or names a host path (open, openat, stat of
 //! a path, execve...), sockets, mount, ptrace. Host files come from the gofer as donated
-//! descriptors.
+//! descriptors; with a write-through root (`rvisor do --overlay=none`) the Sentry writes,
+//! truncates, allocates and flushes the ones opened for writing itself, and its list adds
+//! [`WRITE_THROUGH`].
 
 use gofer::seccomp::{any, only, Allowed, ArgRule, NO_EXEC};
+
+use crate::fs::host::RootMode;
 
 /// `flags` of newfstatat (argument 3): only AT_EMPTY_PATH, i.e. fstat of a held descriptor.
 const EMPTY_PATH_ARG3: ArgRule = ArgRule {
@@ -102,8 +106,16 @@ pub const ALLOWED: &[Allowed] = &[
         libc::SYS_memfd_create,
         "stub code of a new address space",
     ),
-    any("ftruncate", libc::SYS_ftruncate, "memory file size"),
-    any("fallocate", libc::SYS_fallocate, "memory file pages"),
+    any(
+        "ftruncate",
+        libc::SYS_ftruncate,
+        "memory file size; donated host files with --overlay=none",
+    ),
+    any(
+        "fallocate",
+        libc::SYS_fallocate,
+        "memory file pages; donated host files with --overlay=none",
+    ),
     only(
         "mmap",
         libc::SYS_mmap,
@@ -178,6 +190,23 @@ pub const ALLOWED: &[Allowed] = &[
     any("exit_group", libc::SYS_exit_group, "sandbox exit"),
 ];
 
+/// What a Sentry whose root writes through to the host (`RootMode::WriteThrough`, `rvisor
+/// do --overlay=none`) adds to [`ALLOWED`]: writing and flushing the host files the gofer
+/// donates opened for writing (ftruncate and fallocate are on the list for the memory file).
+pub const WRITE_THROUGH: &[Allowed] = &[
+    any(
+        "pwrite64",
+        libc::SYS_pwrite64,
+        "write a donated host file opened for writing",
+    ),
+    any("fsync", libc::SYS_fsync, "fsync of a donated host file"),
+    any(
+        "fdatasync",
+        libc::SYS_fdatasync,
+        "fdatasync of a donated host file",
+    ),
+];
+
 /// Syscalls that fail with EACCES instead of killing: glibc's malloc opens
 /// /proc/sys/vm/overcommit_memory when it trims a thread arena, and copes with a refusal.
 pub const REFUSED: &[(&str, libc::c_long)] =
@@ -188,10 +217,25 @@ pub fn allowed() -> &'static [Allowed] {
     ALLOWED
 }
 
+/// The list of a Sentry whose root is in `mode`.
+pub fn allowed_for(mode: RootMode) -> Vec<Allowed> {
+    let mut list = ALLOWED.to_vec();
+    if mode == RootMode::WriteThrough {
+        list.extend_from_slice(WRITE_THROUGH);
+    }
+    list
+}
+
 /// Confines the calling thread and every thread it starts from now on to [`ALLOWED`]
 /// (sets no_new_privs first).
 pub fn install() -> Result<(), gofer::Error> {
-    let mut f = gofer::seccomp::build_list(ALLOWED)?;
+    install_for(RootMode::Overlay)
+}
+
+/// Confines the calling thread and every thread it starts from now on to the list of a
+/// Sentry whose root is in `mode` ([`allowed_for`]; sets no_new_privs first).
+pub fn install_for(mode: RootMode) -> Result<(), gofer::Error> {
+    let mut f = gofer::seccomp::build_list(&allowed_for(mode))?;
     let err = |e: libseccomp::error::SeccompError| gofer::Error::Filter(e.to_string());
     for &(_, nr) in REFUSED {
         f.add_rule(

@@ -22,7 +22,12 @@ pub struct Config {
     pub syscall_patching: bool,
     /// Install the Sentry's seccomp filter (`confine`) before the first task runs.
     pub confine: bool,
+    /// Where changes to the root go: an in-memory overlay (the default) or, through a
+    /// writable gofer, the host (`rvisor do --overlay=none`).
+    pub root_mode: RootMode,
 }
+
+pub use crate::fs::host::RootMode;
 
 /// Why a sandbox could not run.
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +81,7 @@ fn search_path(root: &HostRoot, cwd: &[u8], env: &[Vec<u8>], cmd: &[u8]) -> Vec<
 /// returns its wait status.
 pub fn run(platform: Box<dyn Platform>, root: HostRoot, cfg: Config) -> Result<i32, SandboxError> {
     let cmd = cfg.argv.first().ok_or(SandboxError::NoCommand)?.clone();
+    let root = root.with_mode(cfg.root_mode);
     let exec_err = |e: Errno| SandboxError::Exec {
         cmd: String::from_utf8_lossy(&cmd).into_owned(),
         why: describe(e),
@@ -87,8 +93,15 @@ pub fn run(platform: Box<dyn Platform>, root: HostRoot, cfg: Config) -> Result<i
         .clone();
     let path = search_path(&root, &cwd, &cfg.env, &cmd);
     let kernel = Kernel::new(platform, root, cfg.syscall_patching);
-    let prog =
-        load_program(&kernel, &cwd, &path, cfg.argv.clone(), cfg.env.clone()).map_err(exec_err)?;
+    let prog = load_program(
+        &kernel,
+        &kernel.mounts.snapshot(),
+        &cwd,
+        &path,
+        cfg.argv.clone(),
+        cfg.env.clone(),
+    )
+    .map_err(exec_err)?;
     let mut fds = FdTable::default();
     for (fd, f) in crate::syscalls::host_stdio().map_err(SandboxError::Stdio)? {
         fds.set(fd, f, false)
@@ -137,12 +150,14 @@ pub fn run(platform: Box<dyn Platform>, root: HostRoot, cfg: Config) -> Result<i
         nice: 0,
         robust_list: (0, 0),
         uts: Arc::new(Mutex::new((b"rvisor".to_vec(), b"(none)".to_vec()))),
+        mnt: kernel.mounts.clone(),
     };
     if cfg.confine {
         // What needs host files is read now; from here on the Sentry opens none.
         crate::fs::procfs::warm();
         let _ = crate::syscalls::misc::host_cpus();
-        crate::confine::install().map_err(|e| SandboxError::Confine(e.to_string()))?;
+        crate::confine::install_for(cfg.root_mode)
+            .map_err(|e| SandboxError::Confine(e.to_string()))?;
     }
     spawn_task(task).map_err(exec_err)?;
     Ok(kernel.wait_init())

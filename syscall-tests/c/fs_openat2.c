@@ -17,7 +17,16 @@ static long o2(int dirfd, const char *path, unsigned long long flags, unsigned l
 	       unsigned long long resolve)
 {
 	struct open_how how = { .flags = flags, .mode = mode, .resolve = resolve };
-	return openat2_(dirfd, path, &how, sizeof how);
+	/* With BENEATH or IN_ROOT, Linux answers EAGAIN for a ".." walked while anything on the
+	 * host was renamed (other tests run in parallel): retry, as openat2(2) suggests. */
+	unsigned long long scoped = RESOLVE_BENEATH | RESOLVE_IN_ROOT;
+	long r;
+	int tries = 0;
+	do
+		r = openat2_(dirfd, path, &how, sizeof how);
+	while (r == -1 && errno == EAGAIN && (resolve & scoped) && !(resolve & RESOLVE_CACHED) &&
+	       ++tries < 1000);
+	return r;
 }
 
 /* Prints "label: ERRNO" and, when it opened a readable file, its first line. */

@@ -173,6 +173,11 @@ pub trait FileOps: Send + Sync {
     fn fallocate(&self, _mode: u32, _off: u64, _len: u64) -> Result<(), Errno> {
         Err(Errno::EOPNOTSUPP)
     }
+    /// fsync(2) (`data_only`: fdatasync): files whose data the Sentry holds are always
+    /// coherent; host files written through (`--overlay=none`) are flushed on the host.
+    fn sync(&self, _data_only: bool) -> Result<(), Errno> {
+        Ok(())
+    }
 }
 
 /// The answer to an ioctl: a return value and bytes to copy to the argument pointer.

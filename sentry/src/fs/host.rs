@@ -3,6 +3,11 @@
 //! symlinks and follows them itself, so the host never follows one for the application and
 //! `..` never leaves the root. Opened files come back as host descriptors the gofer
 //! donates; only regular files and directories are opened for I/O.
+//!
+//! How the root takes changes is its [`RootMode`]: by default they stay in the Sentry (the
+//! overlay, `fs::overlay`); in write-through mode (`rvisor do --overlay=none`) they are
+//! asked of a writable gofer (`host_write`) and files opened for writing are written by the
+//! Sentry through the descriptors the gofer donates.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
@@ -24,12 +29,23 @@ pub const PATH_MAX: usize = 4096;
 /// Nodes released but not yet closed at the gofer: they go in one request per batch.
 const CLOSE_BATCH: usize = 64;
 
+/// Where changes to the root filesystem go.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RootMode {
+    /// A tmpfs upper layer over the gofer's read-only root: nothing reaches the host.
+    #[default]
+    Overlay,
+    /// Through a writable gofer to the host (`--overlay=none`).
+    WriteThrough,
+}
+
 /// The root directory the sandbox sees, served by a gofer.
 #[derive(Debug)]
 pub struct HostRoot {
-    client: Arc<Client>,
+    pub(super) client: Arc<Client>,
     /// Nodes to close with the next batch.
-    unused: Arc<std::sync::Mutex<Vec<NodeId>>>,
+    pub(super) unused: Arc<std::sync::Mutex<Vec<NodeId>>>,
+    mode: RootMode,
 }
 
 /// What [`HostRoot::walk_run`] found.
@@ -47,7 +63,7 @@ pub struct LowerRun {
 
 /// Where a lookup ended: a gofer node, held until this is dropped.
 pub struct Lookup {
-    node: NodeId,
+    pub(super) node: NodeId,
     client: Arc<Client>,
     unused: Arc<std::sync::Mutex<Vec<NodeId>>>,
     /// Its status.
@@ -63,7 +79,7 @@ impl Drop for Lookup {
 }
 
 /// Queues `nodes` for closing; sends the batch once it is full.
-fn release(client: &Client, unused: &std::sync::Mutex<Vec<NodeId>>, nodes: &[NodeId]) {
+pub(super) fn release(client: &Client, unused: &std::sync::Mutex<Vec<NodeId>>, nodes: &[NodeId]) {
     let batch = {
         let mut u = unused.lock().unwrap_or_else(|e| e.into_inner());
         u.extend(nodes.iter().filter(|&&n| n != ROOT));
@@ -75,12 +91,12 @@ fn release(client: &Client, unused: &std::sync::Mutex<Vec<NodeId>>, nodes: &[Nod
     let _ = client.close(&batch);
 }
 
-fn gofer_errno(e: gofer::Error) -> Errno {
+pub(super) fn gofer_errno(e: gofer::Error) -> Errno {
     Errno(e.errno())
 }
 
 /// A gofer status as `struct stat`.
-fn host_stat(g: &gofer::protocol::Stat) -> libc::stat {
+pub(super) fn host_stat(g: &gofer::protocol::Stat) -> libc::stat {
     // SAFETY: stat is plain data; all zeros is a valid value.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     st.st_dev = g.dev;
@@ -122,7 +138,24 @@ impl HostRoot {
         HostRoot {
             client: Arc::new(Client::new(sock)),
             unused: Arc::default(),
+            mode: RootMode::Overlay,
         }
+    }
+
+    /// The same root, taking changes as `mode` says (the gofer must be writable for
+    /// [`RootMode::WriteThrough`], else every change is EROFS).
+    pub fn with_mode(self, mode: RootMode) -> HostRoot {
+        HostRoot { mode, ..self }
+    }
+
+    /// Where changes go.
+    pub fn mode(&self) -> RootMode {
+        self.mode
+    }
+
+    /// Whether changes go through the gofer to the host.
+    pub fn write_through(&self) -> bool {
+        self.mode == RootMode::WriteThrough
     }
 
     /// Resolves `path` (relative paths against the absolute `cwd`).
@@ -339,21 +372,24 @@ impl HostRoot {
 
     /// Opens what `l` names for reading (regular files and directories only).
     pub fn open_file(&self, l: &Lookup) -> Result<Arc<HostFile>, Errno> {
+        self.open_file_as(l, libc::O_RDONLY)
+    }
+
+    /// Opens what `l` names with `flags` (`O_ACCMODE` and the gofer's `OPEN_FLAGS`; a
+    /// directory only for reading): regular files and directories only.
+    pub fn open_file_as(&self, l: &Lookup, flags: i32) -> Result<Arc<HostFile>, Errno> {
         let dir = is_type(&l.stat, libc::S_IFDIR);
         if !dir && !is_type(&l.stat, libc::S_IFREG) {
             return Err(Errno::EACCES);
         }
-        let flags = libc::O_RDONLY | if dir { libc::O_DIRECTORY } else { 0 };
+        let flags = flags | if dir { libc::O_DIRECTORY } else { 0 };
         let fd = self.client.open(l.node, flags).map_err(gofer_errno)?;
         let st = fstat(fd.as_raw_fd())?;
         if st.st_dev != l.stat.st_dev || st.st_ino != l.stat.st_ino {
             // Swapped under us: retry is the caller's business.
             return Err(Errno::EAGAIN);
         }
-        Ok(Arc::new(HostFile {
-            fd,
-            name: String::from_utf8_lossy(&l.path).into_owned(),
-        }))
+        Ok(Arc::new(HostFile::new(fd, &l.path)))
     }
 
     /// The target of the symlink `l` names.
@@ -373,14 +409,43 @@ fn push_components(out: &mut Vec<Vec<u8>>, path: &[u8]) {
     );
 }
 
-/// A host regular file or directory, open read-only.
+/// A host regular file or directory, opened by the gofer (for writing only in
+/// write-through mode; the host refuses a write on a descriptor opened read-only).
 #[derive(Debug)]
 pub struct HostFile {
     fd: OwnedFd,
     name: String,
 }
 
+fn last_errno() -> Errno {
+    Errno::from(std::io::Error::last_os_error())
+}
+
 impl HostFile {
+    /// The file open as `fd`, found at `path`.
+    pub(super) fn new(fd: OwnedFd, path: &[u8]) -> HostFile {
+        HostFile {
+            fd,
+            name: String::from_utf8_lossy(path).into_owned(),
+        }
+    }
+
+    fn pwrite(&self, data: &[u8], off: u64) -> Result<usize, Errno> {
+        let off = libc::off_t::try_from(off).map_err(|_| Errno::EFBIG)?;
+        loop {
+            // SAFETY: pwrite from a valid buffer of its length.
+            let n =
+                unsafe { libc::pwrite(self.fd.as_raw_fd(), data.as_ptr().cast(), data.len(), off) };
+            if n >= 0 {
+                return Ok(n as usize);
+            }
+            let e = last_errno();
+            if e != Errno::EINTR {
+                return Err(e);
+            }
+        }
+    }
+
     fn pread(&self, buf: &mut [u8], off: u64) -> Result<usize, Errno> {
         // SAFETY: pread into a valid buffer of its length.
         let n = unsafe {
@@ -402,14 +467,48 @@ impl FileOps for HostFile {
     fn read(&self, buf: &mut [u8], off: Option<u64>) -> Result<usize, Errno> {
         self.pread(buf, off.unwrap_or(0))
     }
-    fn write(&self, _data: &[u8], _off: Option<u64>) -> Result<usize, Errno> {
-        Err(Errno::EBADF)
+    fn write(&self, data: &[u8], off: Option<u64>) -> Result<usize, Errno> {
+        self.pwrite(data, off.unwrap_or(0))
     }
     fn seekable(&self) -> bool {
         true
     }
     fn size(&self) -> Result<u64, Errno> {
         Ok(fstat(self.fd.as_raw_fd())?.st_size as u64)
+    }
+    fn truncate(&self, len: u64) -> Result<(), Errno> {
+        let len = libc::off_t::try_from(len).map_err(|_| Errno::EFBIG)?;
+        // SAFETY: ftruncate of our own descriptor (EINVAL/EBADF unless open for writing).
+        if unsafe { libc::ftruncate(self.fd.as_raw_fd(), len) } < 0 {
+            return Err(match last_errno() {
+                Errno::EBADF => Errno::EINVAL,
+                e => e,
+            });
+        }
+        Ok(())
+    }
+    fn fallocate(&self, mode: u32, off: u64, len: u64) -> Result<(), Errno> {
+        let off = libc::off_t::try_from(off).map_err(|_| Errno::EFBIG)?;
+        let len = libc::off_t::try_from(len).map_err(|_| Errno::EFBIG)?;
+        // SAFETY: fallocate on our own descriptor; the host checks mode and range.
+        if unsafe { libc::fallocate(self.fd.as_raw_fd(), mode as i32, off, len) } < 0 {
+            return Err(last_errno());
+        }
+        Ok(())
+    }
+    fn sync(&self, data_only: bool) -> Result<(), Errno> {
+        // SAFETY: fsync/fdatasync of our own descriptor.
+        let r = unsafe {
+            if data_only {
+                libc::fdatasync(self.fd.as_raw_fd())
+            } else {
+                libc::fsync(self.fd.as_raw_fd())
+            }
+        };
+        if r < 0 {
+            return Err(last_errno());
+        }
+        Ok(())
     }
     fn stat(&self) -> Result<Stat, Errno> {
         Ok(Stat::from_host(&fstat(self.fd.as_raw_fd())?))

@@ -385,46 +385,52 @@ pub fn register_kernel(k: &Arc<Kernel>) {
 /// stat (`follow`) or lstat of an absolute path, without a task: tmpfs mounts and the
 /// host root (procfs is not watched through paths).
 fn stat_abs(k: &Kernel, abs: &[u8], follow: bool) -> Option<Stat> {
-    vfs::resolve(b"/", abs, |pl| match pl {
-        Place::Tmp(rel) => k.fs_of(&rel).stat(&rel, follow),
-        Place::Host(h) => Ok(match k.overlay.walk(&k.root, &h, follow)? {
-            Resolution::Escape { target, rest } => Resolution::Escape { target, rest },
-            Resolution::Done(f) => Resolution::Done(match f.node {
-                Node::Upper(st) => st,
-                Node::Lower(st) => Stat::from_host(&st),
-                Node::Missing => return Err(Errno::ENOENT),
-            }),
-        }),
-        Place::Proc(_) => Err(Errno::ENOENT),
-    })
-    .ok()
+    k.mounts
+        .snapshot()
+        .resolve(b"/", abs, |pl| match pl {
+            Place::Tmp(rel) => rel.fs.stat(&rel, follow),
+            Place::Host(h) => Ok(
+                match k.overlay.walk(&k.root, &k.mounts.snapshot(), &h, follow)? {
+                    Resolution::Escape { target, rest } => Resolution::Escape { target, rest },
+                    Resolution::Done(f) => Resolution::Done(match f.node {
+                        Node::Upper(st) => st,
+                        Node::Lower(st) => Stat::from_host(&st),
+                        Node::Missing => return Err(Errno::ENOENT),
+                    }),
+                },
+            ),
+            Place::Proc(_) => Err(Errno::ENOENT),
+        })
+        .ok()
 }
 
 fn readlink_abs(k: &Kernel, abs: &[u8]) -> Option<Vec<u8>> {
-    vfs::resolve(b"/", abs, |pl| match pl {
-        Place::Tmp(rel) => k.fs_of(&rel).readlink(&rel),
-        Place::Host(h) => {
-            let f = match k.overlay.walk(&k.root, &h, false)? {
-                Resolution::Escape { target, rest } => {
-                    return Ok(Resolution::Escape { target, rest })
+    k.mounts
+        .snapshot()
+        .resolve(b"/", abs, |pl| match pl {
+            Place::Tmp(rel) => rel.fs.readlink(&rel),
+            Place::Host(h) => {
+                let f = match k.overlay.walk(&k.root, &k.mounts.snapshot(), &h, false)? {
+                    Resolution::Escape { target, rest } => {
+                        return Ok(Resolution::Escape { target, rest })
+                    }
+                    Resolution::Done(f) => f,
+                };
+                match f.node {
+                    Node::Upper(_) => {
+                        let rel = f.path.strip_prefix(b"/").unwrap_or(&f.path);
+                        k.overlay.upper().readlink(rel)
+                    }
+                    Node::Lower(_) => {
+                        let l = k.root.lookup(b"/", &f.path, false)?;
+                        k.root.readlink(&l).map(Resolution::Done)
+                    }
+                    Node::Missing => Err(Errno::ENOENT),
                 }
-                Resolution::Done(f) => f,
-            };
-            match f.node {
-                Node::Upper(_) => {
-                    let rel = f.path.strip_prefix(b"/").unwrap_or(&f.path);
-                    k.overlay.upper().readlink(rel)
-                }
-                Node::Lower(_) => {
-                    let l = k.root.lookup(b"/", &f.path, false)?;
-                    k.root.readlink(&l).map(Resolution::Done)
-                }
-                Node::Missing => Err(Errno::ENOENT),
             }
-        }
-        Place::Proc(_) => Err(Errno::ENOENT),
-    })
-    .ok()
+            Place::Proc(_) => Err(Errno::ENOENT),
+        })
+        .ok()
 }
 
 /// The identity of directory `dir` (an absolute path), cached.

@@ -2,7 +2,11 @@
 //! never reach the host: a file is copied up into the upper layer (its directories first)
 //! when it is changed, a removed lower entry leaves a whiteout, and a directory made where a
 //! removed one was is opaque (its lower contents stay hidden). Directory listings merge
-//! both layers.
+//! both layers, live, with stable cursors (`fs::merged_dir`).
+//!
+//! Permission checks: the caller's are made on the merged view, before any copy-up, when
+//! removing, renaming or changing attributes, and by the upper layer when creating; the
+//! overlay's own work on the upper layer (copy-up, placeholders) runs as root.
 //!
 //! Paths are walked here component by component over both layers, symlinks followed by the
 //! Sentry: a component is looked for in the upper layer when its directory exists there,
@@ -18,7 +22,8 @@ use std::sync::{Arc, Mutex};
 
 use super::file::{list_dir, FileOps, Stat};
 use super::host::{HostRoot, PATH_MAX};
-use super::procfs::ProcDir;
+use super::merged_dir::MergedDir;
+use super::perm::{self, Attr};
 use super::tmpfs::{Creds, Resolution, Tmpfs};
 use super::vfs;
 use crate::errno::Errno;
@@ -49,15 +54,58 @@ pub struct Found {
 /// The writable layer and what it hides.
 pub struct Overlay {
     upper: Arc<Tmpfs>,
-    state: Mutex<Hidden>,
+    /// Shared with open merged directories, which filter their listings through it.
+    state: Arc<Mutex<Hidden>>,
+    /// Whether the upper root has the lower root's owner and mode yet (it stands for the
+    /// merged root in permission checks).
+    root_synced: Mutex<bool>,
 }
 
+/// What the upper layer hides of the lower one.
 #[derive(Default)]
-struct Hidden {
+pub(super) struct Hidden {
     /// Lower entries removed (absolute physical paths).
-    whiteouts: HashSet<Vec<u8>>,
+    pub(super) whiteouts: HashSet<Vec<u8>>,
     /// Upper directories whose lower counterparts are hidden.
-    opaque: HashSet<Vec<u8>>,
+    pub(super) opaque: HashSet<Vec<u8>>,
+}
+
+impl Hidden {
+    /// Whether `dir` or a directory above it is opaque (hides the lower layer below it).
+    pub(super) fn opaque_at(&self, dir: &[u8]) -> bool {
+        !self.opaque.is_empty() && self.at_or_above(dir, &self.opaque)
+    }
+
+    /// Whether `abs` or a directory above it was removed.
+    pub(super) fn whited_out_at(&self, abs: &[u8]) -> bool {
+        !self.whiteouts.is_empty() && self.at_or_above(abs, &self.whiteouts)
+    }
+
+    fn at_or_above(&self, abs: &[u8], set: &HashSet<Vec<u8>>) -> bool {
+        let mut p = abs.to_vec();
+        loop {
+            if set.contains(&p) {
+                return true;
+            }
+            if p == b"/" || p.is_empty() {
+                return false;
+            }
+            p = parent_of(&p);
+        }
+    }
+}
+
+/// Mode, owner and group of a walked node (None for a missing one).
+pub fn attr_of(node: &Node) -> Option<Attr> {
+    match node {
+        Node::Upper(st) => Some(Attr::from(st)),
+        Node::Lower(st) => Some(Attr {
+            mode: st.st_mode,
+            uid: st.st_uid,
+            gid: st.st_gid,
+        }),
+        Node::Missing => None,
+    }
 }
 
 /// The upper-layer path of an absolute physical path.
@@ -98,12 +146,10 @@ fn done<T>(r: Result<Resolution<T>, Errno>) -> Result<T, Errno> {
     }
 }
 
+/// The overlay's own work on the upper layer (copy-up, whiteout bookkeeping) runs as root,
+/// after the caller's permission was checked on the merged view.
 fn root_creds() -> Creds {
-    Creds {
-        uid: 0,
-        gid: 0,
-        umask: 0,
-    }
+    Creds::ROOT
 }
 
 impl Overlay {
@@ -111,7 +157,8 @@ impl Overlay {
     pub fn new(upper: Arc<Tmpfs>) -> Overlay {
         Overlay {
             upper,
-            state: Mutex::default(),
+            state: Arc::default(),
+            root_synced: Mutex::new(false),
         }
     }
 
@@ -137,10 +184,12 @@ impl Overlay {
             .is_some_and(|st| st.mode & libc::S_IFMT == libc::S_IFDIR)
     }
 
-    /// Walks `path` (absolute) over both layers.
+    /// Walks `path` (absolute) over both layers; a symlink leading where `mounts` puts
+    /// another filesystem (or another part of this one) ends the walk with an escape.
     pub fn walk(
         &self,
         lower: &HostRoot,
+        mounts: &vfs::Mounts,
         path: &[u8],
         follow_last: bool,
     ) -> Result<Resolution<Found>, Errno> {
@@ -260,7 +309,7 @@ impl Overlay {
                     if links > MAX_SYMLINKS {
                         return Err(Errno::ELOOP);
                     }
-                    if let Some(esc) = self.splice(&mut cur, &mut pending, &target) {
+                    if let Some(esc) = self.splice(mounts, &mut cur, &mut pending, &target) {
                         return Ok(esc);
                     }
                     continue;
@@ -297,7 +346,7 @@ impl Overlay {
                 if links > MAX_SYMLINKS {
                     return Err(Errno::ELOOP);
                 }
-                if let Some(esc) = self.splice(&mut cur, &mut pending, &target) {
+                if let Some(esc) = self.splice(mounts, &mut cur, &mut pending, &target) {
                     return Ok(esc);
                 }
                 continue;
@@ -344,6 +393,7 @@ impl Overlay {
     /// when what is left to walk lies in another mount.
     fn splice(
         &self,
+        mounts: &vfs::Mounts,
         cur: &mut Vec<Vec<u8>>,
         pending: &mut Vec<Vec<u8>>,
         target: &[u8],
@@ -361,23 +411,24 @@ impl Overlay {
             full.push(b'/');
             full.extend_from_slice(r);
         }
-        match vfs::place(&vfs::normalize(b"/", &full)) {
-            vfs::Place::Host(_) => None,
-            _ => Some(Resolution::Escape {
+        if mounts.is_plain_root(&vfs::normalize(b"/", &full)) {
+            None
+        } else {
+            Some(Resolution::Escape {
                 target: full,
                 rest: Vec::new(),
-            }),
+            })
         }
     }
 
     /// Makes `abs` (a directory or file of the lower layer, or already in the upper one)
     /// exist in the upper layer with its owner, mode and times; directories first.
     pub fn copy_up(&self, lower: &HostRoot, abs: &[u8]) -> Result<(), Errno> {
-        if self.upper_stat(abs).is_some() {
-            return Ok(());
-        }
         let comps = split(abs);
         if comps.is_empty() {
+            return self.sync_root(lower);
+        }
+        if self.upper_stat(abs).is_some() {
             return Ok(());
         }
         let parent = parent_of(abs);
@@ -413,15 +464,36 @@ impl Overlay {
             // Devices, fifos and sockets of the host are never copied.
             _ => return Err(Errno::EPERM),
         }
-        done(self.upper.lchown(up(abs), Some(st.st_uid), Some(st.st_gid)))?;
+        done(
+            self.upper
+                .lchown(up(abs), Some(st.st_uid), Some(st.st_gid), &creds),
+        )?;
         if st.st_mode & libc::S_IFMT != libc::S_IFLNK {
-            done(self.upper.chmod(up(abs), perm))?;
+            done(self.upper.chmod(up(abs), perm, &creds))?;
         }
         let times = (
             Some((st.st_atime, st.st_atime_nsec)),
             Some((st.st_mtime, st.st_mtime_nsec)),
         );
-        done(self.upper.lutimens(up(abs), times.0, times.1))?;
+        done(self.upper.lutimens(up(abs), times.0, times.1, &creds))?;
+        Ok(())
+    }
+
+    /// Gives the upper root the lower root's owner and mode, once (the upper root always
+    /// exists, so it is never copied up).
+    fn sync_root(&self, lower: &HostRoot) -> Result<(), Errno> {
+        let mut synced = self.root_synced.lock().unwrap_or_else(|e| e.into_inner());
+        if *synced {
+            return Ok(());
+        }
+        let st = lower.lookup(b"/", b"/", true)?.stat;
+        let creds = root_creds();
+        done(
+            self.upper
+                .lchown(b"", Some(st.st_uid), Some(st.st_gid), &creds),
+        )?;
+        done(self.upper.chmod(b"", st.st_mode & 0o7777, &creds))?;
+        *synced = true;
         Ok(())
     }
 
@@ -438,19 +510,19 @@ impl Overlay {
 
     /// Whether `dir` or a directory above it is opaque (hides the lower layer below it).
     fn opaque_at(&self, dir: &[u8]) -> bool {
-        let h = self.hidden();
-        if h.opaque.is_empty() {
-            return false;
+        self.hidden().opaque_at(dir)
+    }
+
+    /// Mode, owner and group of the directory `abs` as the merged view shows it.
+    fn dir_attr(&self, lower: &HostRoot, abs: &[u8]) -> Result<Attr, Errno> {
+        if split(abs).is_empty() {
+            self.sync_root(lower)?;
         }
-        let mut p = dir.to_vec();
-        loop {
-            if h.opaque.contains(&p) {
-                return true;
-            }
-            if p == b"/" {
-                return false;
-            }
-            p = parent_of(&p);
+        match self.upper_stat(abs) {
+            Some(st) => Ok(Attr::from(&st)),
+            None => lower
+                .lookup(b"/", abs, false)
+                .map(|l| attr_of(&Node::Lower(l.stat)).unwrap_or_default()),
         }
     }
 
@@ -503,14 +575,31 @@ impl Overlay {
         Ok(names)
     }
 
-    /// Opens a merged directory: a snapshot of both layers' entries.
+    /// Opens directory `abs` of the lower layer (with `st`, its status now; `held`, its
+    /// lower node if the walk kept it) for a listing merged with the upper layer's, live
+    /// ([`MergedDir`]).
     pub fn open_dir(
         &self,
         lower: &HostRoot,
         abs: &[u8],
         st: Stat,
+        held: Option<super::host::Lookup>,
     ) -> Result<Arc<dyn FileOps>, Errno> {
-        Ok(Arc::new(ProcDir::new(self.list(lower, abs)?, st)))
+        let l = match held {
+            Some(l) => l,
+            None => lower.lookup(b"/", abs, false)?,
+        };
+        if l.stat.st_mode & libc::S_IFMT != libc::S_IFDIR {
+            return Err(Errno::ENOTDIR);
+        }
+        let dir = lower.open_file(&l)?;
+        Ok(Arc::new(MergedDir::new(
+            self.upper.clone(),
+            self.state.clone(),
+            abs.to_vec(),
+            dir,
+            st,
+        )))
     }
 
     /// Whether directory `abs` holds nothing in the merged view.
@@ -552,13 +641,20 @@ impl Overlay {
         done(change(&self.upper, up(abs)))
     }
 
-    /// Removes `abs` (`dir`: rmdir) from the merged view.
-    pub fn remove(&self, lower: &HostRoot, f: &Found, dir: bool) -> Result<(), Errno> {
-        let mode = match &f.node {
-            Node::Upper(st) => st.mode,
-            Node::Lower(st) => st.st_mode,
-            Node::Missing => return Err(Errno::ENOENT),
-        };
+    /// Removes `abs` (`dir`: rmdir) from the merged view, if `creds` may
+    /// ([`perm::may_delete`]).
+    pub fn remove(
+        &self,
+        lower: &HostRoot,
+        f: &Found,
+        dir: bool,
+        creds: &Creds,
+    ) -> Result<(), Errno> {
+        let a = attr_of(&f.node).ok_or(Errno::ENOENT)?;
+        if f.path != b"/" {
+            perm::may_delete(creds, &self.dir_attr(lower, &parent_of(&f.path))?, &a)?;
+        }
+        let mode = a.mode;
         let is_dir = mode & libc::S_IFMT == libc::S_IFDIR;
         if dir && !is_dir {
             return Err(Errno::ENOTDIR);
@@ -583,9 +679,9 @@ impl Overlay {
                     &root_creds(),
                 );
                 drop(d);
-                done(self.upper.rmdir(up(&f.path)))?;
+                done(self.upper.rmdir(up(&f.path), &root_creds()))?;
             } else {
-                done(self.upper.unlink(up(&f.path)))?;
+                done(self.upper.unlink(up(&f.path), &root_creds()))?;
             }
         }
         {
@@ -598,19 +694,31 @@ impl Overlay {
         Ok(())
     }
 
-    /// Renames `from` to `to` (both walked without following the last component).
+    /// Renames `from` to `to` (both walked without following the last component), if
+    /// `creds` may remove `from`, and remove `to` or add a name in its directory.
     pub fn rename(
         &self,
         lower: &HostRoot,
         from: &Found,
         to: &Found,
         flags: u32,
+        creds: &Creds,
     ) -> Result<(), Errno> {
-        let from_mode = match &from.node {
-            Node::Upper(st) => st.mode,
-            Node::Lower(st) => st.st_mode,
-            Node::Missing => return Err(Errno::ENOENT),
-        };
+        let from_attr = attr_of(&from.node).ok_or(Errno::ENOENT)?;
+        let (from_parent, to_parent) = (parent_of(&from.path), parent_of(&to.path));
+        perm::may_delete(creds, &self.dir_attr(lower, &from_parent)?, &from_attr)?;
+        let to_dir_attr = self.dir_attr(lower, &to_parent)?;
+        match attr_of(&to.node) {
+            Some(a) => perm::may_delete(creds, &to_dir_attr, &a)?,
+            None => perm::may_create(creds, &to_dir_attr)?,
+        }
+        if from_parent != to_parent {
+            perm::may_reparent(creds, &from_attr)?;
+            if let Some(a) = attr_of(&to.node).filter(|_| flags & libc::RENAME_EXCHANGE != 0) {
+                perm::may_reparent(creds, &a)?;
+            }
+        }
+        let from_mode = from_attr.mode;
         let from_dir = from_mode & libc::S_IFMT == libc::S_IFDIR;
         if from_dir && (matches!(from.node, Node::Lower(_)) || self.in_lower(lower, &from.path)) {
             return Err(Errno::EXDEV);
@@ -648,7 +756,8 @@ impl Overlay {
                 self.hidden().opaque.insert(to.path.clone());
             }
         }
-        self.upper.rename(up(&from.path), up(&to.path), flags)?;
+        self.upper
+            .rename(up(&from.path), up(&to.path), flags, &root_creds())?;
         {
             let mut h = self.hidden();
             h.whiteouts.remove(&to.path);

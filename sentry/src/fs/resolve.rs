@@ -44,6 +44,11 @@ pub trait Lookup {
     fn lstat(&self, abs: &[u8]) -> Result<Stat, Errno>;
     /// readlink(2).
     fn readlink(&self, abs: &[u8]) -> Result<Vec<u8>, Errno>;
+    /// Which mount `abs` is in (RESOLVE_NO_XDEV compares them); by default the sandbox's
+    /// initial mounts.
+    fn mount_of(&self, abs: &[u8]) -> Vec<u8> {
+        mount_of(abs).to_vec()
+    }
 }
 
 /// Where a walk ended.
@@ -163,17 +168,17 @@ pub fn walk(
                 // IN_ROOT (or "/" itself): ".." stays at the root.
                 continue;
             }
-            let from = mount_of(&join(&cur));
+            let from = fs.mount_of(&join(&cur));
             cur.pop();
-            if has(RESOLVE_NO_XDEV) && mount_of(&join(&cur)) != from {
+            if has(RESOLVE_NO_XDEV) && fs.mount_of(&join(&cur)) != from {
                 return Err(Errno::EXDEV);
             }
             continue;
         }
-        let from = mount_of(&join(&cur));
+        let from = fs.mount_of(&join(&cur));
         cur.push(c.name.clone());
         let abs = join(&cur);
-        if has(RESOLVE_NO_XDEV) && mount_of(&abs) != from {
+        if has(RESOLVE_NO_XDEV) && fs.mount_of(&abs) != from {
             return Err(Errno::EXDEV);
         }
         let st = match fs.lstat(&abs) {
@@ -213,9 +218,9 @@ pub fn walk(
                     if has(RESOLVE_BENEATH) {
                         return Err(Errno::EXDEV);
                     }
-                    let from = mount_of(&join(&cur));
+                    let from = fs.mount_of(&join(&cur));
                     cur = root.clone();
-                    if has(RESOLVE_NO_XDEV) && mount_of(&join(&cur)) != from {
+                    if has(RESOLVE_NO_XDEV) && fs.mount_of(&join(&cur)) != from {
                         return Err(Errno::EXDEV);
                     }
                 }

@@ -1,65 +1,22 @@
-//! Which filesystem a path belongs to: the sandbox's private /tmp (tmpfs), /dev (the
-//! Sentry's devices), or the root (host, read-only).
+//! The mount table and which filesystem a path belongs to.
 //!
-//! Paths are classified lexically after joining with the working directory; a symlink inside
-//! /tmp that leaves it is re-resolved from the top. (A mount table comes with the gofer.)
+//! A mount namespace ([`MountNs`]) is a list of mounts, in the order they were made. A path,
+//! made absolute and normalized, belongs to the last-made mount whose mount point is the
+//! longest prefix of it (on a component boundary): mounts stacked on one point hide the
+//! earlier ones, and a mount inside another wins over it. Placement is lexical: the mount
+//! point is found with `.` and `..` removed, and what is left is handed to that
+//! filesystem, which resolves it physically; a symlink that leads out of a filesystem comes
+//! back as an escape and is placed again from the top.
+//!
+//! A mount is a filesystem and the directory of it that shows at the mount point (its
+//! root: the whole filesystem, or a subtree for a bind mount), with per-mount flags
+//! (MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC).
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, RwLock};
 
 use crate::errno::Errno;
-use crate::fs::tmpfs::Resolution;
-
-/// Mount point of the private tmpfs.
-pub const TMP: &[u8] = b"/tmp";
-/// Mount point of procfs.
-pub const PROC: &[u8] = b"/proc";
-/// Mount point of the shared-memory tmpfs.
-pub const SHM: &[u8] = b"/dev/shm";
-/// Mount point of sysfs.
-pub const SYS: &[u8] = b"/sys";
-
-fn pseudo(fs: PseudoFs, rel: &[u8]) -> Place {
-    Place::Proc(PseudoPath {
-        fs,
-        rel: rel.to_vec(),
-    })
-}
-
-/// The pseudo filesystem `abs` is in, and the rest of it.
-fn pseudo_mount(abs: &[u8]) -> Option<(PseudoFs, &[u8])> {
-    for fs in [PseudoFs::Proc, PseudoFs::Sys] {
-        if let Some(rest) = abs.strip_prefix(fs.point()) {
-            if rest.is_empty() || rest == b"/" {
-                return Some((fs, b""));
-            }
-            if let Some(r) = rest.strip_prefix(b"/") {
-                return Some((fs, r));
-            }
-        }
-    }
-    None
-}
-
-fn tmp(mount: TmpMount, rel: &[u8]) -> Place {
-    Place::Tmp(TmpPath {
-        mount,
-        rel: rel.to_vec(),
-    })
-}
-
-/// The tmpfs mount `abs` is in, and the rest of it.
-fn tmp_mount(abs: &[u8]) -> Option<(TmpMount, &[u8])> {
-    for m in [TmpMount::Tmp, TmpMount::Shm] {
-        let p = m.point();
-        if let Some(rest) = abs.strip_prefix(p) {
-            if rest.is_empty() || rest == b"/" {
-                return Some((m, b""));
-            }
-            if let Some(r) = rest.strip_prefix(b"/") {
-                return Some((m, r));
-            }
-        }
-    }
-    None
-}
+use crate::fs::tmpfs::{Resolution, Tmpfs};
 
 /// `path` made absolute against `cwd`, with `.` and `..` removed lexically and a trailing
 /// slash kept.
@@ -90,30 +47,69 @@ pub fn normalize(cwd: &[u8], path: &[u8]) -> Vec<u8> {
     p
 }
 
-/// The sandbox's in-memory filesystems.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TmpMount {
-    /// The private /tmp.
-    Tmp,
-    /// /dev/shm (POSIX shared memory and semaphores).
-    Shm,
+/// `a` joined with the relative path `b` ("" leaves `a`).
+fn join(a: &[u8], b: &[u8]) -> Vec<u8> {
+    if b.is_empty() {
+        return a.to_vec();
+    }
+    if a.is_empty() || a.ends_with(b"/") {
+        return [a, b].concat();
+    }
+    [a, b"/", b].concat()
 }
 
-impl TmpMount {
-    /// Where it is mounted.
-    pub fn point(self) -> &'static [u8] {
-        match self {
-            TmpMount::Tmp => TMP,
-            TmpMount::Shm => SHM,
-        }
+/// The Sentry's synthetic filesystems.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PseudoFs {
+    /// procfs.
+    Proc,
+    /// sysfs.
+    Sys,
+}
+
+/// A path inside one of the tmpfs mounts; reads as the path relative to the filesystem's
+/// root.
+#[derive(Clone)]
+pub struct TmpPath {
+    /// The filesystem.
+    pub fs: Arc<Tmpfs>,
+    /// Where the mount is (absolute, normalized).
+    pub point: Vec<u8>,
+    /// The directory of the filesystem shown at `point` ("" for its root).
+    pub root: Vec<u8>,
+    /// The path relative to the filesystem's root.
+    pub rel: Vec<u8>,
+}
+
+impl TmpPath {
+    /// The path as the application names it (through the mount point).
+    pub fn abs(&self) -> Vec<u8> {
+        let rest = self.rel.strip_prefix(&self.root[..]).unwrap_or(&self.rel);
+        let rest = rest.strip_prefix(b"/").unwrap_or(rest);
+        join(&self.point, rest)
+    }
+
+    /// Whether both are in the same mount.
+    pub fn same_mount(&self, o: &TmpPath) -> bool {
+        Arc::ptr_eq(&self.fs, &o.fs) && self.point == o.point
     }
 }
 
-/// A path inside one of the tmpfs mounts; reads as the path relative to its root.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TmpPath {
-    pub mount: TmpMount,
-    pub rel: Vec<u8>,
+impl std::fmt::Debug for TmpPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "TmpPath(dev {:#x}, {:?})",
+            self.fs.dev(),
+            String::from_utf8_lossy(&self.rel)
+        )
+    }
+}
+
+impl PartialEq for TmpPath {
+    fn eq(&self, o: &TmpPath) -> bool {
+        self.same_mount(o) && self.rel == o.rel
+    }
 }
 
 impl std::ops::Deref for TmpPath {
@@ -123,29 +119,12 @@ impl std::ops::Deref for TmpPath {
     }
 }
 
-/// The Sentry's synthetic filesystems.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PseudoFs {
-    /// /proc.
-    Proc,
-    /// /sys.
-    Sys,
-}
-
-impl PseudoFs {
-    /// Where it is mounted.
-    pub fn point(self) -> &'static [u8] {
-        match self {
-            PseudoFs::Proc => PROC,
-            PseudoFs::Sys => SYS,
-        }
-    }
-}
-
 /// A path inside procfs or sysfs; reads as the path relative to its root.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PseudoPath {
     pub fs: PseudoFs,
+    /// Where the mount is (absolute, normalized).
+    pub point: Vec<u8>,
     pub rel: Vec<u8>,
 }
 
@@ -156,105 +135,422 @@ impl std::ops::Deref for PseudoPath {
     }
 }
 
-/// Where an absolute, normalized path lives.
-#[derive(Debug, PartialEq, Eq)]
+/// Where an absolute path lives.
+#[derive(Debug, PartialEq)]
 pub enum Place {
-    /// In a tmpfs, at this path relative to its root ("" for the mount point itself).
+    /// In a tmpfs, at this path relative to its root ("" for the root itself).
     Tmp(TmpPath),
-    /// On the host root.
+    /// On the root filesystem (overlay or host), at this absolute path of it.
     Host(Vec<u8>),
-    /// In procfs or sysfs, at this path relative to its root ("" for the mount point).
+    /// In procfs or sysfs, at this path relative to its root ("" for the root).
     Proc(PseudoPath),
 }
 
-/// Classifies an absolute, normalized path.
-pub fn place(abs: &[u8]) -> Place {
-    if let Some((m, rest)) = tmp_mount(abs) {
-        return tmp(m, rest);
-    }
-    if let Some((fs, rest)) = pseudo_mount(abs) {
-        return pseudo(fs, rest);
-    }
-    Place::Host(abs.to_vec())
+/// What a mount shows.
+#[derive(Clone)]
+pub enum MountFs {
+    /// The container's root filesystem (the overlay over the gofer, or the gofer).
+    Root,
+    /// An in-memory filesystem.
+    Tmpfs(Arc<Tmpfs>),
+    /// procfs or sysfs.
+    Pseudo(PseudoFs),
+    /// The Sentry's /dev (devices over the root's /dev directory).
+    Dev,
+    /// The pseudo-terminals.
+    Devpts,
 }
 
-/// The place of an absolute path, classified lexically (the mount point is found with `.`
-/// and `..` removed) but handed on unnormalized where it can be, so that `..` is resolved
-/// physically as Linux does (`file/..` is ENOTDIR).
-fn physical_place(raw: &[u8]) -> Place {
-    match place(&normalize(b"/", raw)) {
-        Place::Host(_) => Place::Host(raw.to_vec()),
-        Place::Tmp(tp) => match raw
-            .strip_prefix(tp.mount.point())
-            .and_then(|r| r.strip_prefix(b"/"))
-        {
-            Some(r) => tmp(tp.mount, r),
-            None => Place::Tmp(tp),
-        },
-        Place::Proc(pp) => match raw
-            .strip_prefix(pp.fs.point())
-            .and_then(|r| r.strip_prefix(b"/"))
-        {
-            Some(r) => pseudo(pp.fs, r),
-            None => Place::Proc(pp),
-        },
-    }
-}
-
-/// Runs `op` on the place `path` names, following tmpfs escapes (at most 40).
-pub fn resolve<T>(
-    cwd: &[u8],
-    path: &[u8],
-    mut op: impl FnMut(Place) -> Result<Resolution<T>, Errno>,
-) -> Result<T, Errno> {
-    let mut raw: Vec<u8> = if path.first() == Some(&b'/') {
-        path.to_vec()
-    } else {
-        [cwd, b"/", path].concat()
-    };
-    for _ in 0..40 {
-        let place = physical_place(&raw);
-        // A relative escape is relative to the mount it left.
-        let mount = match &place {
-            Place::Tmp(tp) => tp.mount.point(),
-            _ => TMP,
-        };
-        match op(place)? {
-            Resolution::Done(v) => return Ok(v),
-            Resolution::Escape { target, rest } => {
-                let base = if target.first() == Some(&b'/') {
-                    target
-                } else {
-                    [mount, b"/", &target].concat()
-                };
-                raw = if rest.is_empty() {
-                    base
-                } else {
-                    [&base[..], b"/", &rest].concat()
-                };
-            }
+impl MountFs {
+    /// The name /proc/mounts gives the filesystem type.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            MountFs::Root => "overlay",
+            MountFs::Tmpfs(_) | MountFs::Dev => "tmpfs",
+            MountFs::Pseudo(PseudoFs::Proc) => "proc",
+            MountFs::Pseudo(PseudoFs::Sys) => "sysfs",
+            MountFs::Devpts => "devpts",
         }
     }
-    Err(Errno::ELOOP)
+
+    /// Whether two mounts show the same filesystem.
+    pub fn same(&self, o: &MountFs) -> bool {
+        match (self, o) {
+            (MountFs::Tmpfs(a), MountFs::Tmpfs(b)) => Arc::ptr_eq(a, b),
+            (MountFs::Pseudo(a), MountFs::Pseudo(b)) => a == b,
+            (MountFs::Root, MountFs::Root)
+            | (MountFs::Dev, MountFs::Dev)
+            | (MountFs::Devpts, MountFs::Devpts) => true,
+            _ => false,
+        }
+    }
+
+    /// The device number stat and /proc/PID/mountinfo give (major 0).
+    pub fn minor(&self) -> u64 {
+        match self {
+            MountFs::Root => 0x2c,
+            MountFs::Tmpfs(fs) => fs.dev(),
+            MountFs::Pseudo(PseudoFs::Proc) => 0x16,
+            MountFs::Pseudo(PseudoFs::Sys) => 0x15,
+            MountFs::Dev => 0x2,
+            MountFs::Devpts => 0x18,
+        }
+    }
+}
+
+/// One mount.
+#[derive(Clone)]
+pub struct Mount {
+    /// Its id (/proc/PID/mountinfo).
+    pub id: u32,
+    /// The id of the mount it is on (itself for the root).
+    pub parent: u32,
+    /// Where it is (absolute, normalized, no trailing slash but for "/").
+    pub point: Vec<u8>,
+    /// The filesystem.
+    pub fs: MountFs,
+    /// The directory of the filesystem shown at `point`: relative to the filesystem's root
+    /// ("" for all of it), absolute for the root filesystem ("/" for all of it).
+    pub root: Vec<u8>,
+    /// MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_NOATIME, MS_NODIRATIME, MS_RELATIME.
+    pub flags: u64,
+    /// The source /proc/mounts shows.
+    pub source: Vec<u8>,
+    /// Filesystem options /proc/mounts shows after rw/ro (e.g. "size=1024k,mode=755").
+    pub options: String,
+}
+
+/// The per-mount flags a mount keeps.
+pub const MOUNT_FLAGS: u64 = libc::MS_RDONLY
+    | libc::MS_NOSUID
+    | libc::MS_NODEV
+    | libc::MS_NOEXEC
+    | libc::MS_NOATIME
+    | libc::MS_NODIRATIME
+    | libc::MS_RELATIME;
+
+static NEXT_MOUNT_ID: AtomicU32 = AtomicU32::new(1);
+
+/// A fresh mount id.
+pub fn new_mount_id() -> u32 {
+    NEXT_MOUNT_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+impl Mount {
+    /// A mount of `fs` (all of it) at `point`.
+    pub fn new(point: &[u8], fs: MountFs, flags: u64, source: &[u8], options: &str) -> Mount {
+        let root = match fs {
+            MountFs::Root => b"/".to_vec(),
+            _ => Vec::new(),
+        };
+        Mount {
+            id: new_mount_id(),
+            parent: 0,
+            point: point.to_vec(),
+            fs,
+            root,
+            flags,
+            source: source.to_vec(),
+            options: options.to_string(),
+        }
+    }
+
+    /// Whether `abs` (normalized) is at or under the mount point; the rest if so.
+    fn rest_of<'a>(&self, abs: &'a [u8]) -> Option<&'a [u8]> {
+        if self.point == b"/" {
+            return Some(abs.strip_prefix(b"/").unwrap_or(abs));
+        }
+        let rest = abs.strip_prefix(&self.point[..])?;
+        if rest.is_empty() {
+            return Some(rest);
+        }
+        rest.strip_prefix(b"/")
+    }
+
+    /// The place of `rest`, a path relative to the mount point.
+    fn place_of(&self, rest: &[u8]) -> Place {
+        match &self.fs {
+            MountFs::Root => Place::Host(normalize_keep(&join(&self.root, rest))),
+            MountFs::Dev | MountFs::Devpts => Place::Host(join(&self.point, rest)),
+            MountFs::Tmpfs(fs) => Place::Tmp(TmpPath {
+                fs: fs.clone(),
+                point: self.point.clone(),
+                root: self.root.clone(),
+                rel: join(&self.root, rest),
+            }),
+            MountFs::Pseudo(p) => Place::Proc(PseudoPath {
+                fs: *p,
+                point: self.point.clone(),
+                rel: join(&self.root, rest),
+            }),
+        }
+    }
+}
+
+/// An absolute path with a leading slash (for the root filesystem).
+fn normalize_keep(p: &[u8]) -> Vec<u8> {
+    if p.first() == Some(&b'/') {
+        p.to_vec()
+    } else {
+        [b"/", p].concat()
+    }
+}
+
+/// A mount namespace.
+pub struct MountNs {
+    table: RwLock<Arc<Vec<Mount>>>,
+}
+
+impl MountNs {
+    /// A namespace with these mounts (the first one is the root).
+    pub fn new(mut mounts: Vec<Mount>) -> Arc<MountNs> {
+        link_parents(&mut mounts);
+        Arc::new(MountNs {
+            table: RwLock::new(Arc::new(mounts)),
+        })
+    }
+
+    /// The mounts as they are now.
+    pub fn snapshot(&self) -> Mounts {
+        Mounts(self.table.read().unwrap_or_else(|e| e.into_inner()).clone())
+    }
+
+    /// A new namespace with a copy of the mounts (unshare(CLONE_NEWNS)); the copies get new
+    /// ids and show the same filesystems.
+    pub fn copy(&self) -> Arc<MountNs> {
+        let mut m: Vec<Mount> = (*self.snapshot().0).clone();
+        for x in &mut m {
+            x.id = new_mount_id();
+        }
+        MountNs::new(m)
+    }
+
+    /// Changes the table under the lock; parents are linked again afterwards.
+    pub fn update<T>(
+        &self,
+        f: impl FnOnce(&mut Vec<Mount>) -> Result<T, Errno>,
+    ) -> Result<T, Errno> {
+        let mut g = self.table.write().unwrap_or_else(|e| e.into_inner());
+        let mut m: Vec<Mount> = (**g).clone();
+        let r = f(&mut m)?;
+        link_parents(&mut m);
+        *g = Arc::new(m);
+        Ok(r)
+    }
+}
+
+/// Sets each mount's parent: the mount its point lies in, among those made before it.
+fn link_parents(m: &mut [Mount]) {
+    for i in 0..m.len() {
+        let parent = (0..i)
+            .filter_map(|j| m[j].rest_of(&m[i].point).map(|_| (j, m[j].point.len())))
+            .max_by_key(|&(j, len)| (len, j))
+            .map(|(j, _)| m[j].id);
+        m[i].parent = parent.unwrap_or(m[i].id);
+    }
+}
+
+/// A snapshot of a mount namespace's table.
+#[derive(Clone)]
+pub struct Mounts(Arc<Vec<Mount>>);
+
+impl Mounts {
+    /// The mounts, oldest first.
+    pub fn list(&self) -> &[Mount] {
+        &self.0
+    }
+
+    /// The mount `abs` (absolute, normalized) is in, and the rest of the path after its
+    /// mount point.
+    pub fn find<'a>(&self, abs: &'a [u8]) -> Option<(&Mount, &'a [u8])> {
+        let mut best: Option<(&Mount, &[u8])> = None;
+        for m in self.0.iter() {
+            if let Some(rest) = m.rest_of(abs) {
+                let longer = match best {
+                    None => true,
+                    Some((b, _)) => m.point.len() >= b.point.len(),
+                };
+                if longer {
+                    best = Some((m, rest));
+                }
+            }
+        }
+        best
+    }
+
+    /// The mount a path (absolute, normalized) is in.
+    pub fn mount_of(&self, abs: &[u8]) -> Option<&Mount> {
+        self.find(&normalize(b"/", abs)).map(|(m, _)| m)
+    }
+
+    /// Classifies an absolute, normalized path.
+    pub fn place(&self, abs: &[u8]) -> Place {
+        match self.find(abs) {
+            Some((m, rest)) => m.place_of(rest.strip_suffix(b"/").unwrap_or(rest)),
+            None => Place::Host(abs.to_vec()),
+        }
+    }
+
+    /// Whether `abs` (normalized) lies in the root filesystem exactly where the root
+    /// filesystem has it (not under another mount, nor under a bind of part of it).
+    pub fn is_plain_root(&self, abs: &[u8]) -> bool {
+        matches!(self.find(abs), Some((m, _)) if matches!(m.fs, MountFs::Root) && m.root == b"/" && m.point == b"/")
+    }
+
+    /// The place of an absolute path, classified lexically (the mount point is found with
+    /// `.` and `..` removed) but handed on unnormalized where it can be, so that `..` is
+    /// resolved physically as Linux does (`file/..` is ENOTDIR).
+    fn physical_place(&self, raw: &[u8]) -> (Place, Vec<u8>) {
+        let norm = normalize(b"/", raw);
+        let Some((m, _)) = self.find(&norm) else {
+            return (Place::Host(raw.to_vec()), b"/".to_vec());
+        };
+        let point = m.point.clone();
+        let raw_rest = if m.point == b"/" {
+            Some(raw.strip_prefix(b"/").unwrap_or(raw))
+        } else {
+            raw.strip_prefix(&m.point[..]).and_then(|r| {
+                if r.is_empty() {
+                    Some(r)
+                } else {
+                    r.strip_prefix(b"/")
+                }
+            })
+        };
+        let place = match raw_rest {
+            Some(r) => m.place_of(r),
+            None => self.place(&norm),
+        };
+        (place, point)
+    }
+
+    /// Runs `op` on the place `path` names, following escapes out of filesystems (at most
+    /// 40).
+    pub fn resolve<T>(
+        &self,
+        cwd: &[u8],
+        path: &[u8],
+        mut op: impl FnMut(Place) -> Result<Resolution<T>, Errno>,
+    ) -> Result<T, Errno> {
+        let mut raw: Vec<u8> = if path.first() == Some(&b'/') {
+            path.to_vec()
+        } else {
+            [cwd, b"/", path].concat()
+        };
+        for _ in 0..40 {
+            // A relative escape is relative to the mount it left.
+            let (place, point) = self.physical_place(&raw);
+            match op(place)? {
+                Resolution::Done(v) => return Ok(v),
+                Resolution::Escape { target, rest } => {
+                    let base = if target.first() == Some(&b'/') {
+                        target
+                    } else {
+                        [&point[..], b"/", &target].concat()
+                    };
+                    raw = if rest.is_empty() {
+                        base
+                    } else {
+                        [&base[..], b"/", &rest].concat()
+                    };
+                }
+            }
+        }
+        Err(Errno::ELOOP)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn table() -> (Mounts, Arc<Tmpfs>, Arc<Tmpfs>) {
+        let mf = Arc::new(platform::MemoryFile::new("test").unwrap());
+        let tmp = Tmpfs::new(0x2a, mf.clone());
+        let shm = Tmpfs::new(0x2b, mf);
+        let ns = MountNs::new(vec![
+            Mount::new(b"/", MountFs::Root, 0, b"none", ""),
+            Mount::new(b"/dev", MountFs::Dev, 0, b"none", ""),
+            Mount::new(b"/proc", MountFs::Pseudo(PseudoFs::Proc), 0, b"proc", ""),
+            Mount::new(b"/tmp", MountFs::Tmpfs(tmp.clone()), 0, b"none", ""),
+            Mount::new(b"/dev/shm", MountFs::Tmpfs(shm.clone()), 0, b"none", ""),
+            Mount::new(b"/sys", MountFs::Pseudo(PseudoFs::Sys), 0, b"sysfs", ""),
+        ]);
+        (ns.snapshot(), tmp, shm)
+    }
+
+    fn rel_of(p: Place) -> (u64, Vec<u8>) {
+        match p {
+            Place::Tmp(t) => (t.fs.dev(), t.rel),
+            Place::Host(h) => (0, h),
+            Place::Proc(p) => (if p.fs == PseudoFs::Proc { 1 } else { 2 }, p.rel),
+        }
+    }
+
     #[test]
     fn normalize_and_place() {
         assert_eq!(normalize(b"/a/b", b"../c"), b"/a/c");
         assert_eq!(normalize(b"/", b"../../x/./y/"), b"/x/y/");
         assert_eq!(normalize(b"/tmp", b"f"), b"/tmp/f");
-        assert_eq!(place(b"/tmp/f/g"), tmp(TmpMount::Tmp, b"f/g"));
-        assert_eq!(place(b"/tmp"), tmp(TmpMount::Tmp, b""));
-        assert_eq!(place(b"/dev/shm/sem.x"), tmp(TmpMount::Shm, b"sem.x"));
-        assert_eq!(place(b"/dev/shm"), tmp(TmpMount::Shm, b""));
-        assert_eq!(place(b"/dev/shmx"), Place::Host(b"/dev/shmx".to_vec()));
-        assert_eq!(place(b"/sys/fs"), pseudo(PseudoFs::Sys, b"fs"));
-        assert_eq!(place(b"/proc"), pseudo(PseudoFs::Proc, b""));
-        assert_eq!(place(b"/system"), Place::Host(b"/system".to_vec()));
-        assert_eq!(place(b"/tmpx"), Place::Host(b"/tmpx".to_vec()));
+        let (m, _, _) = table();
+        assert_eq!(rel_of(m.place(b"/tmp/f/g")), (0x2a, b"f/g".to_vec()));
+        assert_eq!(rel_of(m.place(b"/tmp")), (0x2a, b"".to_vec()));
+        assert_eq!(
+            rel_of(m.place(b"/dev/shm/sem.x")),
+            (0x2b, b"sem.x".to_vec())
+        );
+        assert_eq!(rel_of(m.place(b"/dev/shm")), (0x2b, b"".to_vec()));
+        assert_eq!(rel_of(m.place(b"/dev/shmx")), (0, b"/dev/shmx".to_vec()));
+        assert_eq!(rel_of(m.place(b"/sys/fs")), (2, b"fs".to_vec()));
+        assert_eq!(rel_of(m.place(b"/proc")), (1, b"".to_vec()));
+        assert_eq!(rel_of(m.place(b"/system")), (0, b"/system".to_vec()));
+        assert_eq!(rel_of(m.place(b"/tmpx")), (0, b"/tmpx".to_vec()));
+        assert_eq!(rel_of(m.place(b"/")), (0, b"/".to_vec()));
+    }
+
+    #[test]
+    fn binds_and_stacking() {
+        let (m, tmp, _) = table();
+        let ns = MountNs::new(m.list().to_vec());
+        let other = Tmpfs::new(0x40, Arc::new(platform::MemoryFile::new("test").unwrap()));
+        ns.update(|t| {
+            let mut b = Mount::new(b"/mnt/usr", MountFs::Root, 0, b"/usr", "");
+            b.root = b"/usr".to_vec();
+            t.push(b);
+            let mut b = Mount::new(b"/mnt/t", MountFs::Tmpfs(tmp.clone()), 0, b"none", "");
+            b.root = b"d".to_vec();
+            t.push(b);
+            t.push(Mount::new(
+                b"/tmp",
+                MountFs::Tmpfs(other.clone()),
+                0,
+                b"x",
+                "",
+            ));
+            Ok(())
+        })
+        .unwrap();
+        let m = ns.snapshot();
+        assert_eq!(
+            rel_of(m.place(b"/mnt/usr/bin/sh")),
+            (0, b"/usr/bin/sh".to_vec())
+        );
+        assert_eq!(rel_of(m.place(b"/mnt/usr")), (0, b"/usr".to_vec()));
+        assert_eq!(rel_of(m.place(b"/mnt/t/x")), (0x2a, b"d/x".to_vec()));
+        assert_eq!(rel_of(m.place(b"/tmp/a")), (0x40, b"a".to_vec()));
+        assert!(!m.is_plain_root(b"/mnt/usr/x"));
+        assert!(m.is_plain_root(b"/mnt/x"));
+        match m.place(b"/mnt/t/x") {
+            Place::Tmp(t) => assert_eq!(t.abs(), b"/mnt/t/x"),
+            _ => unreachable!(),
+        }
+        let ids: Vec<_> = m
+            .list()
+            .iter()
+            .map(|x| (x.point.clone(), x.parent))
+            .collect();
+        let root_id = m.list()[0].id;
+        assert_eq!(ids[0].1, root_id);
+        assert_eq!(ids.last().map(|x| x.1), Some(m.list()[3].id));
     }
 }

@@ -8,7 +8,7 @@ use super::Kernel;
 use crate::errno::Errno;
 use crate::fs::overlay::Node;
 use crate::fs::tmpfs::{Creds, Resolution};
-use crate::fs::vfs::{resolve, Place};
+use crate::fs::vfs::{Mounts, Place};
 use crate::fs::FileOps;
 use crate::loader::{elf, shebang, stack, ReadAt};
 use crate::mm::{page_down, page_up, Backing, MemoryManager, Placement, PIE_BASE, STACK_SIZE};
@@ -100,16 +100,21 @@ fn map_segments(
 type Executable = (Arc<dyn FileOps>, Option<Vec<u8>>);
 
 /// Opens an executable: a regular file with an execute bit, on the root or in /tmp.
-fn open_exec(kernel: &Kernel, cwd: &[u8], path: &[u8]) -> Result<Executable, Errno> {
-    let (file, real) = resolve(cwd, path, |place| match place {
-        Place::Tmp(rel) => kernel
-            .fs_of(&rel)
+fn open_exec(
+    kernel: &Kernel,
+    mounts: &Mounts,
+    cwd: &[u8],
+    path: &[u8],
+) -> Result<Executable, Errno> {
+    let (file, real) = mounts.resolve(cwd, path, |place| match place {
+        Place::Tmp(rel) => rel
+            .fs
             .open(&rel, libc::O_RDONLY as u32, 0, &Creds::default())
             .map(|r| match r {
                 Resolution::Done(f) => Resolution::Done((f, None)),
                 Resolution::Escape { target, rest } => Resolution::Escape { target, rest },
             }),
-        Place::Host(abs) => match kernel.overlay.walk(&kernel.root, &abs, true)? {
+        Place::Host(abs) => match kernel.overlay.walk(&kernel.root, mounts, &abs, true)? {
             Resolution::Escape { target, rest } => Ok(Resolution::Escape { target, rest }),
             Resolution::Done(found) => {
                 let path = found.path;
@@ -153,6 +158,7 @@ fn open_exec(kernel: &Kernel, cwd: &[u8], path: &[u8]) -> Result<Executable, Err
 /// Loads `path` with `argv` and `envp`, following `#!` lines.
 pub fn load_program(
     kernel: &Kernel,
+    mounts: &Mounts,
     cwd: &[u8],
     path: &[u8],
     mut argv: Vec<Vec<u8>>,
@@ -161,7 +167,7 @@ pub fn load_program(
     let mut file_path = path.to_vec();
     let mut depth = 0;
     let (file, info, real_path) = loop {
-        let (file, real) = open_exec(kernel, cwd, &file_path)?;
+        let (file, real) = open_exec(kernel, mounts, cwd, &file_path)?;
         let mut head = [0u8; 256];
         let n = file.read(&mut head, Some(0))?;
         match shebang::parse(&head[..n]).map_err(|e| Errno(e.errno()))? {
@@ -195,7 +201,7 @@ pub fn load_program(
     let mut entry = info.entry.wrapping_add(bias);
     let mut at_base = 0;
     if let Some(interp_path) = &info.interp {
-        let (ifile, _) = open_exec(kernel, b"/", interp_path).map_err(|e| {
+        let (ifile, _) = open_exec(kernel, mounts, b"/", interp_path).map_err(|e| {
             if e == Errno::EACCES {
                 Errno::ELIBBAD
             } else {

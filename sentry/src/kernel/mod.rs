@@ -213,9 +213,67 @@ pub struct Kernel {
     pub devpts: crate::fs::devpts::DevPts,
     /// Whether syscall sites of register-only syscalls are patched (see `mm::fastpath`).
     pub syscall_patching: bool,
+    /// The first mount namespace (the one pid 1 starts in).
+    pub mounts: Arc<crate::fs::vfs::MountNs>,
     pids: Mutex<Pids>,
     /// Wait status of pid 1 once it is gone.
     init_status: (Mutex<Option<i32>>, Condvar),
+}
+
+/// The sandbox's mounts when it starts: the root, /dev, /proc, /tmp, /dev/shm, /sys and
+/// /dev/pts.
+fn initial_mounts(
+    tmp: &Arc<crate::fs::tmpfs::Tmpfs>,
+    shm: &Arc<crate::fs::tmpfs::Tmpfs>,
+) -> Vec<crate::fs::vfs::Mount> {
+    use crate::fs::vfs::{Mount, MountFs, PseudoFs};
+    let (nosuid, nodev, noexec) = (libc::MS_NOSUID, libc::MS_NODEV, libc::MS_NOEXEC);
+    let relatime = libc::MS_RELATIME;
+    vec![
+        Mount::new(b"/", MountFs::Root, relatime, b"none", ""),
+        Mount::new(
+            b"/dev",
+            MountFs::Dev,
+            nosuid | relatime,
+            b"none",
+            "mode=755",
+        ),
+        Mount::new(
+            b"/proc",
+            MountFs::Pseudo(PseudoFs::Proc),
+            nosuid | nodev | noexec | relatime,
+            b"proc",
+            "",
+        ),
+        Mount::new(
+            b"/tmp",
+            MountFs::Tmpfs(tmp.clone()),
+            nosuid | nodev | relatime,
+            b"none",
+            "",
+        ),
+        Mount::new(
+            b"/dev/shm",
+            MountFs::Tmpfs(shm.clone()),
+            nosuid | nodev | relatime,
+            b"none",
+            "",
+        ),
+        Mount::new(
+            b"/sys",
+            MountFs::Pseudo(PseudoFs::Sys),
+            libc::MS_RDONLY | nosuid | nodev | noexec | relatime,
+            b"sysfs",
+            "",
+        ),
+        Mount::new(
+            b"/dev/pts",
+            MountFs::Devpts,
+            nosuid | noexec | relatime,
+            b"devpts",
+            "gid=5,mode=620,ptmxmode=666",
+        ),
+    ]
 }
 
 struct Pids {
@@ -225,10 +283,14 @@ struct Pids {
 
 impl Kernel {
     pub fn new(platform: Box<dyn Platform>, root: HostRoot, syscall_patching: bool) -> Arc<Kernel> {
+        let tmpfs = crate::fs::tmpfs::Tmpfs::new(0x2a, platform.memory_file().clone());
+        let shm = crate::fs::tmpfs::Tmpfs::new(0x2b, platform.memory_file().clone());
+        let mounts = crate::fs::vfs::MountNs::new(initial_mounts(&tmpfs, &shm));
         Arc::new(Kernel {
             syscall_patching,
-            tmpfs: crate::fs::tmpfs::Tmpfs::new(0x2a, platform.memory_file().clone()),
-            shm: crate::fs::tmpfs::Tmpfs::new(0x2b, platform.memory_file().clone()),
+            mounts,
+            tmpfs,
+            shm,
             overlay: crate::fs::overlay::Overlay::new(crate::fs::tmpfs::Tmpfs::new(
                 0x2c,
                 platform.memory_file().clone(),
@@ -244,14 +306,6 @@ impl Kernel {
             }),
             init_status: (Mutex::new(None), Condvar::new()),
         })
-    }
-
-    /// The tmpfs a path lives in.
-    pub fn fs_of(&self, p: &crate::fs::vfs::TmpPath) -> &Arc<crate::fs::tmpfs::Tmpfs> {
-        match p.mount {
-            crate::fs::vfs::TmpMount::Tmp => &self.tmpfs,
-            crate::fs::vfs::TmpMount::Shm => &self.shm,
-        }
     }
 
     /// A new, unused pid.

@@ -46,12 +46,19 @@ pub struct Task {
     pub nice: i32,
     /// UTS namespace: (hostname, domainname), shared until unshare(CLONE_NEWUTS).
     pub uts: Arc<Mutex<(Vec<u8>, Vec<u8>)>>,
+    /// Mount namespace, shared until unshare(CLONE_NEWNS) or clone(CLONE_NEWNS).
+    pub mnt: Arc<crate::fs::vfs::MountNs>,
     /// The ids page of another process's address space this task runs in (vfork,
     /// CLONE_VM): its answers are off until the task leaves.
     pub fast_guest: Option<Arc<crate::mm::IdsPage>>,
 }
 
 impl Task {
+    /// The task's mounts as they are now.
+    pub fn mounts(&self) -> crate::fs::vfs::Mounts {
+        self.mnt.snapshot()
+    }
+
     /// Locks the memory manager.
     pub fn mm(&self) -> std::sync::MutexGuard<'_, MemoryManager> {
         self.mm.lock().unwrap_or_else(|e| e.into_inner())

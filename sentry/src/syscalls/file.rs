@@ -5,10 +5,11 @@ use std::sync::Arc;
 use crate::errno::{Errno, SysResult};
 use crate::fs::dev::Device;
 use crate::fs::file::IoctlReply;
+use crate::fs::perm;
 use crate::fs::pipe::new_pipe;
 use crate::fs::procfs;
 use crate::fs::tmpfs::{Creds, Resolution};
-use crate::fs::vfs::{self, resolve, Place};
+use crate::fs::vfs::{self, Place};
 use crate::fs::{FileOps, OpenFile, Stat};
 use crate::kernel::Task;
 
@@ -261,18 +262,14 @@ pub(super) fn base_dir(t: &Task, dirfd: u64, path: &[u8]) -> Result<Vec<u8>, Err
     f.path.get().cloned().ok_or(Errno::ENOTDIR)
 }
 
-/// The sandbox's credentials for tmpfs.
+/// The caller's filesystem credentials (fsuid, fsgid, supplementary groups, umask).
 pub(super) fn creds(t: &Task) -> Creds {
-    Creds {
-        uid: t.creds.fsuid,
-        gid: t.creds.fsgid,
-        umask: t.umask,
-    }
+    Creds::of(&t.creds, t.umask)
 }
 
-/// Discretionary access control on `st` for the caller's filesystem ids: root may read and
-/// write anything and execute what has an execute bit; others need the owner, group or
-/// other bits.
+/// Discretionary access control on `st` for the caller's filesystem ids
+/// ([`perm::permission`]): root may read and write anything and execute what has an
+/// execute bit; others need the owner, group or other bits.
 pub(super) fn may_access(
     c: &crate::kernel::creds::Credentials,
     st: &Stat,
@@ -280,17 +277,15 @@ pub(super) fn may_access(
     w: bool,
     x: bool,
 ) -> bool {
-    if c.fsuid == 0 {
-        return !x || st.mode & 0o111 != 0 || st.mode & libc::S_IFMT == libc::S_IFDIR;
-    }
-    let bits = if st.uid == c.fsuid {
-        (st.mode >> 6) & 7
-    } else if st.gid == c.fsgid || c.groups.contains(&st.gid) {
-        (st.mode >> 3) & 7
-    } else {
-        st.mode & 7
-    };
-    (!r || bits & 4 != 0) && (!w || bits & 2 != 0) && (!x || bits & 1 != 0)
+    let want = [
+        (r, perm::MAY_READ),
+        (w, perm::MAY_WRITE),
+        (x, perm::MAY_EXEC),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .fold(0, |acc, (_, bit)| acc | bit);
+    perm::permission(&Creds::of(c, 0), &st.into(), want).is_ok()
 }
 
 pub fn openat(t: &mut Task, dirfd: u64, path: u64, flags: u64, mode: u64) -> SysResult {
@@ -332,21 +327,22 @@ pub(super) fn open_path(
         return Ok(OpenFile::new(f.ops.clone(), status));
     }
     let cwd = base_dir(t, dirfd, path)?;
+    super::mount::writable_open(t, &cwd, path, flags)?;
     let follow = flags & libc::O_NOFOLLOW as u32 == 0;
     let creds = creds(t);
     let mut opened_at = Vec::new();
-    let ops = resolve(&cwd, path, |place| match place {
+    let ops = t.mounts().resolve(&cwd, path, |place| match place {
         Place::Tmp(rel) => {
-            opened_at = [rel.mount.point(), b"/", &rel].concat();
+            opened_at = rel.abs();
             // Permission to open an existing file, checked before O_TRUNC can act.
-            match t.kernel.fs_of(&rel).stat(&rel, follow) {
+            match rel.fs.stat(&rel, follow) {
                 Ok(Resolution::Done(st)) => check_open_access(t, &st, flags)?,
                 Ok(Resolution::Escape { target, rest }) => {
                     return Ok(Resolution::Escape { target, rest })
                 }
                 Err(_) => {}
             }
-            t.kernel.fs_of(&rel).open(&rel, flags, mode, &creds)
+            rel.fs.open(&rel, flags, mode, &creds)
         }
         Place::Host(abs) => {
             opened_at = abs.clone();
@@ -363,7 +359,7 @@ pub(super) fn open_path(
             }
         }
         Place::Proc(rel) => {
-            opened_at = [vfs::PROC, b"/", &rel].concat();
+            opened_at = [&rel.point[..], b"/", &rel].concat();
             match procfs::lookup(t, &rel, follow)? {
                 Resolution::Escape { target, rest } => Ok(Resolution::Escape { target, rest }),
                 Resolution::Done(_)
@@ -460,8 +456,8 @@ pub(super) fn stat_of(t: &Task, dirfd: u64, p: &[u8], follow: bool) -> Result<St
         return r?.ops.stat();
     }
     let cwd = base_dir(t, dirfd, p)?;
-    resolve(&cwd, p, |place| match place {
-        Place::Tmp(rel) => t.kernel.fs_of(&rel).stat(&rel, follow),
+    t.mounts().resolve(&cwd, p, |place| match place {
+        Place::Tmp(rel) => rel.fs.stat(&rel, follow),
         Place::Host(abs) => {
             if let Some(r) = crate::fs::devpts::stat(t, &abs) {
                 return r.map(Resolution::Done);
@@ -644,7 +640,8 @@ pub fn faccessat(t: &mut Task, dirfd: u64, path: u64, mode: u64) -> SysResult {
     }
     let st = stat_of(t, dirfd, &p, true)?;
     let in_tmp = matches!(
-        vfs::place(&vfs::normalize(&base_dir(t, dirfd, &p)?, &p)),
+        t.mounts()
+            .place(&vfs::normalize(&base_dir(t, dirfd, &p)?, &p)),
         Place::Tmp(_) | Place::Proc(_) | Place::Host(_)
     );
     if mode & 2 != 0 && !in_tmp && st.mode & libc::S_IFMT != libc::S_IFCHR {
@@ -670,8 +667,8 @@ pub fn readlinkat(t: &mut Task, dirfd: u64, path: u64, buf: u64, size: u64) -> S
 /// readlink(2) of a path.
 pub(super) fn readlink_of(t: &Task, dirfd: u64, p: &[u8]) -> Result<Vec<u8>, Errno> {
     let cwd = base_dir(t, dirfd, p)?;
-    resolve(&cwd, p, |place| match place {
-        Place::Tmp(rel) => t.kernel.fs_of(&rel).readlink(&rel),
+    t.mounts().resolve(&cwd, p, |place| match place {
+        Place::Tmp(rel) => rel.fs.readlink(&rel),
         Place::Host(abs) => super::rootfs::readlink(t, &abs),
         Place::Proc(rel) => match procfs::lookup(t, &rel, false)? {
             Resolution::Escape { target, rest } => Ok(Resolution::Escape { target, rest }),
@@ -704,7 +701,7 @@ fn set_cwd(t: &Task, dirfd: u64, path: &[u8]) -> SysResult {
         _ => abs,
     };
     // Host paths: record where the walk really ended (symlinks resolved).
-    let abs = match vfs::place(&abs) {
+    let abs = match t.mounts().place(&abs) {
         Place::Host(h) => match super::rootfs::real_path(t, &h) {
             Ok(Resolution::Done(p)) => p,
             _ => h,

@@ -7,7 +7,7 @@ use super::path::proc_readonly;
 use crate::errno::{Errno, SysResult};
 use crate::fs::overlay::Node;
 use crate::fs::tmpfs::{Creds, NodeType, Resolution};
-use crate::fs::vfs::{resolve, Place};
+use crate::fs::vfs::Place;
 use crate::kernel::Task;
 
 pub fn mknodat(t: &mut Task, dirfd: u64, path: u64, mode: u64, _dev: u64) -> SysResult {
@@ -16,14 +16,16 @@ pub fn mknodat(t: &mut Task, dirfd: u64, path: u64, mode: u64, _dev: u64) -> Sys
     let ty = NodeType::from_mode(mode)?;
     let p = t.read_path(path)?;
     let cwd = base_dir(t, dirfd, &p)?;
+    super::mount::writable(t, &cwd, &p, super::mount::Change::Create)?;
     let c = creds(t);
-    resolve(&cwd, &p, |pl| match pl {
-        Place::Tmp(rel) if rel.is_empty() => Err(Errno::EEXIST),
-        Place::Tmp(rel) => t.kernel.fs_of(&rel).mknod(&rel, ty, mode & 0o7777, &c),
-        Place::Host(abs) => root_mknod(t, &abs, ty, mode & 0o7777, &c),
-        Place::Proc(rel) => proc_readonly(t, &rel, false),
-    })
-    .map(|_| 0)
+    t.mounts()
+        .resolve(&cwd, &p, |pl| match pl {
+            Place::Tmp(rel) if rel.is_empty() => Err(Errno::EEXIST),
+            Place::Tmp(rel) => rel.fs.mknod(&rel, ty, mode & 0o7777, &c),
+            Place::Host(abs) => root_mknod(t, &abs, ty, mode & 0o7777, &c),
+            Place::Proc(rel) => proc_readonly(t, &rel, false),
+        })
+        .map(|_| 0)
 }
 
 /// mknod in the root: made in the overlay's upper layer (its directories copied up).
@@ -34,8 +36,11 @@ fn root_mknod(
     mode: u32,
     c: &Creds,
 ) -> Result<Resolution<()>, Errno> {
+    if t.kernel.root.write_through() {
+        return super::writethrough::mknod(t, abs, ty, mode, c);
+    }
     let ov = &t.kernel.overlay;
-    match ov.walk(&t.kernel.root, abs, false)? {
+    match ov.walk(&t.kernel.root, &t.mounts(), abs, false)? {
         Resolution::Escape { target, rest } => Ok(Resolution::Escape { target, rest }),
         Resolution::Done(f) => match f.node {
             Node::Missing if abs.ends_with(b"/") => Err(Errno::ENOENT),

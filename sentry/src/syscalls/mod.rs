@@ -11,6 +11,7 @@ mod locks;
 mod memory;
 pub(crate) mod misc;
 mod mknod;
+mod mount;
 mod names;
 mod openat2;
 mod path;
@@ -23,6 +24,7 @@ mod socket;
 mod splice;
 mod timer;
 mod tmpfile;
+mod writethrough;
 mod xattr;
 
 use std::collections::HashSet;
@@ -80,6 +82,8 @@ table! { t, nr, a;
     SYS_preadv2 => file::preadv(t, a, false, true),
     SYS_pwritev2 => file::preadv(t, a, true, true),
     SYS_unshare => process::unshare(t, a),
+    SYS_mount => mount::mount(t, a),
+    SYS_umount2 => mount::umount2(t, a),
     SYS_open => file::openat(t, libc::AT_FDCWD as u64, a[0], a[1], a[2]),
     SYS_creat => file::openat(t, libc::AT_FDCWD as u64, a[0], CREAT_FLAGS, a[1]),
     SYS_openat => file::openat(t, a[0], a[1], a[2], a[3]),
@@ -170,7 +174,7 @@ table! { t, nr, a;
     SYS_sync_file_range => splice::sync_file_range(t, a),
     SYS_readahead => splice::readahead(t, a),
     SYS_fsync => path::fsync(t, a),
-    SYS_fdatasync => path::fsync(t, a),
+    SYS_fdatasync => path::fdatasync(t, a),
     SYS_syncfs => path::fsync(t, a),
     SYS_sync => Ok(0),
     SYS_fchmod => path::fchmod(t, a),

@@ -125,6 +125,12 @@ impl Lookup for Paths<'_> {
     fn readlink(&self, abs: &[u8]) -> Result<Vec<u8>, Errno> {
         readlink_of(self.0, libc::AT_FDCWD as u64, abs)
     }
+
+    fn mount_of(&self, abs: &[u8]) -> Vec<u8> {
+        let m = self.0.mounts();
+        m.mount_of(abs)
+            .map_or_else(Vec::new, |m| m.id.to_le_bytes().to_vec())
+    }
 }
 
 /// Opens `p` resolved under the RESOLVE_* flags `res`.
@@ -167,5 +173,21 @@ fn open_resolved(
             }
             Ok(f)
         }
+    }
+}
+
+/// `p` (from the working directory) with every symlink on the way resolved, and the last
+/// one too with `follow`: the path of the file in the sandbox's namespace. It need not
+/// exist; its directories do.
+pub(super) fn real_path(t: &Task, p: &[u8], follow: bool) -> Result<Vec<u8>, Errno> {
+    let paths = Paths(t);
+    let cwd = base_dir(t, libc::AT_FDCWD as u64, b".")?;
+    let base = match resolve::walk(&paths, b"/", &cwd, 0, true)? {
+        Walked::Path { abs, .. } => abs,
+        Walked::Magic(_) => cwd,
+    };
+    match resolve::walk(&paths, &base, p, 0, follow)? {
+        Walked::Path { abs, .. } => Ok(abs),
+        Walked::Magic(_) => Err(Errno::EINVAL),
     }
 }

@@ -2,10 +2,12 @@
 //! utimensat. The private /tmp is writable; the root is read-only (EROFS).
 
 use super::file::{base_dir, creds};
+use super::writethrough::Change;
 use crate::errno::{Errno, SysResult};
 use crate::fs::inotify;
-use crate::fs::tmpfs::Resolution;
-use crate::fs::vfs::{self, resolve, Place};
+use crate::fs::perm;
+use crate::fs::tmpfs::{Creds, Resolution};
+use crate::fs::vfs::{self, MountFs, Place};
 use crate::kernel::Task;
 
 /// What a write to the read-only root answers: ENOENT if the parent is missing, else EROFS.
@@ -38,6 +40,7 @@ pub(super) fn proc_readonly(
         Err(Errno::ENOENT) if !must_exist && rel.fs == vfs::PseudoFs::Sys => {
             let parent = vfs::PseudoPath {
                 fs: rel.fs,
+                point: rel.point.clone(),
                 rel: vfs::normalize(b"/", &[b"/", &rel.rel[..], b"/.."].concat()),
             };
             return match crate::fs::procfs::lookup(t, &parent, true) {
@@ -62,14 +65,16 @@ fn path_arg(t: &Task, dirfd: u64, addr: u64) -> Result<(Vec<u8>, Vec<u8>), Errno
 
 pub fn mkdirat(t: &mut Task, dirfd: u64, path: u64, mode: u64) -> SysResult {
     let (cwd, p) = path_arg(t, dirfd, path)?;
+    super::mount::writable(t, &cwd, &p, super::mount::Change::Create)?;
     let c = creds(t);
-    resolve(&cwd, &p, |pl| match pl {
-        Place::Tmp(rel) if rel.is_empty() => Err(Errno::EEXIST),
-        Place::Tmp(rel) => t.kernel.fs_of(&rel).mkdir(&rel, mode as u32 & 0o7777, &c),
-        Place::Host(abs) => super::rootfs::mkdir(t, &abs, mode as u32 & 0o7777, &c),
-        Place::Proc(rel) => proc_readonly(t, &rel, false),
-    })
-    .map(|_| 0)
+    t.mounts()
+        .resolve(&cwd, &p, |pl| match pl {
+            Place::Tmp(rel) if rel.is_empty() => Err(Errno::EEXIST),
+            Place::Tmp(rel) => rel.fs.mkdir(&rel, mode as u32 & 0o7777, &c),
+            Place::Host(abs) => super::rootfs::mkdir(t, &abs, mode as u32 & 0o7777, &c),
+            Place::Proc(rel) => proc_readonly(t, &rel, false),
+        })
+        .map(|_| 0)
 }
 
 pub fn unlinkat(t: &mut Task, dirfd: u64, path: u64, flags: u64) -> SysResult {
@@ -78,14 +83,19 @@ pub fn unlinkat(t: &mut Task, dirfd: u64, path: u64, flags: u64) -> SysResult {
     }
     let dir = flags != 0;
     let (cwd, p) = path_arg(t, dirfd, path)?;
-    resolve(&cwd, &p, |pl| match pl {
-        Place::Tmp(rel) if rel.is_empty() => Err(if dir { Errno::EBUSY } else { Errno::EISDIR }),
-        Place::Tmp(rel) if dir => t.kernel.fs_of(&rel).rmdir(&rel),
-        Place::Tmp(rel) => t.kernel.fs_of(&rel).unlink(&rel),
-        Place::Host(abs) => super::rootfs::remove(t, &abs, dir),
-        Place::Proc(rel) => proc_readonly(t, &rel, true),
-    })
-    .map(|_| 0)
+    super::mount::writable(t, &cwd, &p, super::mount::Change::Replace)?;
+    let c = creds(t);
+    t.mounts()
+        .resolve(&cwd, &p, |pl| match pl {
+            Place::Tmp(rel) if rel.is_empty() => {
+                Err(if dir { Errno::EBUSY } else { Errno::EISDIR })
+            }
+            Place::Tmp(rel) if dir => rel.fs.rmdir(&rel, &c),
+            Place::Tmp(rel) => rel.fs.unlink(&rel, &c),
+            Place::Host(abs) => super::rootfs::remove(t, &abs, dir),
+            Place::Proc(rel) => proc_readonly(t, &rel, true),
+        })
+        .map(|_| 0)
 }
 
 pub fn renameat2(
@@ -98,13 +108,15 @@ pub fn renameat2(
 ) -> SysResult {
     let (ocwd, op) = path_arg(t, olddir, old)?;
     let (ncwd, np) = path_arg(t, newdir, new)?;
+    super::mount::writable(t, &ocwd, &op, super::mount::Change::Replace)?;
+    super::mount::writable(t, &ncwd, &np, super::mount::Change::Replace)?;
     let (oa, na) = (vfs::normalize(&ocwd, &op), vfs::normalize(&ncwd, &np));
-    match (vfs::place(&oa), vfs::place(&na)) {
-        (Place::Tmp(o), Place::Tmp(n)) if o.mount == n.mount => {
+    match (t.mounts().place(&oa), t.mounts().place(&na)) {
+        (Place::Tmp(o), Place::Tmp(n)) if o.same_mount(&n) => {
             if o.is_empty() || n.is_empty() {
                 return Err(Errno::EBUSY);
             }
-            t.kernel.fs_of(&o).rename(&o, &n, flags as u32).map(|_| 0)
+            o.fs.rename(&o, &n, flags as u32, &creds(t)).map(|_| 0)
         }
         (Place::Tmp(_), Place::Tmp(_)) => {
             stat_exists(t, &oa)?;
@@ -135,14 +147,16 @@ fn stat_exists(t: &Task, abs: &[u8]) -> Result<(), Errno> {
 pub fn symlinkat(t: &mut Task, target: u64, dirfd: u64, path: u64) -> SysResult {
     let target = t.read_path(target)?;
     let (cwd, p) = path_arg(t, dirfd, path)?;
+    super::mount::writable(t, &cwd, &p, super::mount::Change::Create)?;
     let c = creds(t);
-    resolve(&cwd, &p, |pl| match pl {
-        Place::Tmp(rel) if rel.is_empty() => Err(Errno::EEXIST),
-        Place::Tmp(rel) => t.kernel.fs_of(&rel).symlink(&target, &rel, &c),
-        Place::Host(abs) => super::rootfs::symlink(t, &target, &abs, &c),
-        Place::Proc(rel) => proc_readonly(t, &rel, false),
-    })
-    .map(|_| 0)
+    t.mounts()
+        .resolve(&cwd, &p, |pl| match pl {
+            Place::Tmp(rel) if rel.is_empty() => Err(Errno::EEXIST),
+            Place::Tmp(rel) => rel.fs.symlink(&target, &rel, &c),
+            Place::Host(abs) => super::rootfs::symlink(t, &target, &abs, &c),
+            Place::Proc(rel) => proc_readonly(t, &rel, false),
+        })
+        .map(|_| 0)
 }
 
 pub fn linkat(t: &mut Task, olddir: u64, old: u64, newdir: u64, new: u64, flags: u64) -> SysResult {
@@ -154,10 +168,11 @@ pub fn linkat(t: &mut Task, olddir: u64, old: u64, newdir: u64, new: u64, flags:
     }
     let (ocwd, op) = path_arg(t, olddir, old)?;
     let (ncwd, np) = path_arg(t, newdir, new)?;
+    super::mount::writable(t, &ncwd, &np, super::mount::Change::Create)?;
     let (oa, na) = (vfs::normalize(&ocwd, &op), vfs::normalize(&ncwd, &np));
-    match (vfs::place(&oa), vfs::place(&na)) {
-        (Place::Tmp(o), Place::Tmp(n)) if o.mount == n.mount => {
-            t.kernel.fs_of(&o).link(&o, &n).map(|_| 0)
+    match (t.mounts().place(&oa), t.mounts().place(&na)) {
+        (Place::Tmp(o), Place::Tmp(n)) if o.same_mount(&n) => {
+            o.fs.link(&o, &n, &creds(t)).map(|_| 0)
         }
         (Place::Host(o), Place::Host(n)) => super::rootfs::link(t, &o, &n).map(|_| 0),
         _ => {
@@ -172,9 +187,20 @@ pub fn truncate(t: &mut Task, path: u64, len: u64) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let (cwd, p) = path_arg(t, libc::AT_FDCWD as u64, path)?;
-    resolve(&cwd, &p, |pl| match pl {
-        Place::Tmp(rel) => t.kernel.fs_of(&rel).truncate(&rel, len),
-        Place::Host(abs) => super::rootfs::change(t, &abs, true, |fs, p| fs.truncate(p, len)),
+    super::mount::writable(t, &cwd, &p, super::mount::Change::Modify)?;
+    let c = creds(t);
+    t.mounts().resolve(&cwd, &p, |pl| match pl {
+        Place::Tmp(rel) => rel.fs.truncate(&rel, len, &c),
+        Place::Host(abs) if t.kernel.root.write_through() => {
+            super::writethrough::change(t, &abs, true, Change::Truncate(len))
+        }
+        Place::Host(abs) => super::rootfs::change(
+            t,
+            &abs,
+            true,
+            |a| perm::may_truncate(&c, a),
+            |fs, p| fs.truncate(p, len, &c),
+        ),
         Place::Proc(rel) => proc_readonly(t, &rel, true),
     })?;
     inotify::path_event(&cwd, &p, true, inotify::IN_MODIFY);
@@ -183,11 +209,11 @@ pub fn truncate(t: &mut Task, path: u64, len: u64) -> SysResult {
 
 pub fn fchmodat(t: &mut Task, dirfd: u64, path: u64, mode: u64) -> SysResult {
     let (cwd, p) = path_arg(t, dirfd, path)?;
-    resolve(&cwd, &p, |pl| match pl {
-        Place::Tmp(rel) => t.kernel.fs_of(&rel).chmod(&rel, mode as u32 & 0o7777),
-        Place::Host(abs) => {
-            super::rootfs::change(t, &abs, true, |fs, p| fs.chmod(p, mode as u32 & 0o7777))
-        }
+    super::mount::writable(t, &cwd, &p, super::mount::Change::Modify)?;
+    let (c, mode) = (creds(t), mode as u32 & 0o7777);
+    t.mounts().resolve(&cwd, &p, |pl| match pl {
+        Place::Tmp(rel) => rel.fs.chmod(&rel, mode, &c),
+        Place::Host(abs) => root_chmod(t, &abs, mode, &c),
         Place::Proc(rel) => proc_readonly(t, &rel, true),
     })?;
     inotify::path_event(&cwd, &p, true, inotify::IN_ATTRIB);
@@ -196,6 +222,7 @@ pub fn fchmodat(t: &mut Task, dirfd: u64, path: u64, mode: u64) -> SysResult {
 
 pub fn fchownat(t: &mut Task, dirfd: u64, path: u64, uid: u64, gid: u64, flags: u64) -> SysResult {
     let (cwd, p) = path_arg(t, dirfd, path)?;
+    super::mount::writable(t, &cwd, &p, super::mount::Change::Modify)?;
     let id = |v: u64| {
         if v as u32 == u32::MAX {
             None
@@ -204,20 +231,55 @@ pub fn fchownat(t: &mut Task, dirfd: u64, path: u64, uid: u64, gid: u64, flags: 
         }
     };
     let follow = flags & libc::AT_SYMLINK_NOFOLLOW as u64 == 0;
-    resolve(&cwd, &p, |pl| match pl {
-        Place::Tmp(rel) if follow => t.kernel.fs_of(&rel).chown(&rel, id(uid), id(gid)),
-        Place::Tmp(rel) => t.kernel.fs_of(&rel).lchown(&rel, id(uid), id(gid)),
-        Place::Host(abs) => super::rootfs::change(t, &abs, follow, |fs, p| {
-            if follow {
-                fs.chown(p, id(uid), id(gid))
-            } else {
-                fs.lchown(p, id(uid), id(gid))
-            }
-        }),
+    let (c, ids) = (creds(t), (id(uid), id(gid)));
+    t.mounts().resolve(&cwd, &p, |pl| match pl {
+        Place::Tmp(rel) if follow => rel.fs.chown(&rel, ids.0, ids.1, &c),
+        Place::Tmp(rel) => rel.fs.lchown(&rel, ids.0, ids.1, &c),
+        Place::Host(abs) => root_chown(t, &abs, follow, ids, &c),
         Place::Proc(rel) => proc_readonly(t, &rel, true),
     })?;
     inotify::path_event(&cwd, &p, follow, inotify::chown_mask(uid, gid));
     Ok(0)
+}
+
+/// chmod of a path of the root filesystem, checked before a copy-up.
+fn root_chmod(t: &Task, abs: &[u8], mode: u32, c: &Creds) -> Result<Resolution<()>, Errno> {
+    if t.kernel.root.write_through() {
+        return super::writethrough::change(t, abs, true, Change::Chmod(mode));
+    }
+    super::rootfs::change(
+        t,
+        abs,
+        true,
+        |a| perm::chmod_bits(c, a, mode).map(drop),
+        |fs, p| fs.chmod(p, mode, c),
+    )
+}
+
+/// chown (`follow`) or lchown of a path of the root filesystem, checked before a copy-up.
+fn root_chown(
+    t: &Task,
+    abs: &[u8],
+    follow: bool,
+    (uid, gid): (Option<u32>, Option<u32>),
+    c: &Creds,
+) -> Result<Resolution<()>, Errno> {
+    if t.kernel.root.write_through() {
+        return super::writethrough::change(t, abs, follow, Change::Chown(uid, gid));
+    }
+    super::rootfs::change(
+        t,
+        abs,
+        follow,
+        |a| perm::chown_mode(c, a, uid, gid).map(drop),
+        |fs, p| {
+            if follow {
+                fs.chown(p, uid, gid, c)
+            } else {
+                fs.lchown(p, uid, gid, c)
+            }
+        },
+    )
 }
 
 pub fn utimensat(t: &mut Task, a: [u64; 6]) -> SysResult {
@@ -227,8 +289,8 @@ pub fn utimensat(t: &mut Task, a: [u64; 6]) -> SysResult {
     }
     const UTIME_NOW: i64 = (1 << 30) - 1;
     const UTIME_OMIT: i64 = (1 << 30) - 2;
-    let now = super::misc::clock_now(libc::CLOCK_REALTIME)?;
-    let now = (now.as_secs() as i64, now.subsec_nanos() as i64);
+    // "Now" stays UTIME_NOW for the filesystem: both times now need less permission.
+    let now = (0, UTIME_NOW);
     let (at, mt) = if times == 0 {
         (Some(now), Some(now))
     } else {
@@ -245,18 +307,34 @@ pub fn utimensat(t: &mut Task, a: [u64; 6]) -> SysResult {
         };
         (one(f(0), f(8))?, one(f(16), f(24))?)
     };
+    if at.is_none() && mt.is_none() {
+        // Nothing to do: Linux does not even look the path up.
+        return Ok(0);
+    }
     let (cwd, p) = path_arg(t, dirfd, path)?;
+    super::mount::writable(t, &cwd, &p, super::mount::Change::Modify)?;
     let follow = flags & libc::AT_SYMLINK_NOFOLLOW as u64 == 0;
-    resolve(&cwd, &p, |pl| match pl {
-        Place::Tmp(rel) if follow => t.kernel.fs_of(&rel).utimens(&rel, at, mt),
-        Place::Tmp(rel) => t.kernel.fs_of(&rel).lutimens(&rel, at, mt),
-        Place::Host(abs) => super::rootfs::change(t, &abs, follow, |fs, p| {
-            if follow {
-                fs.utimens(p, at, mt)
-            } else {
-                fs.lutimens(p, at, mt)
-            }
-        }),
+    let c = creds(t);
+    let touch = at == Some(now) && mt == Some(now);
+    t.mounts().resolve(&cwd, &p, |pl| match pl {
+        Place::Tmp(rel) if follow => rel.fs.utimens(&rel, at, mt, &c),
+        Place::Tmp(rel) => rel.fs.lutimens(&rel, at, mt, &c),
+        Place::Host(abs) if t.kernel.root.write_through() => {
+            super::writethrough::change(t, &abs, follow, Change::Times(at, mt))
+        }
+        Place::Host(abs) => super::rootfs::change(
+            t,
+            &abs,
+            follow,
+            |a| perm::may_set_times(&c, a, touch),
+            |fs, p| {
+                if follow {
+                    fs.utimens(p, at, mt, &c)
+                } else {
+                    fs.lutimens(p, at, mt, &c)
+                }
+            },
+        ),
         Place::Proc(rel) => proc_readonly(t, &rel, true),
     })?;
     inotify::path_event(&cwd, &p, follow, inotify::utimes_mask(at, mt));
@@ -282,9 +360,15 @@ pub fn ftruncate(t: &mut Task, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
-/// fsync, fdatasync, syncfs: everything the Sentry holds is already coherent.
+/// fsync and syncfs: everything the Sentry holds is already coherent; a host file written
+/// through (`--overlay=none`) is flushed on the host.
 pub fn fsync(t: &mut Task, a: [u64; 6]) -> SysResult {
-    t.fds().get(a[0] as i32).map(|_| 0)
+    t.fds().get(a[0] as i32)?.ops.sync(false).map(|_| 0)
+}
+
+/// fdatasync: as [`fsync`], the data only.
+pub fn fdatasync(t: &mut Task, a: [u64; 6]) -> SysResult {
+    t.fds().get(a[0] as i32)?.ops.sync(true).map(|_| 0)
 }
 
 /// fchmod and fchown act on the path the descriptor was opened by.
@@ -303,16 +387,16 @@ pub fn fchmod(t: &mut Task, a: [u64; 6]) -> SysResult {
     if f.flags() & libc::O_PATH as u32 != 0 {
         return Err(Errno::EBADF);
     }
-    if crate::fs::tmpfs::chmod_open(&*f.ops, a[1] as u32 & 0o7777).is_some() {
+    let (c, mode) = (creds(t), a[1] as u32 & 0o7777);
+    if let Some(r) = crate::fs::tmpfs::chmod_open(&*f.ops, mode, &c) {
+        r?;
         inotify::fd_event(&f, inotify::IN_ATTRIB);
         return Ok(0);
     }
     let p = fd_path(t, a[0])?;
-    resolve(b"/", &p, |pl| match pl {
-        Place::Tmp(rel) => t.kernel.fs_of(&rel).chmod(&rel, a[1] as u32 & 0o7777),
-        Place::Host(abs) => {
-            super::rootfs::change(t, &abs, true, |fs, p| fs.chmod(p, a[1] as u32 & 0o7777))
-        }
+    t.mounts().resolve(b"/", &p, |pl| match pl {
+        Place::Tmp(rel) => rel.fs.chmod(&rel, mode, &c),
+        Place::Host(abs) => root_chmod(t, &abs, mode, &c),
         Place::Proc(_) => Err(Errno::EPERM),
     })?;
     inotify::fd_event(&f, inotify::IN_ATTRIB);
@@ -331,16 +415,16 @@ pub fn fchown(t: &mut Task, a: [u64; 6]) -> SysResult {
     if f.flags() & libc::O_PATH as u32 != 0 {
         return Err(Errno::EBADF);
     }
-    if crate::fs::tmpfs::chown_open(&*f.ops, id(a[1]), id(a[2])).is_some() {
+    let c = creds(t);
+    if let Some(r) = crate::fs::tmpfs::chown_open(&*f.ops, id(a[1]), id(a[2]), &c) {
+        r?;
         inotify::fd_event(&f, inotify::chown_mask(a[1], a[2]));
         return Ok(0);
     }
     let p = fd_path(t, a[0])?;
-    resolve(b"/", &p, |pl| match pl {
-        Place::Tmp(rel) => t.kernel.fs_of(&rel).chown(&rel, id(a[1]), id(a[2])),
-        Place::Host(abs) => {
-            super::rootfs::change(t, &abs, true, |fs, p| fs.chown(p, id(a[1]), id(a[2])))
-        }
+    t.mounts().resolve(b"/", &p, |pl| match pl {
+        Place::Tmp(rel) => rel.fs.chown(&rel, id(a[1]), id(a[2]), &c),
+        Place::Host(abs) => root_chown(t, &abs, true, (id(a[1]), id(a[2])), &c),
         Place::Proc(_) => Err(Errno::EPERM),
     })?;
     inotify::fd_event(&f, inotify::chown_mask(a[1], a[2]));
@@ -348,25 +432,34 @@ pub fn fchown(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 /// The 120 bytes of `struct statfs` for the filesystem at `abs`.
-fn statfs_bytes(abs: &[u8]) -> [u8; 120] {
+fn statfs_bytes(t: &Task, abs: &[u8]) -> [u8; 120] {
     const TMPFS_MAGIC: u64 = 0x0102_1994;
     const OVERLAYFS_SUPER_MAGIC: u64 = 0x794c_7630;
     const PROC_SUPER_MAGIC: u64 = 0x9fa0;
     const SYSFS_MAGIC: u64 = 0x6265_6572;
+    const DEVPTS_SUPER_MAGIC: u64 = 0x1cd1;
     let mut b = [0u8; 120];
-    let (kind, flags) = match vfs::place(abs) {
-        Place::Tmp(_) => (TMPFS_MAGIC, libc::ST_NOSUID | libc::ST_NODEV),
-        Place::Host(_) => (OVERLAYFS_SUPER_MAGIC, 0),
-        Place::Proc(p) if p.fs == vfs::PseudoFs::Sys => (
-            SYSFS_MAGIC,
-            libc::ST_NOSUID | libc::ST_NODEV | libc::ST_NOEXEC,
-        ),
-        Place::Proc(_) => (
-            PROC_SUPER_MAGIC,
-            libc::ST_NOSUID | libc::ST_NODEV | libc::ST_NOEXEC,
-        ),
+    let mounts = t.mounts();
+    let Some(m) = mounts.mount_of(abs) else {
+        return b;
     };
-    let fields: [u64; 7] = [kind, 4096, 1 << 20, 1 << 19, 1 << 19, 1 << 20, 1 << 19];
+    let kind = match m.fs {
+        MountFs::Tmpfs(_) | MountFs::Dev => TMPFS_MAGIC,
+        MountFs::Root => OVERLAYFS_SUPER_MAGIC,
+        MountFs::Pseudo(vfs::PseudoFs::Sys) => SYSFS_MAGIC,
+        MountFs::Pseudo(vfs::PseudoFs::Proc) => PROC_SUPER_MAGIC,
+        MountFs::Devpts => DEVPTS_SUPER_MAGIC,
+    };
+    // ST_RDONLY, ST_NOSUID, ST_NODEV and ST_NOEXEC have the values of the MS_ flags.
+    let flags = m.flags & 0xf;
+    let (blocks, free) = match &m.fs {
+        MountFs::Tmpfs(fs) => {
+            let (max, used) = fs.pages();
+            (max, max.saturating_sub(used))
+        }
+        _ => (1 << 20, 1 << 19),
+    };
+    let fields: [u64; 7] = [kind, 4096, blocks, free, free, 1 << 20, 1 << 19];
     for (i, v) in fields.iter().enumerate() {
         b[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
     }
@@ -379,14 +472,14 @@ fn statfs_bytes(abs: &[u8]) -> [u8; 120] {
 pub fn statfs(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (cwd, p) = path_arg(t, libc::AT_FDCWD as u64, a[0])?;
     super::file::stat_of(t, libc::AT_FDCWD as u64, &vfs::normalize(&cwd, &p), true)?;
-    t.write_mem(a[1], &statfs_bytes(&vfs::normalize(&cwd, &p)))
+    t.write_mem(a[1], &statfs_bytes(t, &vfs::normalize(&cwd, &p)))
         .map(|_| 0)
 }
 
 pub fn fstatfs(t: &mut Task, a: [u64; 6]) -> SysResult {
     let f = t.fds().get(a[0] as i32)?;
     let p = f.path.get().cloned().unwrap_or_else(|| b"/".to_vec());
-    t.write_mem(a[1], &statfs_bytes(&p)).map(|_| 0)
+    t.write_mem(a[1], &statfs_bytes(t, &p)).map(|_| 0)
 }
 
 /// statx(2): the basic fields, from the same stat as fstatat.

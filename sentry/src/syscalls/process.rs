@@ -54,8 +54,10 @@ fn do_clone(
     if f & libc::CLONE_NEWNS != 0 && f & libc::CLONE_FS != 0 {
         return Err(Errno::EINVAL);
     }
-    let unsupported = libc::CLONE_NEWNS
-        | libc::CLONE_NEWIPC
+    if f & libc::CLONE_NEWNS != 0 && !t.creds.privileged() {
+        return Err(Errno::EPERM);
+    }
+    let unsupported = libc::CLONE_NEWIPC
         | libc::CLONE_NEWUSER
         | libc::CLONE_NEWPID
         | libc::CLONE_NEWNET
@@ -190,6 +192,11 @@ fn do_clone(
             ))
         } else {
             t.uts.clone()
+        },
+        mnt: if f & libc::CLONE_NEWNS != 0 {
+            t.mnt.copy()
+        } else {
+            t.mnt.clone()
         },
         fast_guest: None,
     };
@@ -447,7 +454,8 @@ pub fn execve(t: &mut Task, dirfd: u64, path: u64, argv: u64, envp: u64, flags: 
         p
     };
     let cwd = super::file::base_dir(t, dirfd, &p)?;
-    let prog = load_program(&t.kernel, &cwd, &p, argv, envp)?;
+    super::mount::executable(t, &cwd, &p)?;
+    let prog = load_program(&t.kernel, &t.mounts(), &cwd, &p, argv, envp)?;
     t.exe = prog.path.clone();
     // Point of no return. Every other thread of the process ends, and the caller takes over
     // the thread-group leader's id.
@@ -838,16 +846,23 @@ pub fn clone3(t: &mut Task, a: [u64; 6]) -> SysResult {
     )
 }
 
-/// unshare(2): a private descriptor table or fs context; a new UTS namespace is accepted
-/// (the sandbox's hostname already belongs to it alone).
+/// unshare(2): a private descriptor table or fs context, a new UTS namespace, a new mount
+/// namespace (a copy of the mounts).
 pub fn unshare(t: &mut Task, a: [u64; 6]) -> SysResult {
     let f = a[0] as i32;
-    let allowed = libc::CLONE_FILES | libc::CLONE_FS | libc::CLONE_NEWUTS | libc::CLONE_SYSVSEM;
+    let allowed = libc::CLONE_FILES
+        | libc::CLONE_FS
+        | libc::CLONE_NEWUTS
+        | libc::CLONE_NEWNS
+        | libc::CLONE_SYSVSEM;
     if f & !allowed != 0 {
         return Err(Errno::EINVAL);
     }
-    if f & libc::CLONE_NEWUTS != 0 && !t.creds.privileged() {
+    if f & (libc::CLONE_NEWUTS | libc::CLONE_NEWNS) != 0 && !t.creds.privileged() {
         return Err(Errno::EPERM);
+    }
+    if f & libc::CLONE_NEWNS != 0 {
+        t.mnt = t.mnt.copy();
     }
     if f & libc::CLONE_FILES != 0 {
         let copy = t.fds().clone();

@@ -1,12 +1,14 @@
 //! Path syscalls on the root filesystem: the overlay of a tmpfs upper layer over the
-//! gofer's read-only lower layer (`fs::overlay`). Each function answers for one
-//! `Place::Host` path, or escapes when a symlink leads into another mount.
+//! gofer's read-only lower layer (`fs::overlay`), or with a write-through root
+//! (`--overlay=none`) the gofer's writable tree (`writethrough`). Each function answers for
+//! one `Place::Host` path, or escapes when a symlink leads into another mount.
 
 use std::sync::Arc;
 
 use crate::errno::Errno;
 use crate::fs::file::{FileOps, Stat};
-use crate::fs::overlay::{Found, Node};
+use crate::fs::overlay::{attr_of, Found, Node};
+use crate::fs::perm::{self, Attr};
 use crate::fs::tmpfs::{Creds, Resolution, Tmpfs};
 use crate::kernel::Task;
 
@@ -17,7 +19,11 @@ fn with<T>(
     follow: bool,
     f: impl FnOnce(Found) -> Result<T, Errno>,
 ) -> Result<Resolution<T>, Errno> {
-    match t.kernel.overlay.walk(&t.kernel.root, abs, follow)? {
+    match t
+        .kernel
+        .overlay
+        .walk(&t.kernel.root, &t.mounts(), abs, follow)?
+    {
         Resolution::Escape { target, rest } => Ok(Resolution::Escape { target, rest }),
         Resolution::Done(found) => f(found).map(Resolution::Done),
     }
@@ -75,6 +81,9 @@ pub fn open(
     creds: &Creds,
     check: impl FnOnce(&Stat) -> Result<(), Errno>,
 ) -> Result<Resolution<Opened>, Errno> {
+    if t.kernel.root.write_through() {
+        return super::writethrough::open(t, abs, flags, mode, creds, check);
+    }
     let o = |f: i32| f as u32;
     let follow = flags & o(libc::O_NOFOLLOW) == 0
         && flags & o(libc::O_CREAT | libc::O_EXCL) != o(libc::O_CREAT | libc::O_EXCL);
@@ -101,7 +110,7 @@ pub fn open(
                 check(&st)?;
                 let is_dir = st.mode & libc::S_IFMT == libc::S_IFDIR;
                 if is_dir && !write && flags & o(libc::O_PATH) == 0 && ov.in_lower(root, &path) {
-                    return Ok((ov.open_dir(root, &path, st)?, path));
+                    return Ok((ov.open_dir(root, &path, st, None)?, path));
                 }
                 let file =
                     match ov
@@ -126,13 +135,9 @@ pub fn open(
                     return Err(Errno::ELOOP);
                 }
                 check(&st)?;
-                // The root is a directory of both layers: its listing is merged.
-                if kind == libc::S_IFDIR
-                    && !write
-                    && flags & o(libc::O_PATH) == 0
-                    && ov.upper_is_dir(&path)
-                {
-                    return Ok((ov.open_dir(root, &path, st)?, path));
+                // Its listing merges what the upper layer has or will have.
+                if kind == libc::S_IFDIR && !write && flags & o(libc::O_PATH) == 0 {
+                    return Ok((ov.open_dir(root, &path, st, f.lower)?, path));
                 }
                 if write {
                     if kind == libc::S_IFDIR {
@@ -163,6 +168,9 @@ pub fn real_path(t: &Task, abs: &[u8]) -> Result<Resolution<Vec<u8>>, Errno> {
 
 /// mkdir(2).
 pub fn mkdir(t: &Task, abs: &[u8], mode: u32, creds: &Creds) -> Result<Resolution<()>, Errno> {
+    if t.kernel.root.write_through() {
+        return super::writethrough::mkdir(t, abs, mode, creds);
+    }
     with(t, abs, false, |f| match f.node {
         Node::Missing => t
             .kernel
@@ -181,6 +189,9 @@ pub fn symlink(
     abs: &[u8],
     creds: &Creds,
 ) -> Result<Resolution<()>, Errno> {
+    if t.kernel.root.write_through() {
+        return super::writethrough::symlink(t, target, abs, creds);
+    }
     with(t, abs, false, |f| match f.node {
         Node::Missing => t
             .kernel
@@ -194,30 +205,47 @@ pub fn symlink(
 
 /// unlink(2) and rmdir(2).
 pub fn remove(t: &Task, abs: &[u8], dir: bool) -> Result<Resolution<()>, Errno> {
+    if t.kernel.root.write_through() {
+        return super::writethrough::remove(t, abs, dir);
+    }
     with(t, abs, false, |f| {
         if f.path == b"/" {
             return Err(if dir { Errno::EBUSY } else { Errno::EISDIR });
         }
-        t.kernel.overlay.remove(&t.kernel.root, &f, dir)
+        let c = super::file::creds(t);
+        t.kernel.overlay.remove(&t.kernel.root, &f, dir, &c)
     })
 }
 
-/// A change to an existing file (truncate, chmod, chown, utimens): copied up, then `op`.
+/// A change to an existing file (truncate, chmod, chown, utimens): `check` vets the
+/// caller's permission on its attributes (before a copy-up), then it is copied up and `op`
+/// does it.
 pub fn change(
     t: &Task,
     abs: &[u8],
     follow: bool,
+    check: impl FnOnce(&Attr) -> Result<(), Errno>,
     op: impl FnOnce(&Tmpfs, &[u8]) -> Result<Resolution<()>, Errno>,
 ) -> Result<Resolution<()>, Errno> {
-    with(t, abs, follow, |f| match f.node {
-        Node::Missing => Err(Errno::ENOENT),
-        _ => t.kernel.overlay.change(&t.kernel.root, &f.path, op),
+    with(t, abs, follow, |f| match attr_of(&f.node) {
+        None => Err(Errno::ENOENT),
+        Some(a) => {
+            check(&a)?;
+            t.kernel.overlay.change(&t.kernel.root, &f.path, op)
+        }
     })
 }
 
 /// rename(2) and renameat2(2) within the root.
 pub fn rename(t: &Task, from: &[u8], to: &[u8], flags: u32) -> Result<(), Errno> {
-    let walk = |p: &[u8]| match t.kernel.overlay.walk(&t.kernel.root, p, false)? {
+    if t.kernel.root.write_through() {
+        return super::writethrough::rename(t, from, to, flags);
+    }
+    let walk = |p: &[u8]| match t
+        .kernel
+        .overlay
+        .walk(&t.kernel.root, &t.mounts(), p, false)?
+    {
         Resolution::Done(f) => Ok(f),
         Resolution::Escape { .. } => Err(Errno::EXDEV),
     };
@@ -231,12 +259,20 @@ pub fn rename(t: &Task, from: &[u8], to: &[u8], flags: u32) -> Result<(), Errno>
     if b.path.starts_with(&[&a.path[..], b"/"].concat()) {
         return Err(Errno::EINVAL);
     }
-    t.kernel.overlay.rename(&t.kernel.root, &a, &b, flags)
+    let c = super::file::creds(t);
+    t.kernel.overlay.rename(&t.kernel.root, &a, &b, flags, &c)
 }
 
 /// link(2) within the root: the file is copied up and linked there.
 pub fn link(t: &Task, from: &[u8], to: &[u8]) -> Result<(), Errno> {
-    let walk = |p: &[u8]| match t.kernel.overlay.walk(&t.kernel.root, p, false)? {
+    if t.kernel.root.write_through() {
+        return super::writethrough::link(t, from, to);
+    }
+    let walk = |p: &[u8]| match t
+        .kernel
+        .overlay
+        .walk(&t.kernel.root, &t.mounts(), p, false)?
+    {
         Resolution::Done(f) => Ok(f),
         Resolution::Escape { .. } => Err(Errno::EXDEV),
     };
@@ -249,9 +285,13 @@ pub fn link(t: &Task, from: &[u8], to: &[u8]) -> Result<(), Errno> {
     if !matches!(b.node, Node::Missing) {
         return Err(Errno::EEXIST);
     }
+    let c = super::file::creds(t);
+    if let Some(attr) = attr_of(&a.node) {
+        perm::may_link(&c, &attr)?;
+    }
     let ov = &t.kernel.overlay;
     ov.copy_up(&t.kernel.root, &a.path)?;
     ov.create(&t.kernel.root, &b.path, false, |fs, p| {
-        fs.link(up(&a.path), p).map(Resolution::Done)
+        fs.link(up(&a.path), p, &c).map(Resolution::Done)
     })
 }

@@ -15,7 +15,7 @@ use std::time::Instant;
 use crate::errno::{Errno, SysResult};
 use crate::fs::procfs;
 use crate::fs::tmpfs::Resolution;
-use crate::fs::vfs::{resolve, Place};
+use crate::fs::vfs::Place;
 use crate::fs::{OpenFile, Stat};
 use crate::kernel::signal::{self, SigInfo};
 use crate::kernel::Task;
@@ -132,8 +132,8 @@ fn find_target(t: &Task, addr: &Addr, ty: SockType) -> Result<Arc<Sock>, Errno> 
         Addr::Path(p) => p,
     };
     let cwd = t.cwd();
-    let (st, bound) = resolve(&cwd, path, |place| match place {
-        Place::Tmp(rel) => t.kernel.fs_of(&rel).bound_socket(&rel),
+    let (st, bound) = t.mounts().resolve(&cwd, path, |place| match place {
+        Place::Tmp(rel) => rel.fs.bound_socket(&rel),
         Place::Host(abs) => {
             // Host sockets are not reachable from the sandbox.
             let l = t.kernel.root.lookup(b"/", &abs, true)?;
@@ -168,12 +168,9 @@ fn bind_path(t: &Task, sock: &Arc<Sock>, path: Vec<u8>) -> Result<(), Errno> {
     let obj: Arc<dyn Any + Send + Sync> = sock.clone();
     let bound = Arc::downgrade(&obj);
     let mut made = None;
-    let r = resolve(&cwd, &path, |place| match place {
+    let r = t.mounts().resolve(&cwd, &path, |place| match place {
         Place::Tmp(rel) => {
-            let r = t
-                .kernel
-                .fs_of(&rel)
-                .mksock(&rel, 0o777, &creds, bound.clone())?;
+            let r = rel.fs.mksock(&rel, 0o777, &creds, bound.clone())?;
             if r == Resolution::Done(()) {
                 made = Some(rel);
             }
@@ -189,7 +186,8 @@ fn bind_path(t: &Task, sock: &Arc<Sock>, path: Vec<u8>) -> Result<(), Errno> {
     }
     if let Err(e) = sock.set_path(path) {
         if let Some(rel) = made {
-            let _ = t.kernel.fs_of(&rel).unlink(&rel);
+            // Undoing our own bind: the kernel's work.
+            let _ = rel.fs.unlink(&rel, &crate::fs::perm::Creds::ROOT);
         }
         return Err(e);
     }

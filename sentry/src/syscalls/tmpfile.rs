@@ -10,7 +10,7 @@ use crate::errno::{Errno, SysResult};
 use crate::fs::overlay::Node;
 use crate::fs::procfs;
 use crate::fs::tmpfs::Resolution;
-use crate::fs::vfs::{self, resolve, Place};
+use crate::fs::vfs::{self, Place};
 use crate::fs::OpenFile;
 use crate::kernel::Task;
 
@@ -33,12 +33,18 @@ pub(super) fn open(
     let cwd = base_dir(t, dirfd, path)?;
     let c = creds(t);
     let mut dir_at = Vec::new();
-    let ops = resolve(&cwd, path, |place| match place {
+    let ops = t.mounts().resolve(&cwd, path, |place| match place {
         Place::Tmp(rel) => {
-            dir_at = [rel.mount.point(), b"/", &rel].concat();
-            t.kernel.fs_of(&rel).open(&rel, flags, mode, &c)
+            dir_at = rel.abs();
+            rel.fs.open(&rel, flags, mode, &c)
         }
-        Place::Host(abs) => match t.kernel.overlay.walk(&t.kernel.root, &abs, true)? {
+        // A write-through root has no unnamed files (the gofer makes none).
+        Place::Host(_) if t.kernel.root.write_through() => Err(Errno::EOPNOTSUPP),
+        Place::Host(abs) => match t
+            .kernel
+            .overlay
+            .walk(&t.kernel.root, &t.mounts(), &abs, true)?
+        {
             Resolution::Escape { target, rest } => Ok(Resolution::Escape { target, rest }),
             Resolution::Done(f) => {
                 let kind = match f.node {
@@ -120,18 +126,19 @@ pub(super) fn linkat_open(
 fn proc_fd_file(t: &Task, olddir: u64, old: u64) -> Option<Arc<OpenFile>> {
     let p = t.read_path(old).ok()?;
     let cwd = base_dir(t, olddir, &p).ok()?;
-    resolve(&cwd, &p, |place| match place {
-        Place::Proc(rel) => match procfs::lookup(t, &rel, false)? {
-            Resolution::Escape { target, rest } => Ok(Resolution::Escape { target, rest }),
-            Resolution::Done(f) => Ok(Resolution::Done(match f.node {
-                procfs::Node::Fd(_, file) => Some(file),
-                _ => None,
-            })),
-        },
-        _ => Ok(Resolution::Done(None)),
-    })
-    .ok()
-    .flatten()
+    t.mounts()
+        .resolve(&cwd, &p, |place| match place {
+            Place::Proc(rel) => match procfs::lookup(t, &rel, false)? {
+                Resolution::Escape { target, rest } => Ok(Resolution::Escape { target, rest }),
+                Resolution::Done(f) => Ok(Resolution::Done(match f.node {
+                    procfs::Node::Fd(_, file) => Some(file),
+                    _ => None,
+                })),
+            },
+            _ => Ok(Resolution::Done(None)),
+        })
+        .ok()
+        .flatten()
 }
 
 /// Links the open `file` at `new` (relative to `newdir`): EEXIST, ENOENT, EXDEV (another
@@ -140,10 +147,16 @@ fn link_file(t: &Task, file: &OpenFile, newdir: u64, new: u64) -> SysResult {
     let np = t.read_path(new)?;
     let ncwd = base_dir(t, newdir, &np)?;
     let na = vfs::normalize(&ncwd, &np);
-    match vfs::place(&na) {
+    match t.mounts().place(&na) {
         Place::Tmp(n) if n.is_empty() => Err(Errno::EEXIST),
-        Place::Tmp(n) => t.kernel.fs_of(&n).link_open(&*file.ops, &n).map(|_| 0),
-        Place::Host(n) => match t.kernel.overlay.walk(&t.kernel.root, &n, false)? {
+        Place::Tmp(n) => n.fs.link_open(&*file.ops, &n, &creds(t)).map(|_| 0),
+        // Open files of a write-through root are host files: none lives in the Sentry.
+        Place::Host(_) if t.kernel.root.write_through() => Err(Errno::EXDEV),
+        Place::Host(n) => match t
+            .kernel
+            .overlay
+            .walk(&t.kernel.root, &t.mounts(), &n, false)?
+        {
             Resolution::Escape { .. } => Err(Errno::EXDEV),
             Resolution::Done(f) => match f.node {
                 Node::Missing if n.ends_with(b"/") => Err(Errno::ENOENT),
@@ -151,7 +164,7 @@ fn link_file(t: &Task, file: &OpenFile, newdir: u64, new: u64) -> SysResult {
                     .kernel
                     .overlay
                     .create(&t.kernel.root, &f.path, false, |fs, p| {
-                        fs.link_open(&*file.ops, p).map(Resolution::Done)
+                        fs.link_open(&*file.ops, p, &creds(t)).map(Resolution::Done)
                     })
                     .map(|_| 0),
                 _ => Err(Errno::EEXIST),

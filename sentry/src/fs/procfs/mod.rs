@@ -226,8 +226,8 @@ type NodeAt = fn(&Task, &[&[u8]]) -> Result<Found, Errno>;
 /// at the end, with `follow`) escapes to its absolute target with the rest of the path.
 pub fn lookup(t: &Task, p: &PseudoPath, follow: bool) -> Result<Resolution<Found>, Errno> {
     let (node_at, base): (NodeAt, &[u8]) = match p.fs {
-        PseudoFs::Proc => (node_at, PseudoFs::Proc.point()),
-        PseudoFs::Sys => (crate::fs::sysfs::node_at, PseudoFs::Sys.point()),
+        PseudoFs::Proc => (node_at, &p.point[..]),
+        PseudoFs::Sys => (crate::fs::sysfs::node_at, &p.point[..]),
     };
     let rel: &[u8] = p;
     let mut comps: Vec<&[u8]> = Vec::new();
@@ -239,10 +239,10 @@ pub fn lookup(t: &Task, p: &PseudoPath, follow: bool) -> Result<Resolution<Found
     for (i, c) in parts.iter().enumerate() {
         if *c == b".." {
             if comps.pop().is_none() {
-                // Above the mount point: the rest is resolved from the root.
+                // Above the mount point: the rest is resolved from its parent.
                 let rest = parts[i + 1..].join(&b'/');
                 return Ok(Resolution::Escape {
-                    target: b"/".to_vec(),
+                    target: b"..".to_vec(),
                     rest,
                 });
             }

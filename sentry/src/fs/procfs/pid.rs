@@ -193,8 +193,8 @@ fn leaf_file(t: &Task, v: &ProcessView, id: i32, name: &[u8]) -> Result<Found, E
         }
         b"maps" => file(maps(v, false)),
         b"smaps" => file(maps(v, true)),
-        b"mounts" => file(system::mounts()),
-        b"mountinfo" => file(system::mountinfo()),
+        b"mounts" => file(system::mounts(&t.mounts())),
+        b"mountinfo" => file(system::mountinfo(&t.mounts())),
         b"limits" => file(limits(v)),
         b"cgroup" => file("0::/\n"),
         b"oom_score" => file("0\n"),

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 
 use super::{Found, Node, DT_DIR, DT_LNK, DT_REG};
 use crate::errno::Errno;
+use crate::fs::vfs::{MountFs, Mounts};
 use crate::kernel::Task;
 
 /// Entries of /proc besides the processes and self links.
@@ -232,30 +233,94 @@ pub fn net(rest: &[&[u8]]) -> Result<Found, Errno> {
              0          0         0        0       0    0    0    0     0       0          0\n",
         ),
         [b"tcp"] | [b"tcp6"] | [b"udp"] | [b"udp6"] => file(SOCK_HDR),
-        [b"unix"] => file("Num       RefCount Protocol Flags    Type St Inode Path\n"),
+        [b"unix"] => file(crate::net::unix::proc_net_unix()),
         _ => Err(Errno::ENOENT),
     }
 }
 
-/// /proc/PID/mounts: the sandbox's mounts.
-pub fn mounts() -> String {
-    "none / overlay rw,relatime 0 0\nnone /dev tmpfs rw,nosuid,relatime,mode=755 0 0\n\
-     proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n\
-     none /tmp tmpfs rw,nosuid,nodev,relatime 0 0\n\
-     none /dev/shm tmpfs rw,nosuid,nodev,relatime 0 0\n\
-     sysfs /sys sysfs ro,nosuid,nodev,noexec,relatime 0 0\n\
-     devpts /dev/pts devpts rw,nosuid,noexec,relatime,gid=5,mode=620,ptmxmode=666 0 0\n"
-        .to_string()
+/// A path as /proc/mounts shows it: space, tab, newline and backslash in octal escapes.
+fn escaped(p: &[u8]) -> String {
+    let mut s = String::new();
+    for &b in p {
+        match b {
+            b' ' | b'\t' | b'\n' | b'\\' => s.push_str(&format!("\\{b:03o}")),
+            _ => s.push(b as char),
+        }
+    }
+    s
 }
 
-/// /proc/PID/mountinfo.
-pub fn mountinfo() -> String {
-    "1 1 0:1 / / rw,relatime - overlay none rw\n\
-     2 1 0:2 / /dev rw,nosuid,relatime - tmpfs none rw,mode=755\n\
-     3 1 0:22 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw\n\
-     4 1 0:42 / /tmp rw,nosuid,nodev,relatime - tmpfs none rw\n\
-     5 2 0:43 / /dev/shm rw,nosuid,nodev,relatime - tmpfs none rw\n\
-     6 1 0:21 / /sys ro,nosuid,nodev,noexec,relatime - sysfs sysfs ro\n\
-     7 2 0:24 / /dev/pts rw,nosuid,noexec,relatime - devpts devpts rw,gid=5,mode=620,ptmxmode=666\n"
-        .to_string()
+/// The per-mount options: rw or ro, then nosuid, nodev, noexec and the access-time ones.
+fn mount_opts(flags: u64) -> String {
+    let mut o = vec![if flags & libc::MS_RDONLY != 0 {
+        "ro"
+    } else {
+        "rw"
+    }];
+    for (f, name) in [
+        (libc::MS_NOSUID, "nosuid"),
+        (libc::MS_NODEV, "nodev"),
+        (libc::MS_NOEXEC, "noexec"),
+        (libc::MS_NOATIME, "noatime"),
+        (libc::MS_NODIRATIME, "nodiratime"),
+        (libc::MS_RELATIME, "relatime"),
+    ] {
+        if flags & f != 0 {
+            o.push(name);
+        }
+    }
+    o.join(",")
+}
+
+/// /proc/PID/mounts: the mounts of the namespace.
+pub fn mounts(m: &Mounts) -> String {
+    let mut s = String::new();
+    for x in m.list() {
+        let mut opts = mount_opts(x.flags);
+        if !x.options.is_empty() {
+            opts = format!("{opts},{}", x.options);
+        }
+        let _ = writeln!(
+            s,
+            "{} {} {} {opts} 0 0",
+            escaped(&x.source),
+            escaped(&x.point),
+            x.fs.type_name()
+        );
+    }
+    s
+}
+
+/// /proc/PID/mountinfo: the mounts of the namespace with ids, parents, devices and roots.
+pub fn mountinfo(m: &Mounts) -> String {
+    let mut s = String::new();
+    for x in m.list() {
+        let root = match x.fs {
+            MountFs::Root => x.root.clone(),
+            _ => [b"/", &x.root[..]].concat(),
+        };
+        let ro = if x.flags & libc::MS_RDONLY != 0 {
+            "ro"
+        } else {
+            "rw"
+        };
+        let sb = if x.options.is_empty() {
+            ro.to_string()
+        } else {
+            format!("{ro},{}", x.options)
+        };
+        let _ = writeln!(
+            s,
+            "{} {} 0:{} {} {} {} - {} {} {sb}",
+            x.id,
+            x.parent,
+            x.fs.minor(),
+            escaped(&root),
+            escaped(&x.point),
+            mount_opts(x.flags),
+            x.fs.type_name(),
+            escaped(&x.source),
+        );
+    }
+    s
 }

@@ -1,9 +1,10 @@
 //! Operations on attributes: stat, readlink, truncate, chmod, chown, utimens.
 
 use super::inode::{now, rlock, wlock, Kind, Meta};
-use super::{Resolution, Tmpfs, UTIME_NOW, UTIME_OMIT};
+use super::{Creds, Resolution, Tmpfs, UTIME_NOW, UTIME_OMIT};
 use crate::errno::Errno;
 use crate::fs::file::Stat;
+use crate::fs::perm;
 
 /// Validates one utimensat timestamp.
 fn check_time(t: Option<(i64, i64)>) -> Result<(), Errno> {
@@ -48,9 +49,10 @@ impl Tmpfs {
     }
 
     /// truncate(2) (follows symlinks). EINVAL for a length above i64::MAX or a non-regular
-    /// file, EISDIR for a directory, EFBIG beyond the size limit. mtime and ctime change only
-    /// if the size does.
-    pub fn truncate(&self, path: &[u8], len: u64) -> Result<Resolution<()>, Errno> {
+    /// file, EISDIR for a directory, EACCES without write permission, EFBIG beyond the size
+    /// limit. mtime and ctime change only if the size does; set-user-ID goes as a write by
+    /// `creds` takes it.
+    pub fn truncate(&self, path: &[u8], len: u64, creds: &Creds) -> Result<Resolution<()>, Errno> {
         if len > i64::MAX as u64 {
             return Err(Errno::EINVAL);
         }
@@ -64,9 +66,11 @@ impl Tmpfs {
             Kind::Dir(_) => return Err(Errno::EISDIR),
             Kind::Symlink(_) | Kind::Socket(_) | Kind::Fifo(_) => return Err(Errno::EINVAL),
         };
+        perm::permission(creds, &inode.attr(), perm::MAY_WRITE)?;
         if len > self.shared.max_file_size {
             return Err(Errno::EFBIG);
         }
+        inode.clear_setid_for(creds);
         let mut d = wlock(data);
         if d.size != len {
             d.truncate(len);
@@ -80,29 +84,32 @@ impl Tmpfs {
         &self,
         path: &[u8],
         follow: bool,
-        f: impl FnOnce(&mut Meta),
+        f: impl FnOnce(&mut Meta) -> Result<(), Errno>,
     ) -> Result<Resolution<()>, Errno> {
         let _r = rlock(&self.tree);
-        Ok(self.lookup(path, follow)?.map(|i| i.with_meta(f)))
+        match self.lookup(path, follow)? {
+            Resolution::Done(i) => i.with_meta(f).map(Resolution::Done),
+            Resolution::Escape { target, rest } => Ok(Resolution::Escape { target, rest }),
+        }
     }
 
-    /// chmod(2) (follows symlinks): sets the permission bits (07777 of `mode`).
-    pub fn chmod(&self, path: &[u8], mode: u32) -> Result<Resolution<()>, Errno> {
-        self.setattr(path, true, |m| {
-            m.mode = (m.mode & libc::S_IFMT) | (mode & 0o7777);
-            m.ctime = now();
-        })
+    /// chmod(2) (follows symlinks): sets the permission bits (07777 of `mode`) as
+    /// [`perm::chmod_bits`] allows `creds` (EPERM for a non-owner).
+    pub fn chmod(&self, path: &[u8], mode: u32, creds: &Creds) -> Result<Resolution<()>, Errno> {
+        self.setattr(path, true, |m| chmod_meta(m, mode, creds))
     }
 
     /// chown(2) (follows symlinks): None leaves the owner or group as is. As Linux does,
-    /// clears set-user-ID, and set-group-ID if group-executable, on non-directories.
+    /// clears set-user-ID, and set-group-ID if group-executable, on non-directories; EPERM
+    /// for what `creds` may not change ([`perm::chown_mode`]).
     pub fn chown(
         &self,
         path: &[u8],
         uid: Option<u32>,
         gid: Option<u32>,
+        creds: &Creds,
     ) -> Result<Resolution<()>, Errno> {
-        self.chown_at(path, true, uid, gid)
+        self.setattr(path, true, |m| chown_meta(m, uid, gid, creds))
     }
 
     /// lchown(2): as [`Tmpfs::chown`], without following a final symlink.
@@ -111,41 +118,24 @@ impl Tmpfs {
         path: &[u8],
         uid: Option<u32>,
         gid: Option<u32>,
+        creds: &Creds,
     ) -> Result<Resolution<()>, Errno> {
-        self.chown_at(path, false, uid, gid)
-    }
-
-    fn chown_at(
-        &self,
-        path: &[u8],
-        follow: bool,
-        uid: Option<u32>,
-        gid: Option<u32>,
-    ) -> Result<Resolution<()>, Errno> {
-        self.setattr(path, follow, |m| {
-            m.uid = uid.unwrap_or(m.uid);
-            m.gid = gid.unwrap_or(m.gid);
-            if m.mode & libc::S_IFMT != libc::S_IFDIR {
-                m.mode &= !libc::S_ISUID;
-                if m.mode & libc::S_IXGRP != 0 {
-                    m.mode &= !libc::S_ISGID;
-                }
-            }
-            m.ctime = now();
-        })
+        self.setattr(path, false, |m| chown_meta(m, uid, gid, creds))
     }
 
     /// utimensat(2) (follows symlinks): None (or nanoseconds [`UTIME_OMIT`]) leaves a time
     /// as is, nanoseconds [`UTIME_NOW`] sets the current time. ctime becomes now. EINVAL for
     /// nanoseconds out of range; with both times omitted nothing is done, not even a lookup
-    /// (as Linux).
+    /// (as Linux). Both times [`UTIME_NOW`] need ownership or write permission (EACCES),
+    /// anything else ownership (EPERM), or CAP_FOWNER.
     pub fn utimens(
         &self,
         path: &[u8],
         atime: Option<(i64, i64)>,
         mtime: Option<(i64, i64)>,
+        creds: &Creds,
     ) -> Result<Resolution<()>, Errno> {
-        self.utimens_at(path, true, atime, mtime)
+        self.utimens_at(path, true, atime, mtime, creds)
     }
 
     /// utimensat(2) with AT_SYMLINK_NOFOLLOW: as [`Tmpfs::utimens`], on a final symlink
@@ -155,8 +145,9 @@ impl Tmpfs {
         path: &[u8],
         atime: Option<(i64, i64)>,
         mtime: Option<(i64, i64)>,
+        creds: &Creds,
     ) -> Result<Resolution<()>, Errno> {
-        self.utimens_at(path, false, atime, mtime)
+        self.utimens_at(path, false, atime, mtime, creds)
     }
 
     fn utimens_at(
@@ -165,6 +156,7 @@ impl Tmpfs {
         follow: bool,
         atime: Option<(i64, i64)>,
         mtime: Option<(i64, i64)>,
+        creds: &Creds,
     ) -> Result<Resolution<()>, Errno> {
         check_time(atime)?;
         check_time(mtime)?;
@@ -172,11 +164,36 @@ impl Tmpfs {
         if omitted(atime) && omitted(mtime) {
             return Ok(Resolution::Done(()));
         }
+        let touch = matches!((atime, mtime), (Some((_, UTIME_NOW)), Some((_, UTIME_NOW))));
         self.setattr(path, follow, |m| {
+            perm::may_set_times(creds, &m.attr(), touch)?;
             let t = now();
             m.atime = new_time(atime, m.atime, t);
             m.mtime = new_time(mtime, m.mtime, t);
             m.ctime = t;
+            Ok(())
         })
     }
+}
+
+/// chmod of the attributes `m` by `creds` (see [`Tmpfs::chmod`]).
+pub(super) fn chmod_meta(m: &mut Meta, mode: u32, creds: &Creds) -> Result<(), Errno> {
+    let bits = perm::chmod_bits(creds, &m.attr(), mode)?;
+    m.mode = (m.mode & libc::S_IFMT) | bits;
+    m.ctime = now();
+    Ok(())
+}
+
+/// chown of the attributes `m` by `creds` (see [`Tmpfs::chown`]).
+pub(super) fn chown_meta(
+    m: &mut Meta,
+    uid: Option<u32>,
+    gid: Option<u32>,
+    creds: &Creds,
+) -> Result<(), Errno> {
+    m.mode = perm::chown_mode(creds, &m.attr(), uid, gid)?;
+    m.uid = uid.unwrap_or(m.uid);
+    m.gid = gid.unwrap_or(m.gid);
+    m.ctime = now();
+    Ok(())
 }

@@ -52,7 +52,7 @@ impl Tmpfs {
     ) -> Result<Resolution<()>, Errno> {
         let perm = mode & 0o7777 & !creds.umask;
         let (dev, uid) = (self.dev, creds.uid);
-        self.create_leaf(path, creds, |ino, gid| {
+        self.create_leaf(path, creds, perm, |ino, gid, perm| {
             Ok(match ty {
                 NodeType::Device => return Err(Errno::EPERM),
                 NodeType::Regular => {

@@ -38,6 +38,7 @@ impl FileOps for RegFile {
         if data.is_empty() {
             return Ok(0);
         }
+        self.inode.clear_setid_for_current();
         let mut d = wlock(self.data()?);
         let n = d.write(off, data)?;
         self.inode.with_meta(|m| m.modified());
@@ -60,6 +61,7 @@ impl FileOps for RegFile {
         if len > i64::MAX as u64 {
             return Err(Errno::EINVAL);
         }
+        self.inode.clear_setid_for_current();
         let mut d = wlock(self.data()?);
         if d.size != len {
             d.truncate(len);
@@ -76,6 +78,7 @@ impl FileOps for RegFile {
             m if m == PUNCH | KEEP_SIZE => true,
             _ => return Err(Errno::EOPNOTSUPP),
         };
+        self.inode.clear_setid_for_current();
         let mut d = wlock(self.data()?);
         let size = d.size;
         d.fallocate(off, len, punch, mode & KEEP_SIZE != 0)?;

@@ -8,6 +8,7 @@ use platform::MemoryFile;
 
 use crate::errno::Errno;
 use crate::fs::file::Stat;
+use crate::fs::perm::{self, Attr, Creds};
 use crate::mm::SharedObject;
 
 /// Size of one page of file data; also `st_blksize`.
@@ -66,6 +67,11 @@ pub(super) struct Shared {
 }
 
 impl Shared {
+    /// Pages the filesystem may hold, and pages it holds now.
+    pub(super) fn pages(&self) -> (u64, u64) {
+        (self.max_pages, self.used_pages.load(Ordering::Relaxed))
+    }
+
     pub(super) fn new(max_bytes: u64, max_file_size: u64, mf: Arc<MemoryFile>) -> Shared {
         Shared {
             used_pages: Arc::new(AtomicU64::new(0)),
@@ -109,6 +115,15 @@ impl Meta {
             mtime: t,
             ctime: t,
             linkable: false,
+        }
+    }
+
+    /// What permission checks look at.
+    pub fn attr(&self) -> Attr {
+        Attr {
+            mode: self.mode,
+            uid: self.uid,
+            gid: self.gid,
         }
     }
 
@@ -272,6 +287,15 @@ impl Dir {
         self.next_cookie += 1;
         self.names.insert(name.clone(), cookie);
         self.entries.insert(cookie, Entry { name, inode });
+    }
+
+    /// Points the existing `name` at `inode` under the cookie it has (a reader already past
+    /// it does not see it again); returns the inode it named.
+    pub fn replace(&mut self, name: &[u8], inode: Arc<Inode>) -> Option<Arc<Inode>> {
+        let cookie = self.names.get(name)?;
+        self.entries
+            .get_mut(cookie)
+            .map(|e| std::mem::replace(&mut e.inode, inode))
     }
 
     /// Removes `name`, returning its inode.
@@ -448,6 +472,29 @@ impl Inode {
             Kind::Symlink(_) => libc::DT_LNK,
             Kind::Socket(_) => libc::DT_SOCK,
             Kind::Fifo(_) => libc::DT_FIFO,
+        }
+    }
+
+    /// Type, mode, owner and group, for permission checks.
+    pub fn attr(&self) -> Attr {
+        lock(&self.meta).attr()
+    }
+
+    /// Clears set-user-ID (and set-group-ID) as a write or a change of size by `c` does
+    /// ([`perm::after_write`]).
+    pub fn clear_setid_for(&self, c: &Creds) {
+        self.with_meta(|m| {
+            if let Some(mode) = perm::after_write(c, &m.attr()) {
+                m.mode = mode;
+            }
+        });
+    }
+
+    /// As [`Inode::clear_setid_for`] the running task. Cheap unless the file is set-user-ID or
+    /// set-group-ID; call it holding no lock of this filesystem (it takes the task's).
+    pub fn clear_setid_for_current(&self) {
+        if lock(&self.meta).mode & (libc::S_ISUID | libc::S_ISGID) != 0 {
+            self.clear_setid_for(&perm::current());
         }
     }
 

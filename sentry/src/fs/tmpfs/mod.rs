@@ -28,7 +28,10 @@
 //! (mknod: named pipes, regular and socket inodes) and `tmpfile` (linkat(AT_EMPTY_PATH),
 //! fchmod and fchown of open files).
 //!
-//! The sandbox runs as root, so permission (DAC) checks are not made.
+//! Permission (DAC) checks are made under the tree lock with the caller's [`Creds`], by the
+//! rules of `fs::perm`: write and search permission on directories to add or remove names,
+//! sticky directories, set-group-ID directories, ownership for chmod, chown and times, and
+//! set-user-ID cleared by writes. Search permission along a path is not checked.
 
 mod attr;
 mod fifo;
@@ -54,6 +57,7 @@ use platform::MemoryFile;
 use self::inode::{lock, Dir, Inode, Shared};
 use self::walk::{Comp, Esc, Step, Walker};
 use crate::errno::Errno;
+use crate::fs::perm;
 
 /// renameat2: fail with EEXIST instead of replacing the target.
 pub const RENAME_NOREPLACE: u32 = 1;
@@ -62,16 +66,7 @@ pub const RENAME_EXCHANGE: u32 = 2;
 /// renameat2: leave a whiteout at the source (not supported here: EINVAL).
 pub const RENAME_WHITEOUT: u32 = 4;
 
-/// The credentials an operation creates files with.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Creds {
-    /// Owner of new inodes (fsuid).
-    pub uid: u32,
-    /// Group of new inodes (fsgid), unless the directory is set-group-ID.
-    pub gid: u32,
-    /// Permission bits cleared from the mode of new inodes.
-    pub umask: u32,
-}
+pub use crate::fs::perm::Creds;
 
 /// Where a symlink inside tmpfs points when it leaves the filesystem (absolute target, or a
 /// relative target that climbs above the root): the caller re-resolves it in the global
@@ -161,14 +156,12 @@ pub const UTIME_OMIT: i64 = libc::UTIME_OMIT;
 /// A lookup's last component: its directory, and the component (None for the root itself).
 type Last = (Arc<Inode>, Option<Comp>);
 
-/// Owner group of a new inode in `dir`, and whether `dir` is set-group-ID.
-fn new_owner(dir: &Inode, creds: &Creds) -> (u32, bool) {
-    let m = *lock(&dir.meta);
-    if m.mode & libc::S_ISGID != 0 {
-        (m.gid, true)
-    } else {
-        (creds.gid, false)
-    }
+/// Group and permission bits of a new inode `creds` makes in `dir` with `perm` (umask
+/// applied), after checking that it may add a name there (EACCES).
+fn new_owner(dir: &Inode, creds: &Creds, perm: u32, is_dir: bool) -> Result<(u32, u32), Errno> {
+    let d = dir.attr();
+    perm::may_create(creds, &d)?;
+    Ok(perm::new_inode(creds, &d, perm, is_dir))
 }
 
 /// The directory table of `dir`.
@@ -215,6 +208,11 @@ impl Tmpfs {
             tree: RwLock::new(()),
             shared,
         })
+    }
+
+    /// Pages of file data the filesystem may hold, and pages it holds now (statfs).
+    pub fn pages(&self) -> (u64, u64) {
+        self.shared.pages()
     }
 
     /// The device number (`st_dev`) of every inode.

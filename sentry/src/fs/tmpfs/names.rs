@@ -7,11 +7,12 @@ use super::walk::{Comp, PATH_MAX};
 use super::{child_toward, new_owner, no_escape, table, Creds, Resolution, Tmpfs};
 use super::{RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT};
 use crate::errno::Errno;
+use crate::fs::perm;
 
 impl Tmpfs {
     /// mkdir(2): mode & 01777 & ~umask, plus S_ISGID (and the group) from a set-group-ID
     /// parent. EEXIST if the name exists (even as a dangling symlink) or is "."/".."/the
-    /// root.
+    /// root, EACCES without write and search permission on the parent.
     pub fn mkdir(&self, path: &[u8], mode: u32, creds: &Creds) -> Result<Resolution<()>, Errno> {
         let _w = wlock(&self.tree);
         let (dir, comp) = match self.parent_of(path)? {
@@ -23,8 +24,7 @@ impl Tmpfs {
         if t.get(&comp.name).is_some() {
             return Err(Errno::EEXIST);
         }
-        let (gid, sgid) = new_owner(&dir, creds);
-        let perm = (mode & 0o1777 & !creds.umask) | if sgid { libc::S_ISGID } else { 0 };
+        let (gid, perm) = new_owner(&dir, creds, mode & 0o1777 & !creds.umask, true)?;
         let child = Inode::new_dir(
             self.new_ino(),
             self.dev,
@@ -45,8 +45,9 @@ impl Tmpfs {
 
     /// unlink(2): removes a non-directory name (a symlink itself, never its target). EISDIR
     /// for directories and "."/".."/the root; ENOTDIR for a trailing slash on a
-    /// non-directory. Open files keep the inode alive.
-    pub fn unlink(&self, path: &[u8]) -> Result<Resolution<()>, Errno> {
+    /// non-directory; EACCES/EPERM as [`perm::may_delete`] says (sticky directories). Open
+    /// files keep the inode alive.
+    pub fn unlink(&self, path: &[u8], creds: &Creds) -> Result<Resolution<()>, Errno> {
         let _w = wlock(&self.tree);
         let (dir, comp) = match self.parent_of(path)? {
             Resolution::Done(v) => v,
@@ -55,6 +56,7 @@ impl Tmpfs {
         let comp = comp.filter(Comp::is_normal).ok_or(Errno::EISDIR)?;
         let mut t = lock(table(&dir)?);
         let child = t.get(&comp.name).ok_or(Errno::ENOENT)?;
+        perm::may_delete(creds, &dir.attr(), &child.attr())?;
         if child.is_dir() {
             return Err(Errno::EISDIR);
         }
@@ -73,8 +75,9 @@ impl Tmpfs {
     }
 
     /// rmdir(2): ENOTEMPTY (also for ".."), EBUSY for the root, EINVAL for ".", ENOTDIR for
-    /// a non-directory (a symlink to a directory included).
-    pub fn rmdir(&self, path: &[u8]) -> Result<Resolution<()>, Errno> {
+    /// a non-directory (a symlink to a directory included), EACCES/EPERM as
+    /// [`perm::may_delete`] says.
+    pub fn rmdir(&self, path: &[u8], creds: &Creds) -> Result<Resolution<()>, Errno> {
         let _w = wlock(&self.tree);
         let (dir, comp) = match self.parent_of(path)? {
             Resolution::Done(v) => v,
@@ -89,6 +92,7 @@ impl Tmpfs {
         }
         let mut t = lock(table(&dir)?);
         let child = t.get(&comp.name).ok_or(Errno::ENOENT)?;
+        perm::may_delete(creds, &dir.attr(), &child.attr())?;
         let ct = table(&child)?;
         {
             let mut c = lock(ct);
@@ -115,10 +119,15 @@ impl Tmpfs {
     /// "."/".."/the root, ENOENT, EEXIST (NOREPLACE), ENOTDIR/EISDIR (directory over
     /// non-directory and the reverse, trailing slashes on non-directories), ENOTEMPTY (a
     /// non-empty target directory, or a target that is an ancestor of the source), EINVAL (a
-    /// directory into its own subtree, bad flags, RENAME_WHITEOUT). A symlink leaving the
+    /// directory into its own subtree, bad flags, RENAME_WHITEOUT), EACCES/EPERM for what
+    /// `creds` may not remove, replace or add (sticky directories included), EACCES for a
+    /// directory it may not write moving to another parent. A symlink leaving the
     /// filesystem in either path gives EXDEV: the caller's fallback (copy and delete) is
     /// then correct whichever filesystem the path really ends in.
-    pub fn rename(&self, from: &[u8], to: &[u8], flags: u32) -> Result<(), Errno> {
+    ///
+    /// A replaced name (and both names of an exchange) keeps its getdents cookie: a reader
+    /// of the directory sees it once, whenever the rename happens.
+    pub fn rename(&self, from: &[u8], to: &[u8], flags: u32, creds: &Creds) -> Result<(), Errno> {
         if flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT) != 0
             || flags & RENAME_WHITEOUT != 0
             || (flags & RENAME_EXCHANGE != 0 && flags & RENAME_NOREPLACE != 0)
@@ -169,6 +178,18 @@ impl Tmpfs {
         if dst.as_ref().is_some_and(|d| Arc::ptr_eq(d, &src)) {
             return Ok(());
         }
+        let (oattr, nattr) = (odir.attr(), ndir.attr());
+        perm::may_delete(creds, &oattr, &src.attr())?;
+        match &dst {
+            Some(d) => perm::may_delete(creds, &nattr, &d.attr())?,
+            None => perm::may_create(creds, &nattr)?,
+        }
+        if !same {
+            perm::may_reparent(creds, &src.attr())?;
+            if let Some(d) = dst.as_ref().filter(|_| exchange) {
+                perm::may_reparent(creds, &d.attr())?;
+            }
+        }
         if !exchange {
             if let Some(d) = &dst {
                 match (src.is_dir(), d.is_dir()) {
@@ -196,14 +217,20 @@ impl Tmpfs {
                     }
                 };
             }
-            og.remove(&oc.name);
-            nt!().remove(&nc.name);
-            if exchange {
-                if let Some(d) = &dst {
-                    og.insert(oc.name.clone(), d.clone());
+            match &dst {
+                Some(d) if exchange => {
+                    og.replace(&oc.name, d.clone());
+                    nt!().replace(&nc.name, src.clone());
+                }
+                Some(_) => {
+                    og.remove(&oc.name);
+                    nt!().replace(&nc.name, src.clone());
+                }
+                None => {
+                    og.remove(&oc.name);
+                    nt!().insert(nc.name.clone(), src.clone());
                 }
             }
-            nt!().insert(nc.name.clone(), src.clone());
         }
         let t = now();
         let dirs_moved = |inode: &Inode| i64::from(inode.is_dir());
@@ -251,8 +278,10 @@ impl Tmpfs {
 
     /// link(2) (without AT_SYMLINK_FOLLOW: a symlink `from` is linked itself). EEXIST if
     /// `to` exists or is "."/".."/the root, ENOENT for a trailing slash on `to`, EPERM for
-    /// directories. A symlink leaving the filesystem in either path gives EXDEV.
-    pub fn link(&self, from: &[u8], to: &[u8]) -> Result<(), Errno> {
+    /// directories, EPERM for a file `creds` may not link ([`perm::may_link`]), EACCES
+    /// without write and search permission on the new name's directory. A symlink leaving
+    /// the filesystem in either path gives EXDEV.
+    pub fn link(&self, from: &[u8], to: &[u8], creds: &Creds) -> Result<(), Errno> {
         let _w = wlock(&self.tree);
         let src = no_escape(self.lookup(from, false)?)?;
         let (dir, comp) = no_escape(self.parent_of(to)?)?;
@@ -264,6 +293,8 @@ impl Tmpfs {
         if comp.must_dir {
             return Err(Errno::ENOENT);
         }
+        perm::may_link(creds, &src.attr())?;
+        perm::may_create(creds, &dir.attr())?;
         if src.is_dir() {
             return Err(Errno::EPERM);
         }
@@ -296,7 +327,7 @@ impl Tmpfs {
         if target.len() >= PATH_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
-        self.create_leaf(path, creds, |ino, gid| {
+        self.create_leaf(path, creds, 0o777, |ino, gid, _| {
             Ok(Inode::new_symlink(
                 ino,
                 self.dev,
@@ -308,14 +339,16 @@ impl Tmpfs {
     }
 
     /// Adds a new non-directory at `path` (symlink, socket, node): EEXIST if the name
-    /// exists or is "."/".."/the root, ENOENT for a trailing slash; then `make` builds the
-    /// inode from its number and group (its error, such as EPERM for a device, comes after
-    /// those checks, as on Linux).
+    /// exists or is "."/".."/the root, ENOENT for a trailing slash, EACCES without write and
+    /// search permission on the directory; then `make` builds the inode from its number,
+    /// group and permission bits (`perm` as a set-group-ID directory leaves it; its error,
+    /// such as EPERM for a device, comes after those checks, as on Linux).
     pub(super) fn create_leaf(
         &self,
         path: &[u8],
         creds: &Creds,
-        make: impl FnOnce(u64, u32) -> Result<Arc<Inode>, Errno>,
+        perm: u32,
+        make: impl FnOnce(u64, u32, u32) -> Result<Arc<Inode>, Errno>,
     ) -> Result<Resolution<()>, Errno> {
         let _w = wlock(&self.tree);
         let (dir, comp) = match self.parent_of(path)? {
@@ -330,8 +363,8 @@ impl Tmpfs {
         if comp.must_dir {
             return Err(Errno::ENOENT);
         }
-        let (gid, _) = new_owner(&dir, creds);
-        let inode = make(self.new_ino(), gid)?;
+        let (gid, perm) = new_owner(&dir, creds, perm, false)?;
+        let inode = make(self.new_ino(), gid, perm)?;
         super::notify::created(&dir, &comp.name, false);
         t.insert(comp.name, inode);
         drop(t);

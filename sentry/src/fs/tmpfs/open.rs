@@ -24,7 +24,9 @@ impl Tmpfs {
     /// EEXIST (O_CREAT|O_EXCL on anything existing, symlinks included), EISDIR (a directory
     /// opened for writing or with O_TRUNC or O_CREAT, O_CREAT with a trailing slash), ELOOP
     /// (O_NOFOLLOW on a symlink, or too many symlinks), EINVAL (O_CREAT|O_DIRECTORY, or a
-    /// bad O_TMPFILE combination), ENAMETOOLONG, ENOSPC.
+    /// bad O_TMPFILE combination), ENAMETOOLONG, ENOSPC, EACCES (creating without write and
+    /// search permission on the directory). Permission to open an existing file is the
+    /// caller's to check; O_TRUNC clears set-user-ID as a write by `creds` does.
     pub fn open(
         &self,
         path: &[u8],
@@ -130,6 +132,7 @@ impl Tmpfs {
             }
             Kind::File(data) => {
                 if trunc {
+                    inode.clear_setid_for(creds);
                     wlock(data).truncate(0);
                     inode.with_meta(|m| m.modified());
                 }
@@ -156,8 +159,7 @@ impl Tmpfs {
         creds: &Creds,
         path: &[u8],
     ) -> Result<Arc<dyn FileOps>, Errno> {
-        let (gid, _) = new_owner(dir, creds);
-        let perm = mode & 0o7777 & !creds.umask;
+        let (gid, perm) = new_owner(dir, creds, mode & 0o7777 & !creds.umask, false)?;
         let inode = Inode::new_file(
             self.new_ino(),
             self.dev,
@@ -195,8 +197,7 @@ impl Tmpfs {
         if !dir.is_dir() {
             return Err(Errno::ENOTDIR);
         }
-        let (gid, _) = new_owner(&dir, creds);
-        let perm = mode & 0o7777 & !creds.umask;
+        let (gid, perm) = new_owner(&dir, creds, mode & 0o7777 & !creds.umask, false)?;
         let inode = Inode::new_file(
             self.new_ino(),
             self.dev,

@@ -25,7 +25,7 @@ impl Tmpfs {
         bound: BoundSocket,
     ) -> Result<Resolution<()>, Errno> {
         let perm = mode & 0o777 & !creds.umask;
-        self.create_leaf(path, creds, |ino, gid| {
+        self.create_leaf(path, creds, perm, |ino, gid, perm| {
             Ok(Inode::new_socket(
                 ino, self.dev, perm, creds.uid, gid, bound,
             ))

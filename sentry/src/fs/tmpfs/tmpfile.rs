@@ -3,12 +3,14 @@
 
 use std::sync::Arc;
 
+use super::attr::{chmod_meta, chown_meta};
 use super::file::{DirFile, LinkFile, RegFile};
-use super::inode::{lock, now, wlock, Inode, Meta};
+use super::inode::{lock, now, wlock, Inode};
 use super::walk::Comp;
-use super::{no_escape, table, Tmpfs};
+use super::{no_escape, table, Creds, Tmpfs};
 use crate::errno::Errno;
 use crate::fs::file::FileOps;
+use crate::fs::perm;
 
 /// The tmpfs inode behind an open file, if it is one.
 fn inode_of(ops: &dyn FileOps) -> Option<&Arc<Inode>> {
@@ -22,33 +24,21 @@ fn inode_of(ops: &dyn FileOps) -> Option<&Arc<Inode>> {
     any.downcast_ref::<LinkFile>().map(|f| &f.inode)
 }
 
-/// Runs `f` on the attributes of the tmpfs file `ops`; None if it is not one.
-fn setattr_open(ops: &dyn FileOps, f: impl FnOnce(&mut Meta)) -> Option<()> {
-    inode_of(ops).map(|i| i.with_meta(f))
+/// fchmod(2) of an open tmpfs file (named or not) by `creds` (EPERM for a non-owner); None
+/// if `ops` is not one.
+pub fn chmod_open(ops: &dyn FileOps, mode: u32, creds: &Creds) -> Option<Result<(), Errno>> {
+    inode_of(ops).map(|i| i.with_meta(|m| chmod_meta(m, mode, creds)))
 }
 
-/// fchmod(2) of an open tmpfs file (named or not); None if `ops` is not one.
-pub fn chmod_open(ops: &dyn FileOps, mode: u32) -> Option<()> {
-    setattr_open(ops, |m| {
-        m.mode = (m.mode & libc::S_IFMT) | (mode & 0o7777);
-        m.ctime = now();
-    })
-}
-
-/// fchown(2) of an open tmpfs file; None leaves the owner or group as is. Clears set-user-ID
-/// (and set-group-ID if group-executable) on non-directories, as chown does.
-pub fn chown_open(ops: &dyn FileOps, uid: Option<u32>, gid: Option<u32>) -> Option<()> {
-    setattr_open(ops, |m| {
-        m.uid = uid.unwrap_or(m.uid);
-        m.gid = gid.unwrap_or(m.gid);
-        if m.mode & libc::S_IFMT != libc::S_IFDIR {
-            m.mode &= !libc::S_ISUID;
-            if m.mode & libc::S_IXGRP != 0 {
-                m.mode &= !libc::S_ISGID;
-            }
-        }
-        m.ctime = now();
-    })
+/// fchown(2) of an open tmpfs file by `creds`; None leaves the owner or group as is. Clears
+/// set-user-ID (and set-group-ID if group-executable) on non-directories, as chown does.
+pub fn chown_open(
+    ops: &dyn FileOps,
+    uid: Option<u32>,
+    gid: Option<u32>,
+    creds: &Creds,
+) -> Option<Result<(), Errno>> {
+    inode_of(ops).map(|i| i.with_meta(|m| chown_meta(m, uid, gid, creds)))
 }
 
 impl Tmpfs {
@@ -56,8 +46,9 @@ impl Tmpfs {
     /// `to` exists (or is "."/".."/the root), ENOENT for a trailing slash or a missing
     /// directory, EXDEV if `ops` is not a file of this filesystem (or `to` leaves it), EPERM
     /// for a directory, ENOENT for a file with no links left unless it is an O_TMPFILE file
-    /// opened without O_EXCL and never linked.
-    pub fn link_open(&self, ops: &dyn FileOps, to: &[u8]) -> Result<(), Errno> {
+    /// opened without O_EXCL and never linked, EACCES without write and search permission on
+    /// the directory of `to`.
+    pub fn link_open(&self, ops: &dyn FileOps, to: &[u8], creds: &Creds) -> Result<(), Errno> {
         let _w = wlock(&self.tree);
         let (dir, comp) = no_escape(self.parent_of(to)?)?;
         let comp = comp.filter(Comp::is_normal).ok_or(Errno::EEXIST)?;
@@ -75,6 +66,7 @@ impl Tmpfs {
         if src.is_dir() {
             return Err(Errno::EPERM);
         }
+        perm::may_create(creds, &dir.attr())?;
         {
             let mut m = lock(&src.meta);
             if m.nlink == 0 && !m.linkable {

@@ -33,6 +33,7 @@ mod file;
 mod opts;
 mod sock;
 mod stream;
+mod table;
 
 use std::sync::Arc;
 
@@ -42,6 +43,7 @@ pub use addr::{parse_addr, AbstractNames, Addr};
 pub use control::{encode_control, parse_control, Control, CMSG_HDR};
 pub use file::{current_cred, UnixSocket};
 pub use sock::{Sock, SockType, MAX_BUF, MIN_RCVBUF, MIN_SNDBUF};
+pub use table::proc_net_unix;
 
 /// `struct ucred`: the credentials SO_PEERCRED and SCM_CREDENTIALS carry.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

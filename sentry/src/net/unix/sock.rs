@@ -306,7 +306,7 @@ impl Sock {
     /// A new, unconnected, unnamed socket of the sandbox whose abstract namespace is
     /// `names`.
     pub fn new(ty: SockType, names: Arc<AbstractNames>) -> Arc<Sock> {
-        Arc::new(Sock {
+        let s = Arc::new(Sock {
             ty,
             ino: crate::fs::eventfd::anon_ino(),
             state: Mutex::new(State::default()),
@@ -317,7 +317,9 @@ impl Sock {
             err: AtomicI32::new(0),
             dead: AtomicBool::new(false),
             names,
-        })
+        });
+        super::table::register(&s);
+        s
     }
 
     /// A connected pair (socketpair), both made by `cred`.

@@ -12,7 +12,7 @@ fn unlink_while_open() {
     f.write(&[7u8; 10000], Some(0)).unwrap();
     let used = fs.used_bytes();
     assert_eq!(used, 3 * 4096);
-    done(fs.unlink(b"f")).unwrap();
+    done(fs.unlink(b"f", &ROOT)).unwrap();
     assert_eq!(stat(&fs, "f").err(), Some(Errno::ENOENT));
     assert_eq!(f.stat().unwrap().nlink, 0);
     assert_eq!(read_all(&*f), vec![7u8; 10000]);
@@ -50,34 +50,43 @@ fn truncate_and_sparse_files() {
     assert_eq!(f.read(&mut buf, Some(4096)).unwrap(), 8192);
     assert!(buf.iter().all(|&b| b == 0));
     // Grow by truncate: sparse.
-    done(fs.truncate(b"f", 1 << 30)).unwrap();
+    done(fs.truncate(b"f", 1 << 30, &ROOT)).unwrap();
     let st = stat(&fs, "f").unwrap();
     assert_eq!((st.size, st.blocks), (1 << 30, 8));
     // Shrink into a page, then grow: the cut part reads as zeros.
     write_file(&fs, "g", &[9u8; 5000]);
-    done(fs.truncate(b"g", 4100)).unwrap();
-    done(fs.truncate(b"g", 6000)).unwrap();
+    done(fs.truncate(b"g", 4100, &ROOT)).unwrap();
+    done(fs.truncate(b"g", 6000, &ROOT)).unwrap();
     let g = open(&fs, "g", RDONLY).unwrap();
     let data = read_all(&*g);
     assert_eq!(data.len(), 6000);
     assert!(data[..4100].iter().all(|&b| b == 9) && data[4100..].iter().all(|&b| b == 0));
     assert_eq!(g.stat().unwrap().blocks, 16);
-    done(fs.truncate(b"g", 0)).unwrap();
+    done(fs.truncate(b"g", 0, &ROOT)).unwrap();
     assert_eq!(g.stat().unwrap().blocks, 0);
     // Errors.
     mkdir(&fs, "d").unwrap();
     symlink(&fs, "g", "lg").unwrap();
-    assert_eq!(done(fs.truncate(b"d", 0)).err(), Some(Errno::EISDIR));
-    assert_eq!(done(fs.truncate(b"nope", 0)).err(), Some(Errno::ENOENT));
-    assert_eq!(done(fs.truncate(b"g/", 0)).err(), Some(Errno::ENOTDIR));
-    assert_eq!(done(fs.truncate(b"g", 1 << 63)).err(), Some(Errno::EINVAL));
-    done(fs.truncate(b"lg", 10)).unwrap();
+    assert_eq!(done(fs.truncate(b"d", 0, &ROOT)).err(), Some(Errno::EISDIR));
+    assert_eq!(
+        done(fs.truncate(b"nope", 0, &ROOT)).err(),
+        Some(Errno::ENOENT)
+    );
+    assert_eq!(
+        done(fs.truncate(b"g/", 0, &ROOT)).err(),
+        Some(Errno::ENOTDIR)
+    );
+    assert_eq!(
+        done(fs.truncate(b"g", 1 << 63, &ROOT)).err(),
+        Some(Errno::EINVAL)
+    );
+    done(fs.truncate(b"lg", 10, &ROOT)).unwrap();
     assert_eq!(g.size().unwrap(), 10);
     // Times change only with the size.
-    done(fs.utimens(b"g", Some((5, 0)), Some((5, 0)))).unwrap();
-    done(fs.truncate(b"g", 10)).unwrap();
+    done(fs.utimens(b"g", Some((5, 0)), Some((5, 0)), &ROOT)).unwrap();
+    done(fs.truncate(b"g", 10, &ROOT)).unwrap();
     assert_eq!(stat(&fs, "g").unwrap().mtime, (5, 0));
-    done(fs.truncate(b"g", 11)).unwrap();
+    done(fs.truncate(b"g", 11, &ROOT)).unwrap();
     assert!(stat(&fs, "g").unwrap().mtime.0 > 5);
 }
 
@@ -99,7 +108,7 @@ fn size_limits() {
     assert_eq!(f.write(&[2u8; 100], Some(10)).unwrap(), 100);
     assert_eq!(fs.used_bytes(), 4 * 4096);
     // Freeing pages gives space back.
-    done(fs.truncate(b"f", 4096)).unwrap();
+    done(fs.truncate(b"f", 4096, &ROOT)).unwrap();
     assert_eq!(fs.used_bytes(), 4096);
     let g = creat(&fs, "g");
     // The size limit: EFBIG at it, short writes across it.
@@ -107,12 +116,12 @@ fn size_limits() {
     assert_eq!(g.write(b"abc", Some(10 * 4096 - 2)).unwrap(), 2);
     assert_eq!(g.size().unwrap(), 10 * 4096);
     assert_eq!(
-        done(fs.truncate(b"g", 10 * 4096 + 1)).err(),
+        done(fs.truncate(b"g", 10 * 4096 + 1, &ROOT)).err(),
         Some(Errno::EFBIG)
     );
     drop((f, g));
-    done(fs.unlink(b"f")).unwrap();
-    done(fs.unlink(b"g")).unwrap();
+    done(fs.unlink(b"f", &ROOT)).unwrap();
+    done(fs.unlink(b"g", &ROOT)).unwrap();
     assert_eq!(fs.used_bytes(), 0);
 }
 
@@ -173,7 +182,7 @@ fn concurrent_writers() {
                     );
                     // Namespace changes from every thread at once.
                     mkdir(&fs, &format!("dir{t}_{r}")).unwrap();
-                    done(fs.rmdir(format!("dir{t}_{r}").as_bytes())).unwrap();
+                    done(fs.rmdir(format!("dir{t}_{r}").as_bytes(), &ROOT)).unwrap();
                 }
             })
         })
@@ -214,8 +223,8 @@ fn deep_tree_drops_without_recursion() {
     mkdir(&fs, "x").unwrap();
     for _ in 0..50_000 {
         mkdir(&fs, "y").unwrap();
-        fs.rename(b"x", b"y/d", 0).unwrap();
-        fs.rename(b"y", b"x", 0).unwrap();
+        fs.rename(b"x", b"y/d", 0, &ROOT).unwrap();
+        fs.rename(b"y", b"x", 0, &ROOT).unwrap();
     }
     assert_eq!(stat(&fs, "x/d/d/d").unwrap().nlink, 3);
     // A directory held open outlives the filesystem, and its subtree is freed later.

@@ -3,6 +3,7 @@
 
 mod data;
 mod names;
+mod perm;
 mod shared;
 
 use std::sync::Arc;
@@ -27,6 +28,7 @@ const ROOT: Creds = Creds {
     uid: 0,
     gid: 0,
     umask: 0o022,
+    groups: Vec::new(),
 };
 
 /// A memory file for one test.
@@ -169,6 +171,7 @@ fn create_write_read_stat() {
         uid: 1000,
         gid: 100,
         umask: 0o077,
+        groups: Vec::new(),
     };
     let g = done(fs.open(b"c", CREAT | WRONLY, 0o4777, &c)).unwrap();
     let st = g.stat().unwrap();
@@ -353,13 +356,15 @@ fn mkdir_rules() {
     // Mode bits: umask applies, setuid is dropped, sticky kept.
     done(fs.mkdir(b"m", 0o7777, &ROOT)).unwrap();
     assert_eq!(stat(&fs, "m").unwrap().mode, libc::S_IFDIR | 0o1755);
-    // A set-group-ID directory passes on its group and the bit.
-    done(fs.chmod(b"d", 0o2775)).unwrap();
-    done(fs.chown(b"d", None, Some(77))).unwrap();
+    // A set-group-ID directory passes on its group and the bit (to a maker that may write
+    // there).
+    done(fs.chmod(b"d", 0o2777, &ROOT)).unwrap();
+    done(fs.chown(b"d", None, Some(77), &ROOT)).unwrap();
     let c = Creds {
         uid: 5,
         gid: 6,
         umask: 0,
+        groups: Vec::new(),
     };
     done(fs.mkdir(b"d/s", 0o755, &c)).unwrap();
     let st = stat(&fs, "d/s").unwrap();
@@ -375,7 +380,7 @@ fn unlink_rules() {
     write_file(&fs, "f", b"data");
     symlink(&fs, "f", "l").unwrap();
     symlink(&fs, "d", "ld").unwrap();
-    let u = |p: &str| done(fs.unlink(p.as_bytes()));
+    let u = |p: &str| done(fs.unlink(p.as_bytes(), &ROOT));
     assert_eq!(u("d").err(), Some(Errno::EISDIR));
     assert_eq!(u("d/").err(), Some(Errno::EISDIR));
     assert_eq!(u("").err(), Some(Errno::EISDIR));
@@ -404,7 +409,7 @@ fn rmdir_rules() {
     mkdir(&fs, "d/e").unwrap();
     write_file(&fs, "f", b"");
     symlink(&fs, "d", "ld").unwrap();
-    let r = |p: &str| done(fs.rmdir(p.as_bytes()));
+    let r = |p: &str| done(fs.rmdir(p.as_bytes(), &ROOT));
     assert_eq!(r("").err(), Some(Errno::EBUSY));
     assert_eq!(r("d/.").err(), Some(Errno::EINVAL));
     assert_eq!(r(".").err(), Some(Errno::EINVAL));
@@ -430,50 +435,50 @@ fn attributes() {
     let fs = fs();
     write_file(&fs, "f", b"");
     symlink(&fs, "f", "l").unwrap();
-    done(fs.chmod(b"l", 0o104755)).unwrap();
+    done(fs.chmod(b"l", 0o104755, &ROOT)).unwrap();
     assert_eq!(stat(&fs, "f").unwrap().mode, libc::S_IFREG | 0o4755);
     assert_eq!(lstat(&fs, "l").unwrap().mode, libc::S_IFLNK | 0o777);
     // chown clears set-user-ID; set-group-ID only if group-executable.
-    done(fs.chmod(b"f", 0o6755)).unwrap();
-    done(fs.chown(b"l", Some(10), None)).unwrap();
+    done(fs.chmod(b"f", 0o6755, &ROOT)).unwrap();
+    done(fs.chown(b"l", Some(10), None, &ROOT)).unwrap();
     let st = stat(&fs, "f").unwrap();
     assert_eq!((st.uid, st.gid, st.mode), (10, 0, libc::S_IFREG | 0o755));
-    done(fs.chmod(b"f", 0o2745)).unwrap();
-    done(fs.chown(b"f", None, Some(20))).unwrap();
+    done(fs.chmod(b"f", 0o2745, &ROOT)).unwrap();
+    done(fs.chown(b"f", None, Some(20), &ROOT)).unwrap();
     let st = stat(&fs, "f").unwrap();
     assert_eq!((st.uid, st.gid, st.mode), (10, 20, libc::S_IFREG | 0o2745));
-    done(fs.lchown(b"l", Some(30), Some(31))).unwrap();
+    done(fs.lchown(b"l", Some(30), Some(31), &ROOT)).unwrap();
     let st = lstat(&fs, "l").unwrap();
     assert_eq!((st.uid, st.gid), (30, 31));
     assert_eq!(stat(&fs, "f").unwrap().uid, 10);
     // utimens: set, omit, now.
-    done(fs.utimens(b"f", Some((100, 5)), Some((200, 6)))).unwrap();
+    done(fs.utimens(b"f", Some((100, 5)), Some((200, 6)), &ROOT)).unwrap();
     let st = stat(&fs, "f").unwrap();
     assert_eq!((st.atime, st.mtime), ((100, 5), (200, 6)));
     assert!(st.ctime.0 > 200);
-    done(fs.utimens(b"f", None, Some((300, 0)))).unwrap();
+    done(fs.utimens(b"f", None, Some((300, 0)), &ROOT)).unwrap();
     assert_eq!(stat(&fs, "f").unwrap().atime, (100, 5));
-    done(fs.utimens(b"f", Some((0, UTIME_NOW)), Some((0, UTIME_OMIT)))).unwrap();
+    done(fs.utimens(b"f", Some((0, UTIME_NOW)), Some((0, UTIME_OMIT)), &ROOT)).unwrap();
     let st = stat(&fs, "f").unwrap();
     assert!(st.atime.0 > 300);
     assert_eq!(st.mtime, (300, 0));
     assert_eq!(
-        done(fs.utimens(b"f", Some((0, 1_000_000_000)), None)).err(),
+        done(fs.utimens(b"f", Some((0, 1_000_000_000)), None, &ROOT)).err(),
         Some(Errno::EINVAL)
     );
     assert_eq!(
-        done(fs.utimens(b"f", None, Some((0, -1)))).err(),
+        done(fs.utimens(b"f", None, Some((0, -1)), &ROOT)).err(),
         Some(Errno::EINVAL)
     );
     // Both omitted: nothing, not even a lookup.
-    assert_eq!(done(fs.utimens(b"nope", None, None)), Ok(()));
-    done(fs.lutimens(b"l", Some((7, 0)), Some((8, 0)))).unwrap();
+    assert_eq!(done(fs.utimens(b"nope", None, None, &ROOT)), Ok(()));
+    done(fs.lutimens(b"l", Some((7, 0)), Some((8, 0)), &ROOT)).unwrap();
     assert_eq!(lstat(&fs, "l").unwrap().mtime, (8, 0));
     assert_eq!(stat(&fs, "f").unwrap().mtime, (300, 0));
     for r in [
-        fs.chmod(b"nope", 0),
-        fs.chown(b"nope", None, None),
-        fs.utimens(b"nope", Some((1, 1)), None),
+        fs.chmod(b"nope", 0, &ROOT),
+        fs.chown(b"nope", None, None, &ROOT),
+        fs.utimens(b"nope", Some((1, 1)), None, &ROOT),
     ] {
         assert_eq!(r.err(), Some(Errno::ENOENT));
     }
@@ -484,7 +489,7 @@ fn timestamps() {
     let fs = fs();
     mkdir(&fs, "d").unwrap();
     let t0 = now();
-    done(fs.utimens(b"d", Some((1, 0)), Some((1, 0)))).unwrap();
+    done(fs.utimens(b"d", Some((1, 0)), Some((1, 0)), &ROOT)).unwrap();
     let f = creat(&fs, "d/f");
     let created = f.stat().unwrap();
     assert!(
@@ -494,7 +499,7 @@ fn timestamps() {
     let d = stat(&fs, "d").unwrap();
     assert!(d.mtime >= t0 && d.ctime >= t0);
     // Writes update mtime and ctime; reads set atime, never before creation.
-    done(fs.utimens(b"d/f", Some((1, 0)), Some((1, 0)))).unwrap();
+    done(fs.utimens(b"d/f", Some((1, 0)), Some((1, 0)), &ROOT)).unwrap();
     f.write(b"x", Some(0)).unwrap();
     let st = f.stat().unwrap();
     assert!(st.mtime >= t0 && st.ctime >= t0 && st.atime == (1, 0));
@@ -502,15 +507,15 @@ fn timestamps() {
     f.read(&mut buf, Some(0)).unwrap();
     assert!(f.stat().unwrap().atime >= created.mtime);
     // Unlink changes the inode's ctime and the directory's mtime.
-    fs.link(b"d/f", b"d/g").unwrap();
-    done(fs.utimens(b"d", None, Some((1, 0)))).unwrap();
-    done(fs.utimens(b"d/f", None, Some((1, 0)))).unwrap();
+    fs.link(b"d/f", b"d/g", &ROOT).unwrap();
+    done(fs.utimens(b"d", None, Some((1, 0)), &ROOT)).unwrap();
+    done(fs.utimens(b"d/f", None, Some((1, 0)), &ROOT)).unwrap();
     let before = now();
-    done(fs.unlink(b"d/g")).unwrap();
+    done(fs.unlink(b"d/g", &ROOT)).unwrap();
     assert!(f.stat().unwrap().ctime >= before);
     assert!(stat(&fs, "d").unwrap().mtime >= before);
     // O_TRUNC always updates mtime.
-    done(fs.utimens(b"d/f", None, Some((1, 0)))).unwrap();
+    done(fs.utimens(b"d/f", None, Some((1, 0)), &ROOT)).unwrap();
     open(&fs, "d/f", WRONLY | TRUNC).unwrap();
     assert!(stat(&fs, "d/f").unwrap().mtime >= before);
 }

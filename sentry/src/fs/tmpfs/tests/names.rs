@@ -11,7 +11,7 @@ fn rename_over_existing_file() {
     write_file(&fs, "b", b"old");
     let old = open(&fs, "b", RDONLY).unwrap();
     let a_ino = stat(&fs, "a").unwrap().ino;
-    fs.rename(b"a", b"b", 0).unwrap();
+    fs.rename(b"a", b"b", 0, &ROOT).unwrap();
     assert_eq!(stat(&fs, "a").err(), Some(Errno::ENOENT));
     assert_eq!(stat(&fs, "b").unwrap().ino, a_ino);
     assert_eq!(read_all(&*open(&fs, "b", RDONLY).unwrap()), b"new");
@@ -20,11 +20,11 @@ fn rename_over_existing_file() {
     assert_eq!(names(&fs, ""), [".", "..", "b"]);
     // Across directories, with a new name.
     mkdir(&fs, "d").unwrap();
-    fs.rename(b"b", b"d/c", 0).unwrap();
+    fs.rename(b"b", b"d/c", 0, &ROOT).unwrap();
     assert_eq!(stat(&fs, "d/c").unwrap().ino, a_ino);
     // A symlink is moved itself.
     symlink(&fs, "d/c", "l").unwrap();
-    fs.rename(b"l", b"d/l", 0).unwrap();
+    fs.rename(b"l", b"d/l", 0, &ROOT).unwrap();
     assert_eq!(done(fs.readlink(b"d/l")).unwrap(), b"d/c");
 }
 
@@ -36,7 +36,7 @@ fn rename_errors() {
     }
     write_file(&fs, "f", b"");
     write_file(&fs, "g", b"");
-    let r = |a: &str, b: &str, fl: u32| fs.rename(a.as_bytes(), b.as_bytes(), fl);
+    let r = |a: &str, b: &str, fl: u32| fs.rename(a.as_bytes(), b.as_bytes(), fl, &ROOT);
     // A directory into its own subtree.
     assert_eq!(r("a", "a/b/c/x", 0), Err(Errno::EINVAL));
     assert_eq!(r("a", "a/x", 0), Err(Errno::EINVAL));
@@ -69,7 +69,7 @@ fn rename_errors() {
     // Nothing moved.
     assert_eq!(names(&fs, ""), [".", "..", "a", "e", "f", "full", "g"]);
     // The same inode under two names: nothing happens.
-    fs.link(b"f", b"f2").unwrap();
+    fs.link(b"f", b"f2", &ROOT).unwrap();
     r("f", "f2", 0).unwrap();
     assert!(stat(&fs, "f").is_ok() && stat(&fs, "f2").is_ok());
     r("a", "a", 0).unwrap();
@@ -90,7 +90,7 @@ fn rename_directories_and_exchange() {
     write_file(&fs, "b/file", b"x");
     let sub = stat(&fs, "a/sub").unwrap().ino;
     let b = stat(&fs, "b").unwrap().ino;
-    fs.rename(b"a/sub", b"b/moved", 0).unwrap();
+    fs.rename(b"a/sub", b"b/moved", 0, &ROOT).unwrap();
     assert_eq!(
         (stat(&fs, "a").unwrap().nlink, stat(&fs, "b").unwrap().nlink),
         (2, 3)
@@ -101,8 +101,9 @@ fn rename_directories_and_exchange() {
     assert_eq!(recs[1].3, b"..");
     assert_eq!(recs[1].0, b);
     // Exchange a directory and a file in different directories.
-    fs.rename(b"b/moved", b"a/x", 0).unwrap();
-    fs.rename(b"a/x", b"b/file", RENAME_EXCHANGE).unwrap();
+    fs.rename(b"b/moved", b"a/x", 0, &ROOT).unwrap();
+    fs.rename(b"a/x", b"b/file", RENAME_EXCHANGE, &ROOT)
+        .unwrap();
     assert_eq!(stat(&fs, "b/file").unwrap().ino, sub);
     assert_eq!(mode_type(&stat(&fs, "a/x").unwrap()), libc::S_IFREG);
     assert_eq!(
@@ -112,14 +113,15 @@ fn rename_directories_and_exchange() {
     assert_eq!(stat(&fs, "b/file/..").unwrap().ino, b);
     // Exchange within one directory.
     write_file(&fs, "b/y", b"y");
-    fs.rename(b"b/y", b"b/file", RENAME_EXCHANGE).unwrap();
+    fs.rename(b"b/y", b"b/file", RENAME_EXCHANGE, &ROOT)
+        .unwrap();
     assert_eq!(stat(&fs, "b/y").unwrap().ino, sub);
     assert_eq!(read_all(&*open(&fs, "b/file", RDONLY).unwrap()), b"y");
     assert_eq!(stat(&fs, "b").unwrap().nlink, 3);
     // Replacing a directory kills it.
     mkdir(&fs, "victim").unwrap();
     let v = open(&fs, "victim", RDONLY).unwrap();
-    fs.rename(b"b/y", b"victim", 0).unwrap();
+    fs.rename(b"b/y", b"victim", 0, &ROOT).unwrap();
     assert_eq!(v.stat().unwrap().nlink, 0);
     let mut buf = [0u8; 128];
     assert_eq!(v.getdents(&mut buf, 0).err(), Some(Errno::ENOENT));
@@ -131,33 +133,33 @@ fn hard_links() {
     let fs = fs();
     write_file(&fs, "f", b"shared");
     mkdir(&fs, "d").unwrap();
-    fs.link(b"f", b"d/g").unwrap();
-    fs.link(b"f", b"h").unwrap();
+    fs.link(b"f", b"d/g", &ROOT).unwrap();
+    fs.link(b"f", b"h", &ROOT).unwrap();
     assert_eq!(stat(&fs, "f").unwrap().nlink, 3);
     assert_eq!(stat(&fs, "d/g").unwrap().ino, stat(&fs, "f").unwrap().ino);
     creat(&fs, "h").write(b"S", Some(0)).unwrap();
     assert_eq!(read_all(&*open(&fs, "f", RDONLY).unwrap()), b"Shared");
-    done(fs.unlink(b"f")).unwrap();
+    done(fs.unlink(b"f", &ROOT)).unwrap();
     assert_eq!(stat(&fs, "h").unwrap().nlink, 2);
-    assert_eq!(fs.link(b"d", b"d2"), Err(Errno::EPERM));
-    assert_eq!(fs.link(b"d/", b"d2"), Err(Errno::EPERM));
-    assert_eq!(fs.link(b"h", b"d/g"), Err(Errno::EEXIST));
-    assert_eq!(fs.link(b"d", b"h"), Err(Errno::EEXIST));
-    assert_eq!(fs.link(b"h", b"d/."), Err(Errno::EEXIST));
-    assert_eq!(fs.link(b"h", b""), Err(Errno::EEXIST));
-    assert_eq!(fs.link(b"nope", b"x"), Err(Errno::ENOENT));
-    assert_eq!(fs.link(b"h", b"x/"), Err(Errno::ENOENT));
-    assert_eq!(fs.link(b"h/", b"x"), Err(Errno::ENOTDIR));
-    assert_eq!(fs.link(b"h", b"nope/x"), Err(Errno::ENOENT));
+    assert_eq!(fs.link(b"d", b"d2", &ROOT), Err(Errno::EPERM));
+    assert_eq!(fs.link(b"d/", b"d2", &ROOT), Err(Errno::EPERM));
+    assert_eq!(fs.link(b"h", b"d/g", &ROOT), Err(Errno::EEXIST));
+    assert_eq!(fs.link(b"d", b"h", &ROOT), Err(Errno::EEXIST));
+    assert_eq!(fs.link(b"h", b"d/.", &ROOT), Err(Errno::EEXIST));
+    assert_eq!(fs.link(b"h", b"", &ROOT), Err(Errno::EEXIST));
+    assert_eq!(fs.link(b"nope", b"x", &ROOT), Err(Errno::ENOENT));
+    assert_eq!(fs.link(b"h", b"x/", &ROOT), Err(Errno::ENOENT));
+    assert_eq!(fs.link(b"h/", b"x", &ROOT), Err(Errno::ENOTDIR));
+    assert_eq!(fs.link(b"h", b"nope/x", &ROOT), Err(Errno::ENOENT));
     // A symlink is linked itself, not its target.
     symlink(&fs, "h", "l").unwrap();
-    fs.link(b"l", b"l2").unwrap();
+    fs.link(b"l", b"l2", &ROOT).unwrap();
     assert_eq!(lstat(&fs, "l2").unwrap().ino, lstat(&fs, "l").unwrap().ino);
     assert_eq!(lstat(&fs, "l").unwrap().nlink, 2);
     // Escapes cannot be reported here.
     symlink(&fs, "/elsewhere", "abs").unwrap();
-    assert_eq!(fs.link(b"abs/x", b"y"), Err(Errno::EXDEV));
-    assert_eq!(fs.rename(b"h", b"abs/y", 0), Err(Errno::EXDEV));
+    assert_eq!(fs.link(b"abs/x", b"y", &ROOT), Err(Errno::EXDEV));
+    assert_eq!(fs.rename(b"h", b"abs/y", 0, &ROOT), Err(Errno::EXDEV));
 }
 
 #[test]
@@ -213,6 +215,7 @@ fn symlink_and_readlink() {
         uid: 9,
         gid: 8,
         umask: 0o777,
+        groups: Vec::new(),
     };
     done(fs.symlink(b"x", b"owned", &c)).unwrap();
     let st = lstat(&fs, "owned").unwrap();
@@ -234,9 +237,9 @@ fn symlink_loops() {
         done(fs.mkdir(b"a/x", 0o755, &ROOT)).err(),
         Some(Errno::ELOOP)
     );
-    assert_eq!(done(fs.truncate(b"b", 0)).err(), Some(Errno::ELOOP));
+    assert_eq!(done(fs.truncate(b"b", 0, &ROOT)).err(), Some(Errno::ELOOP));
     assert_eq!(mode_type(&lstat(&fs, "a").unwrap()), libc::S_IFLNK);
-    done(fs.unlink(b"a")).unwrap();
+    done(fs.unlink(b"a", &ROOT)).unwrap();
     // A chain of 40 symlinks resolves; 41 do not.
     mkdir(&fs, "end").unwrap();
     symlink(&fs, "end", "c0").unwrap();
@@ -278,15 +281,18 @@ fn escaping_symlinks() {
         fs.mkdir(b"abs/new", 0o755, &ROOT).unwrap(),
         esc("/etc", "new")
     );
-    assert_eq!(fs.unlink(b"abs/f").unwrap(), esc("/etc", "f"));
-    assert_eq!(fs.rmdir(b"abs/f").unwrap(), esc("/etc", "f"));
+    assert_eq!(fs.unlink(b"abs/f", &ROOT).unwrap(), esc("/etc", "f"));
+    assert_eq!(fs.rmdir(b"abs/f", &ROOT).unwrap(), esc("/etc", "f"));
     assert_eq!(fs.symlink(b"t", b"abs/s", &ROOT).unwrap(), esc("/etc", "s"));
     assert_eq!(fs.readlink(b"abs/s").unwrap().map(|_| ()), esc("/etc", "s"));
-    assert_eq!(fs.truncate(b"abs", 0).unwrap(), esc("/etc", ""));
-    assert_eq!(fs.chmod(b"abs", 0o600).unwrap(), esc("/etc", ""));
-    assert_eq!(fs.chown(b"abs", Some(1), None).unwrap(), esc("/etc", ""));
+    assert_eq!(fs.truncate(b"abs", 0, &ROOT).unwrap(), esc("/etc", ""));
+    assert_eq!(fs.chmod(b"abs", 0o600, &ROOT).unwrap(), esc("/etc", ""));
     assert_eq!(
-        fs.utimens(b"abs", Some((1, 0)), None).unwrap(),
+        fs.chown(b"abs", Some(1), None, &ROOT).unwrap(),
+        esc("/etc", "")
+    );
+    assert_eq!(
+        fs.utimens(b"abs", Some((1, 0)), None, &ROOT).unwrap(),
         esc("/etc", "")
     );
     assert_eq!(
@@ -304,11 +310,11 @@ fn escaping_symlinks() {
         Some(Errno::ELOOP)
     );
     assert_eq!(
-        fs.lchown(b"abs", Some(1), None).unwrap(),
+        fs.lchown(b"abs", Some(1), None, &ROOT).unwrap(),
         Resolution::Done(())
     );
     // Not following the last component: unlink removes the symlink.
-    assert_eq!(fs.unlink(b"abs").unwrap(), Resolution::Done(()));
+    assert_eq!(fs.unlink(b"abs", &ROOT).unwrap(), Resolution::Done(()));
 }
 
 #[test]
@@ -386,7 +392,7 @@ fn getdents_cursor_stable_across_changes() {
         // new ones.
         for i in [round * 7 % 200, (round * 13 + 101) % 200] {
             let name = format!("f{i:03}");
-            if fs.unlink(format!("d/{name}").as_bytes()).is_ok() {
+            if fs.unlink(format!("d/{name}").as_bytes(), &ROOT).is_ok() {
                 removed.insert(name.into_bytes());
             }
         }
@@ -408,4 +414,38 @@ fn getdents_cursor_stable_across_changes() {
     assert!(round > 15);
     // Entries created meanwhile get larger cookies, so they are listed too (once).
     assert!(unique.contains(&b"new14".to_vec()));
+}
+
+#[test]
+fn rename_keeps_the_place_of_replaced_names() {
+    let fs = fs();
+    mkdir(&fs, "d").unwrap();
+    for n in ["a", "b", "c", "d", "e"] {
+        write_file(&fs, &format!("d/{n}"), n.as_bytes());
+    }
+    let dir = open(&fs, "d", RDONLY).unwrap();
+    // One record per call: ".", "..", "a", "b".
+    let mut pos = 0;
+    let next_name = |pos: &mut u64| {
+        let mut buf = vec![0u8; 32];
+        let (n, next) = dir.getdents(&mut buf, *pos).unwrap();
+        *pos = next;
+        parse_dirents(&buf[..n]).into_iter().map(|r| r.3).next()
+    };
+    let first: Vec<_> = (0..4).filter_map(|_| next_name(&mut pos)).collect();
+    assert_eq!(first, [&b"."[..], b"..", b"a", b"b"]);
+    // "a" (read) replaced by "e": not listed again. "b" (read) and "c" (not read)
+    // exchanged: each name stays where it was.
+    fs.rename(b"d/e", b"d/a", 0, &ROOT).unwrap();
+    fs.rename(b"d/b", b"d/c", RENAME_EXCHANGE, &ROOT).unwrap();
+    let rest: Vec<_> = std::iter::from_fn(|| next_name(&mut pos)).collect();
+    assert_eq!(rest, [&b"c"[..], b"d"]);
+    assert_eq!(read_all(&*open(&fs, "d/c", RDONLY).unwrap()), b"b");
+    assert_eq!(read_all(&*open(&fs, "d/a", RDONLY).unwrap()), b"e");
+    // Rewound, each name once, in its old place.
+    let all: Vec<_> = {
+        let mut pos = 0;
+        std::iter::from_fn(|| next_name(&mut pos)).collect()
+    };
+    assert_eq!(all, [&b"."[..], b"..", b"a", b"b", b"c", b"d"]);
 }

@@ -36,7 +36,7 @@ fn writes_show_in_the_shared_pages() {
     // Every open of the file, and the file after unlink, has the same pages.
     let g = open(&fs, "f", RDWR).unwrap();
     assert!(Arc::ptr_eq(&obj, &g.shared_object().unwrap()));
-    done(fs.unlink(b"f")).unwrap();
+    done(fs.unlink(b"f", &ROOT)).unwrap();
     g.write(b"XY", Some(PAGE + 12)).unwrap();
     assert_eq!(peek(&mf, &obj, 1, 10), b"abXYefgh");
     // A write spanning pages lands in both.
@@ -54,7 +54,7 @@ fn stores_through_the_shared_pages_show_in_reads() {
     let fs = Tmpfs::new(0x2a, mf.clone());
     let f = creat(&fs, "f");
     f.write(b"0123456789", Some(0)).unwrap();
-    done(fs.truncate(b"f", 3 * PAGE)).unwrap();
+    done(fs.truncate(b"f", 3 * PAGE, &ROOT)).unwrap();
     let obj = f.shared_object().unwrap();
     poke(&mf, &obj, 0, 2, b"ab");
     let mut buf = [0u8; 6];
@@ -73,7 +73,7 @@ fn stores_through_the_shared_pages_show_in_reads() {
     assert_eq!(m.read_at(2, &mut buf[..2]).unwrap(), 2);
     assert_eq!(&buf[..2], b"ab");
     assert_eq!(m.size(), 3 * PAGE);
-    done(fs.truncate(b"f", 5)).unwrap();
+    done(fs.truncate(b"f", 5, &ROOT)).unwrap();
     assert_eq!(m.size(), 5);
 }
 
@@ -140,7 +140,7 @@ fn faults_count_against_the_size_limit() {
     assert_eq!(f.write(b"x", Some(3 * PAGE)).unwrap(), 1);
     // The pages are released once the last holder of the object goes.
     drop(f);
-    done(fs.unlink(b"f")).unwrap();
+    done(fs.unlink(b"f", &ROOT)).unwrap();
     assert_eq!(fs.used_bytes(), 2 * PAGE, "the mapping's object holds them");
     drop(obj);
     assert_eq!(fs.used_bytes(), 0);
@@ -154,6 +154,7 @@ fn memfds() {
         uid: 5,
         gid: 6,
         umask: 0o077,
+        groups: Vec::new(),
     };
     let f = fs.memfd(b"buf", &c);
     let st = f.stat().unwrap();
