@@ -7,8 +7,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// A busybox root under the test's temporary directory.
+/// Where the fixtures go: the target's tmp directory, unless that is under /tmp, which
+/// inside the sandbox is its private tmpfs (absolute symlinks to fixture paths would lead
+/// there instead of into the root).
+fn base() -> PathBuf {
+    let t = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    if t.starts_with("/tmp") {
+        PathBuf::from("/var/tmp/rvisor-tests")
+    } else {
+        t
+    }
+}
+
 fn make_root(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("writethrough-{name}"));
+    let dir = base().join(format!("writethrough-{name}"));
     let _ = std::fs::remove_dir_all(&dir);
     for d in ["bin", "tmp", "proc", "dev", "etc", "data/sub"] {
         std::fs::create_dir_all(dir.join(d)).unwrap();
@@ -288,7 +300,7 @@ fn cases_behave_as_natively_and_land_on_the_host() {
 #[test]
 fn writes_through_symlinks_pointing_out_stay_inside() {
     // The root and a directory beside it, alone in a directory of their own.
-    let parent = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("writethrough-escape");
+    let parent = base().join("writethrough-escape");
     let _ = std::fs::remove_dir_all(&parent);
     let root = make_root("escape/root");
     let outside = parent.join("outside");
