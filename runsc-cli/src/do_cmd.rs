@@ -81,7 +81,7 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
     Ok(o)
 }
 
-fn make_platform(name: &str) -> anyhow::Result<Box<dyn platform::Platform>> {
+pub(crate) fn make_platform(name: &str) -> anyhow::Result<Box<dyn platform::Platform>> {
     match name {
         "seccomp" => {
             let mf =
@@ -130,6 +130,10 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
         syscall_patching: o.syscall_patching,
         confine: true,
         root_mode: o.root_mode,
+        user: Default::default(),
+        hostname: b"rvisor".to_vec(),
+        readonly_root: false,
+        mounts: Vec::new(),
     };
     // A Sentry panic is a bug; it ends the whole sandbox at once instead of leaving a
     // process that can never exit (DESIGN.md: "a Sentry panic kills the sandbox").
@@ -144,7 +148,7 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
 /// Starts `rvisor gofer` serving `rootfs` over a socket pair, read-only unless `writable`
 /// (`--overlay=none`); returns the Sentry's side. The gofer exits when the Sentry's end
 /// closes.
-fn start_gofer(
+pub(crate) fn start_gofer(
     rootfs: &std::path::Path,
     writable: bool,
 ) -> anyhow::Result<sentry::fs::host::HostRoot> {

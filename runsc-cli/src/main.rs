@@ -1,14 +1,40 @@
 //! `rvisor`: the OCI runtime's command line.
 
+mod boot_cmd;
+#[allow(dead_code)] // update and events are still to come
+mod cgroup;
+mod cli;
+mod control;
+mod create_cmd;
 mod do_cmd;
 mod gofer_cmd;
+mod lifecycle;
+#[allow(dead_code)]
+mod oci;
+mod state;
 mod syscalls_cmd;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: rvisor [--debug] <command> [args]
+const USAGE: &str = "usage: rvisor [global flags] <command> [args]
 
-commands:
+global flags (as runc's): --root DIR (default /run/rvisor), --log FILE,
+  --log-format text|json, --debug, --systemd-cgroup
+
+container commands (as runc's):
+  create --bundle DIR [--pid-file FILE] ID
+  start ID
+  run [--bundle DIR] [--detach] [--pid-file FILE] ID
+  state ID
+  kill [--all] ID [SIGNAL]
+  delete [--force] ID
+  list [--format table|json] [--quiet]
+  ps [--format table|json] ID
+  pause ID, resume ID
+  spec [--bundle DIR]
+  features
+
+other commands:
   do [--platform NAME] [--rootfs DIR] [--cwd DIR] [--env K=V]... [--overlay=memory|none]
      -- CMD [ARG...]
               run CMD sandboxed (default root: the host's /, changes kept in memory;
@@ -37,24 +63,87 @@ fn platforms() -> ExitCode {
     }
 }
 
+/// Runs a runc-style command: an error is one line on stderr and in the `--log` file, and
+/// exit code 1.
+fn runc_style(g: &cli::Global, r: anyhow::Result<i32>) -> ExitCode {
+    match r {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            g.report_error(&format!("{e:#}"));
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let mut debug = false;
-    while let Some(a) = args.first() {
-        match a.as_str() {
-            "--debug" => debug = true,
-            _ => break,
+    let g = match cli::global(&mut args) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("rvisor: {e:#}");
+            return ExitCode::from(1);
         }
-        args.remove(0);
-    }
+    };
+    let debug = g.debug;
     let filter = if debug { "debug" } else { "warn" };
     let env = std::env::var("RVISOR_LOG").unwrap_or_else(|_| filter.to_string());
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(env))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    if args.first().map(String::as_str) == Some("boot") {
+        // A sandbox's stderr is its container's: it logs to the runtime's log, if any.
+        let file = g.log.as_ref().and_then(|p| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .ok()
+        });
+        let b = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(env))
+            .with_ansi(false);
+        match file {
+            // One JSON object per line, as the shim reads the log: its "level" is never
+            // "error" for these, so the shim's error is still the CLI's own line.
+            Some(f) if g.log_json => b
+                .json()
+                .flatten_event(true)
+                .with_current_span(false)
+                .with_span_list(false)
+                .with_writer(std::sync::Mutex::new(f))
+                .init(),
+            Some(f) => b.with_writer(std::sync::Mutex::new(f)).init(),
+            None => b.with_writer(std::io::sink).init(),
+        }
+    } else {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(env))
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+    }
+    let rest = args.get(1..).unwrap_or(&[]);
+    let ok = |r: anyhow::Result<()>| r.map(|()| 0);
     match args.first().map(String::as_str) {
+        Some("create") => runc_style(&g, ok(create_cmd::create_cmd(&g, rest))),
+        Some("run") => runc_style(&g, create_cmd::run_cmd(&g, rest)),
+        Some("start") => runc_style(&g, ok(lifecycle::start_cmd(&g, rest))),
+        Some("state") => runc_style(&g, ok(lifecycle::state_cmd(&g, rest))),
+        Some("kill") => runc_style(&g, ok(lifecycle::kill_cmd(&g, rest))),
+        Some("delete") => runc_style(&g, ok(lifecycle::delete_cmd(&g, rest))),
+        Some("list") => runc_style(&g, ok(lifecycle::list_cmd(&g, rest))),
+        Some("ps") => runc_style(&g, ok(lifecycle::ps_cmd(&g, rest))),
+        Some("pause") => runc_style(&g, ok(lifecycle::pause_cmd(&g, rest, true))),
+        Some("resume") => runc_style(&g, ok(lifecycle::pause_cmd(&g, rest, false))),
+        Some("spec") => runc_style(&g, ok(lifecycle::spec_cmd(rest))),
+        Some("features") => {
+            println!("{}", oci::features_json());
+            ExitCode::SUCCESS
+        }
+        Some("boot") => match boot_cmd::run(rest) {
+            Ok(code) => ExitCode::from(code as u8),
+            Err(e) => {
+                eprintln!("rvisor boot: {e:#}");
+                ExitCode::from(125)
+            }
+        },
         Some("platforms") => platforms(),
         Some("do") => match do_cmd::run(&args[1..]) {
             Ok(code) => ExitCode::from(code as u8),

@@ -100,6 +100,11 @@ pub const ALLOWED: &[Allowed] = &[
     any("poll", libc::SYS_poll, "notification and stdio readiness"),
     any("recvmsg", libc::SYS_recvmsg, "gofer replies"),
     any("sendmsg", libc::SYS_sendmsg, "gofer requests"),
+    any(
+        "accept4",
+        libc::SYS_accept4,
+        "control socket connections (rvisor boot)",
+    ),
     // Application memory: the memory file and stub regions.
     any(
         "memfd_create",

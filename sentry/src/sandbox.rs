@@ -25,6 +25,26 @@ pub struct Config {
     /// Where changes to the root go: an in-memory overlay (the default) or, through a
     /// writable gofer, the host (`rvisor do --overlay=none`).
     pub root_mode: RootMode,
+    /// Who pid 1 runs as.
+    pub user: User,
+    /// The sandbox's hostname.
+    pub hostname: Vec<u8>,
+    /// The root is mounted read-only.
+    pub readonly_root: bool,
+    /// Mounts made before pid 1 runs, in order.
+    pub mounts: Vec<MountRequest>,
+}
+
+/// A tmpfs, proc or sysfs mount made at boot (`syscalls::mount::mount_at_boot`).
+#[derive(Clone, Debug)]
+pub struct MountRequest {
+    pub target: Vec<u8>,
+    /// "tmpfs", "proc" or "sysfs".
+    pub fstype: String,
+    /// MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC and the access-time flags.
+    pub flags: u64,
+    /// Filesystem options (tmpfs: size, mode, uid, gid).
+    pub data: Vec<u8>,
 }
 
 pub use crate::fs::host::RootMode;
@@ -49,6 +69,17 @@ pub enum SandboxError {
     /// Stdio could not be set up.
     #[error("stdio: {0}")]
     Stdio(std::io::Error),
+    /// A mount of the spec could not be made.
+    #[error("mounting {target}: {why}")]
+    Mount {
+        /// Where.
+        target: String,
+        /// The errno, spelled out.
+        why: String,
+    },
+    /// `start` was called twice.
+    #[error("the sandbox has already started")]
+    Started,
 }
 
 fn describe(e: Errno) -> String {
@@ -77,36 +108,91 @@ fn search_path(root: &HostRoot, cwd: &[u8], env: &[Vec<u8>], cmd: &[u8]) -> Vec<
     cmd.to_vec()
 }
 
-/// Runs the command as pid 1 on `platform`, over the root a gofer serves, until it exits;
-/// returns its wait status.
-pub fn run(platform: Box<dyn Platform>, root: HostRoot, cfg: Config) -> Result<i32, SandboxError> {
-    let cmd = cfg.argv.first().ok_or(SandboxError::NoCommand)?.clone();
-    let root = root.with_mode(cfg.root_mode);
-    let exec_err = |e: Errno| SandboxError::Exec {
-        cmd: String::from_utf8_lossy(&cmd).into_owned(),
-        why: describe(e),
-    };
-    let cwd = root
-        .lookup(b"/", &cfg.cwd, true)
-        .map_err(exec_err)?
-        .path
-        .clone();
-    let path = search_path(&root, &cwd, &cfg.env, &cmd);
-    let kernel = Kernel::new(platform, root, cfg.syscall_patching);
-    let prog = load_program(
-        &kernel,
-        &kernel.mounts.snapshot(),
-        &cwd,
-        &path,
-        cfg.argv.clone(),
-        cfg.env.clone(),
-    )
-    .map_err(exec_err)?;
-    let mut fds = FdTable::default();
-    for (fd, f) in crate::syscalls::host_stdio().map_err(SandboxError::Stdio)? {
-        fds.set(fd, f, false)
-            .map_err(|e| SandboxError::Stdio(std::io::Error::from_raw_os_error(e.0)))?;
+/// Who the first process runs as.
+#[derive(Clone, Debug)]
+pub struct User {
+    pub uid: u32,
+    pub gid: u32,
+    /// Supplementary groups.
+    pub groups: Vec<u32>,
+    pub umask: u32,
+}
+
+impl Default for User {
+    fn default() -> Self {
+        User {
+            uid: 0,
+            gid: 0,
+            groups: Vec::new(),
+            umask: 0o022,
+        }
     }
+}
+
+impl User {
+    fn credentials(&self) -> crate::kernel::creds::Credentials {
+        crate::kernel::creds::Credentials {
+            ruid: self.uid,
+            euid: self.uid,
+            suid: self.uid,
+            fsuid: self.uid,
+            rgid: self.gid,
+            egid: self.gid,
+            sgid: self.gid,
+            fsgid: self.gid,
+            groups: self.groups.clone(),
+        }
+    }
+}
+
+/// A process to start in a running sandbox (`rvisor exec`).
+#[derive(Debug)]
+pub struct ExecSpec {
+    pub argv: Vec<Vec<u8>>,
+    pub env: Vec<Vec<u8>>,
+    pub cwd: Vec<u8>,
+    pub user: User,
+    /// Its descriptors 0, 1 and 2: host files (pipes, a terminal, /dev/null).
+    pub stdio: [std::os::fd::OwnedFd; 3],
+}
+
+/// What `ps` shows of a process.
+#[derive(Clone, Debug)]
+pub struct ProcessInfo {
+    pub pid: i32,
+    pub ppid: i32,
+    /// Its name (/proc/PID/comm).
+    pub comm: String,
+}
+
+/// A sandbox made and not yet started, or running: its kernel and first process.
+pub struct Sandbox {
+    kernel: Arc<Kernel>,
+    init: Option<Task>,
+    uts: Uts,
+}
+
+/// A handle on a sandbox's kernel for those outside it: signals, exec, process lists.
+#[derive(Clone)]
+pub struct Control {
+    kernel: Arc<Kernel>,
+    /// Pid 1's UTS namespace, which exec'd processes join.
+    uts: Uts,
+}
+
+/// A UTS namespace: hostname and domain name.
+type Uts = Arc<Mutex<(Vec<u8>, Vec<u8>)>>;
+
+/// A new process of `kernel` running `prog`, found at `path`, with no parent.
+fn new_process(
+    kernel: &Arc<Kernel>,
+    prog: crate::kernel::Program,
+    path: &[u8],
+    cwd: Vec<u8>,
+    user: &User,
+    fds: FdTable,
+    uts: Uts,
+) -> Result<Task, Errno> {
     let pid = kernel.alloc_pid();
     let tg = Arc::new(ThreadGroup {
         tgid: pid,
@@ -117,18 +203,13 @@ pub fn run(platform: Box<dyn Platform>, root: HostRoot, cfg: Config) -> Result<i
         cont_cv: Condvar::new(),
     });
     kernel.add_group(&tg);
-    let ctx = kernel
-        .platform
-        .new_context()
-        .map_err(|e| SandboxError::Exec {
-            cmd: String::from_utf8_lossy(&cmd).into_owned(),
-            why: e.to_string(),
-        })?;
+    let ctx = kernel.platform.new_context().map_err(|_| Errno::EAGAIN)?;
     let mut comm = [0u8; 16];
-    let base = path.rsplit(|&b| b == b'/').next().unwrap_or(&path);
+    // The name is that of the path executed, symlinks not followed (as execve gives it).
+    let base = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
     let n = base.len().min(15);
     comm[..n].copy_from_slice(&base[..n]);
-    let task = Task {
+    Ok(Task {
         fast_guest: None,
         tid: pid,
         tg,
@@ -138,7 +219,7 @@ pub fn run(platform: Box<dyn Platform>, root: HostRoot, cfg: Config) -> Result<i
         mm: Arc::new(Mutex::new(prog.mm)),
         fds: Arc::new(Mutex::new(fds)),
         cwd: Arc::new(Mutex::new(cwd)),
-        umask: 0o022,
+        umask: user.umask & 0o777,
         clear_child_tid: 0,
         sig: Default::default(),
         exiting: None,
@@ -146,21 +227,256 @@ pub fn run(platform: Box<dyn Platform>, root: HostRoot, cfg: Config) -> Result<i
         vfork_done: None,
         comm,
         exe: prog.path.clone(),
-        creds: Default::default(),
+        creds: user.credentials(),
         nice: 0,
         robust_list: (0, 0),
-        uts: Arc::new(Mutex::new((b"rvisor".to_vec(), b"(none)".to_vec()))),
+        uts,
         mnt: kernel.mounts.clone(),
+    })
+}
+
+/// Loads `argv[0]` (searched in PATH) for a new process.
+fn load(
+    kernel: &Kernel,
+    cwd: &[u8],
+    argv: &[Vec<u8>],
+    env: &[Vec<u8>],
+) -> Result<(crate::kernel::Program, Vec<u8>, Vec<u8>), SandboxError> {
+    let cmd = argv.first().ok_or(SandboxError::NoCommand)?.clone();
+    let exec_err = |e: Errno| SandboxError::Exec {
+        cmd: String::from_utf8_lossy(&cmd).into_owned(),
+        why: describe(e),
     };
-    if cfg.confine {
-        // What needs host files is read now; from here on the Sentry opens none.
-        crate::fs::procfs::warm();
-        let _ = crate::syscalls::misc::host_cpus();
-        crate::confine::install_for(cfg.root_mode)
-            .map_err(|e| SandboxError::Confine(e.to_string()))?;
+    let cwd = kernel
+        .root
+        .lookup(b"/", cwd, true)
+        .map_err(exec_err)?
+        .path
+        .clone();
+    let path = search_path(&kernel.root, &cwd, env, &cmd);
+    let prog = load_program(
+        kernel,
+        &kernel.mounts.snapshot(),
+        &cwd,
+        &path,
+        argv.to_vec(),
+        env.to_vec(),
+    )
+    .map_err(exec_err)?;
+    Ok((prog, cwd, path))
+}
+
+impl Sandbox {
+    /// Makes the sandbox and its first process (pid 1), with the Sentry's stdio as its own,
+    /// without running it; with `cfg.confine`, the Sentry is confined from here on.
+    pub fn create(
+        platform: Box<dyn Platform>,
+        root: HostRoot,
+        cfg: Config,
+    ) -> Result<Sandbox, SandboxError> {
+        let root = root.with_mode(cfg.root_mode);
+        let kernel = Kernel::new(platform, root, cfg.syscall_patching);
+        if cfg.readonly_root {
+            let _ = kernel.mounts.update(|t| {
+                if let Some(r) = t.first_mut() {
+                    r.flags |= libc::MS_RDONLY;
+                }
+                Ok(())
+            });
+        }
+        for m in &cfg.mounts {
+            crate::syscalls::mount_at_boot(&kernel, &m.target, &m.fstype, m.flags, &m.data)
+                .map_err(|e| SandboxError::Mount {
+                    target: String::from_utf8_lossy(&m.target).into_owned(),
+                    why: describe(e),
+                })?;
+        }
+        let (prog, cwd, path) = load(&kernel, &cfg.cwd, &cfg.argv, &cfg.env)?;
+        let mut fds = FdTable::default();
+        for (fd, f) in crate::syscalls::host_stdio().map_err(SandboxError::Stdio)? {
+            fds.set(fd, f, false)
+                .map_err(|e| SandboxError::Stdio(std::io::Error::from_raw_os_error(e.0)))?;
+        }
+        let cmd = String::from_utf8_lossy(&cfg.argv[0]).into_owned();
+        let uts: Uts = Arc::new(Mutex::new((cfg.hostname.clone(), b"(none)".to_vec())));
+        let task =
+            new_process(&kernel, prog, &path, cwd, &cfg.user, fds, uts.clone()).map_err(|e| {
+                SandboxError::Exec {
+                    cmd,
+                    why: describe(e),
+                }
+            })?;
+        if cfg.confine {
+            // What needs host files is read now; from here on the Sentry opens none.
+            crate::fs::procfs::warm();
+            let _ = crate::syscalls::misc::host_cpus();
+            crate::confine::install_for(cfg.root_mode)
+                .map_err(|e| SandboxError::Confine(e.to_string()))?;
+        }
+        Ok(Sandbox {
+            kernel,
+            init: Some(task),
+            uts,
+        })
     }
-    spawn_task(task).map_err(exec_err)?;
-    Ok(kernel.wait_init())
+
+    /// Lets pid 1 run (once).
+    pub fn start(&mut self) -> Result<(), SandboxError> {
+        let task = self.init.take().ok_or(SandboxError::Started)?;
+        spawn_task(task).map_err(|e| SandboxError::Exec {
+            cmd: "init".into(),
+            why: describe(e),
+        })
+    }
+
+    /// Waits until pid 1 is gone; returns its wait status.
+    pub fn wait(&self) -> i32 {
+        self.kernel.wait_init()
+    }
+
+    /// A handle for signals, exec and process lists.
+    pub fn control(&self) -> Control {
+        Control {
+            kernel: self.kernel.clone(),
+            uts: self.uts.clone(),
+        }
+    }
+}
+
+impl Control {
+    /// Sends `sig` from outside to pid 1 or, with `all`, to every process. As to the init
+    /// of a pid namespace from an ancestor one, a signal pid 1 has no handler for is
+    /// dropped, but for SIGKILL and SIGSTOP.
+    pub fn signal(&self, sig: i32, all: bool) -> Result<(), Errno> {
+        if !(1..=64).contains(&sig) {
+            return Err(Errno::EINVAL);
+        }
+        let targets = if all {
+            self.kernel.groups()
+        } else {
+            vec![self.kernel.group(1).ok_or(Errno::ESRCH)?]
+        };
+        for tg in targets {
+            if tg.tgid == 1 && sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                let handler = tg.lock().actions[(sig - 1) as usize].handler;
+                if handler == crate::kernel::SIG_DFL {
+                    continue;
+                }
+            }
+            crate::kernel::signal::send(
+                &tg,
+                None,
+                crate::kernel::signal::SigInfo {
+                    signo: sig,
+                    code: 0,
+                    pid: 0,
+                    ..Default::default()
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Sends `sig` from outside to process `pid` (no pid-1 exception: used for exec'd
+    /// processes).
+    pub fn signal_pid(&self, pid: i32, sig: i32) -> Result<(), Errno> {
+        if !(1..=64).contains(&sig) {
+            return Err(Errno::EINVAL);
+        }
+        let tg = self.kernel.group(pid).ok_or(Errno::ESRCH)?;
+        crate::kernel::signal::send(
+            &tg,
+            None,
+            crate::kernel::signal::SigInfo {
+                signo: sig,
+                code: 0,
+                pid: 0,
+                ..Default::default()
+            },
+        );
+        Ok(())
+    }
+
+    /// The live processes, by pid.
+    pub fn processes(&self) -> Vec<ProcessInfo> {
+        let mut v: Vec<ProcessInfo> = self
+            .kernel
+            .groups()
+            .into_iter()
+            .filter_map(|tg| {
+                let st = tg.lock();
+                if st.exit_status.is_some() {
+                    return None;
+                }
+                let comm = st.view.as_ref().map(|v| {
+                    let n = v.comm.iter().position(|&b| b == 0).unwrap_or(16);
+                    String::from_utf8_lossy(&v.comm[..n]).into_owned()
+                });
+                Some(ProcessInfo {
+                    pid: tg.tgid,
+                    ppid: st.parent.as_ref().map_or(0, |p| p.tgid),
+                    comm: comm.unwrap_or_default(),
+                })
+            })
+            .collect();
+        v.sort_by_key(|p| p.pid);
+        v
+    }
+
+    /// Starts a process in the sandbox, in a session of its own; returns its pid.
+    pub fn exec(&self, spec: ExecSpec) -> Result<i32, SandboxError> {
+        let (prog, cwd, path) = load(&self.kernel, &spec.cwd, &spec.argv, &spec.env)?;
+        let mut fds = FdTable::default();
+        let [i, o, e] = spec.stdio;
+        for (fd, h, fl) in [
+            (0, i, libc::O_RDONLY),
+            (1, o, libc::O_WRONLY),
+            (2, e, libc::O_WRONLY),
+        ] {
+            let s = crate::fs::host::HostStream::new(h);
+            let f = crate::fs::OpenFile::new(Arc::new(s) as Arc<dyn crate::fs::FileOps>, fl as u32);
+            fds.set(fd, f, false)
+                .map_err(|e| SandboxError::Stdio(std::io::Error::from_raw_os_error(e.0)))?;
+        }
+        let cmd = String::from_utf8_lossy(&spec.argv[0]).into_owned();
+        let task = new_process(
+            &self.kernel,
+            prog,
+            &path,
+            cwd,
+            &spec.user,
+            fds,
+            self.uts.clone(),
+        )
+        .map_err(|e| SandboxError::Exec {
+            cmd: cmd.clone(),
+            why: describe(e),
+        })?;
+        let pid = task.tg.tgid;
+        spawn_task(task).map_err(|e| SandboxError::Exec {
+            cmd,
+            why: describe(e),
+        })?;
+        Ok(pid)
+    }
+
+    /// Waits until `pid`, started by `exec`, is gone; returns its wait status.
+    pub fn wait_exec(&self, pid: i32) -> i32 {
+        self.kernel.wait_exit(pid)
+    }
+
+    /// Waits until pid 1 is gone; returns its wait status.
+    pub fn wait_init(&self) -> i32 {
+        self.kernel.wait_init()
+    }
+}
+
+/// Runs the command as pid 1 on `platform`, over the root a gofer serves, until it exits;
+/// returns its wait status.
+pub fn run(platform: Box<dyn Platform>, root: HostRoot, cfg: Config) -> Result<i32, SandboxError> {
+    let mut sb = Sandbox::create(platform, root, cfg)?;
+    sb.start()?;
+    Ok(sb.wait())
 }
 
 /// The exit code a shell reports for wait status `status`.

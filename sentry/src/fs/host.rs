@@ -560,6 +560,11 @@ pub struct HostStream {
 }
 
 impl HostStream {
+    /// A stream over a host descriptor the caller hands over.
+    pub fn new(fd: OwnedFd) -> HostStream {
+        HostStream { fd }
+    }
+
     /// Duplicates host descriptor `fd`.
     pub fn dup(fd: RawFd) -> std::io::Result<HostStream> {
         // SAFETY: F_DUPFD_CLOEXEC on a descriptor number; failure is reported.

@@ -218,6 +218,8 @@ pub struct Kernel {
     pids: Mutex<Pids>,
     /// Wait status of pid 1 once it is gone.
     init_status: (Mutex<Option<i32>>, Condvar),
+    /// Wait statuses of processes without a parent (started from outside), until taken.
+    exits: (Mutex<BTreeMap<i32, i32>>, Condvar),
 }
 
 /// The sandbox's mounts when it starts: the root, /dev, /proc, /tmp, /dev/shm, /sys and
@@ -305,6 +307,7 @@ impl Kernel {
                 groups: BTreeMap::new(),
             }),
             init_status: (Mutex::new(None), Condvar::new()),
+            exits: (Mutex::new(BTreeMap::new()), Condvar::new()),
         })
     }
 
@@ -353,6 +356,29 @@ impl Kernel {
         // Like a pid namespace whose init died: everyone else is killed.
         for g in self.groups() {
             g.kill_group(libc::SIGKILL);
+        }
+    }
+
+    /// Called when a process without a parent other than pid 1 is gone: its status waits
+    /// for `wait_exit`, and its pid is free.
+    pub(crate) fn orphan_exited(&self, pid: i32, status: i32) {
+        let (m, cv) = &self.exits;
+        m.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(pid, status);
+        self.release_pid(pid);
+        cv.notify_all();
+    }
+
+    /// Waits until `pid`, a process started from outside, is gone; returns its wait status.
+    pub fn wait_exit(&self, pid: i32) -> i32 {
+        let (m, cv) = &self.exits;
+        let mut g = m.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(s) = g.remove(&pid) {
+                return s;
+            }
+            g = cv.wait(g).unwrap_or_else(|e| e.into_inner());
         }
     }
 

@@ -477,7 +477,10 @@ impl Task {
                 let _g = p.lock();
                 p.child_cv.notify_all();
             }
-            None => self.kernel.init_exited(status),
+            None if self.tg.tgid == 1 => self.kernel.init_exited(status),
+            // A process started from outside (exec into the sandbox): its status goes to
+            // whoever started it.
+            None => self.kernel.orphan_exited(self.tg.tgid, status),
         }
     }
 }

@@ -12,6 +12,7 @@ mod memory;
 pub(crate) mod misc;
 mod mknod;
 mod mount;
+pub use mount::mount_at_boot;
 mod names;
 mod openat2;
 mod path;

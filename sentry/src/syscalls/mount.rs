@@ -11,7 +11,7 @@ use super::openat2::real_path;
 use crate::errno::{Errno, SysResult};
 use crate::fs::tmpfs::{Limits, Tmpfs};
 use crate::fs::vfs::{self, Mount, MountFs, Mounts, PseudoFs};
-use crate::kernel::Task;
+use crate::kernel::{Kernel, Task};
 
 const MS_MGC_MSK: u64 = 0xffff_0000;
 const MS_MGC_VAL: u64 = 0xc0ed_0000;
@@ -106,7 +106,7 @@ pub fn mount(t: &mut Task, a: [u64; 6]) -> SysResult {
         return Err(Errno::ENOTDIR);
     }
     let (fs, options) = match &fstype[..] {
-        b"tmpfs" => new_tmpfs(t, &data)?,
+        b"tmpfs" => new_tmpfs(&t.kernel, &data)?,
         b"proc" => (MountFs::Pseudo(PseudoFs::Proc), String::new()),
         b"sysfs" => (MountFs::Pseudo(PseudoFs::Sys), String::new()),
         _ => return Err(Errno::ENODEV),
@@ -118,9 +118,48 @@ pub fn mount(t: &mut Task, a: [u64; 6]) -> SysResult {
     })
 }
 
+/// A mount made before the first process runs (from a container's spec): a new tmpfs,
+/// proc or sysfs at `target` (absolute), with mount(2)'s flags and data.
+pub fn mount_at_boot(
+    kernel: &Kernel,
+    target: &[u8],
+    fstype: &str,
+    flags: u64,
+    data: &[u8],
+) -> Result<(), Errno> {
+    if target.first() != Some(&b'/') {
+        return Err(Errno::EINVAL);
+    }
+    let (fs, options) = match fstype {
+        "tmpfs" => new_tmpfs(kernel, data)?,
+        "proc" => (MountFs::Pseudo(PseudoFs::Proc), String::new()),
+        "sysfs" => (MountFs::Pseudo(PseudoFs::Sys), String::new()),
+        _ => return Err(Errno::ENODEV),
+    };
+    let m = Mount::new(
+        &trim(target),
+        fs,
+        flags & vfs::MOUNT_FLAGS,
+        fstype.as_bytes(),
+        &options,
+    );
+    kernel.mounts.update(|tab| {
+        // The same filesystem at the same place as a mount the sandbox starts with (its
+        // /proc, /sys): that one is kept, with these flags.
+        if let Some(i) = mount_at(tab, &m.point) {
+            if tab[i].fs.type_name() == fstype && fstype != "tmpfs" {
+                tab[i].flags = m.flags;
+                return Ok(());
+            }
+        }
+        tab.push(m);
+        Ok(())
+    })
+}
+
 /// A new tmpfs from the options of mount(2)'s data: size (bytes, k, m, g, or % of the
 /// default 2 GiB), mode, uid, gid; nr_inodes and the like are accepted and not enforced.
-fn new_tmpfs(t: &Task, data: &[u8]) -> Result<(MountFs, String), Errno> {
+fn new_tmpfs(kernel: &Kernel, data: &[u8]) -> Result<(MountFs, String), Errno> {
     let mut limits = Limits::default();
     let mut mode = None;
     let (mut uid, mut gid) = (None, None);
@@ -155,7 +194,7 @@ fn new_tmpfs(t: &Task, data: &[u8]) -> Result<(MountFs, String), Errno> {
         }
     }
     let dev = NEXT_TMPFS_DEV.fetch_add(1, Ordering::Relaxed);
-    let fs = Tmpfs::with_limits(dev, t.kernel.platform.memory_file().clone(), limits);
+    let fs = Tmpfs::with_limits(dev, kernel.platform.memory_file().clone(), limits);
     if let Some(m) = mode {
         fs.chmod(b"", m, &crate::fs::perm::Creds::ROOT)?;
     }

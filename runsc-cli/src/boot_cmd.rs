@@ -1,0 +1,310 @@
+//! `rvisor boot` (hidden): the sandbox process of one container, started by `rvisor
+//! create`. It starts the gofer, makes the Sentry's kernel and pid 1 from the bundle's
+//! spec, confines itself, tells `create` it is ready (through the pipe `--ready-fd`), then
+//! serves the control socket: pid 1 runs on `start`, and the process exits with pid 1's
+//! exit code. Its pid is the container's pid in the state and the pid file.
+
+use std::io::Write as _;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::PathBuf;
+use std::sync::mpsc;
+
+use anyhow::{bail, Context as _};
+
+use crate::cli::Args;
+use crate::control::{self, Reply, Request};
+use crate::oci;
+
+/// What `boot` needs from the command line.
+struct Options {
+    id: String,
+    bundle: PathBuf,
+    root: PathBuf,
+    ready: OwnedFd,
+}
+
+fn parse(args: &[String]) -> anyhow::Result<Options> {
+    let a = Args::parse(args, &["root", "id", "bundle", "ready-fd"], &[])?;
+    let fd: i32 = a
+        .value("ready-fd")
+        .context("--ready-fd is required")?
+        .parse()
+        .context("--ready-fd wants a number")?;
+    gofer::check_fd(fd).context("--ready-fd")?;
+    // Not to be inherited by the gofer or the stub processes: `create` reads one line.
+    // SAFETY: F_SETFD on a descriptor number; failure is reported.
+    if unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } < 0 {
+        return Err(std::io::Error::last_os_error()).context("--ready-fd");
+    }
+    Ok(Options {
+        id: a.value("id").context("--id is required")?.to_string(),
+        bundle: a.value("bundle").context("--bundle is required")?.into(),
+        root: a.value("root").context("--root is required")?.into(),
+        // SAFETY: `create` passes this descriptor, open and ours alone, for the readiness
+        // message; check_fd made sure it is open.
+        ready: unsafe { OwnedFd::from_raw_fd(fd) },
+    })
+}
+
+/// The sandbox's configuration from the spec.
+fn config(b: &oci::Bundle) -> anyhow::Result<sentry::sandbox::Config> {
+    let p = b.spec.process.as_ref().context("the spec has no process")?;
+    let bytes = |v: &[String]| v.iter().map(|s| s.as_bytes().to_vec()).collect::<Vec<_>>();
+    let hostname = match &b.spec.hostname {
+        Some(h) if !h.is_empty() => h.clone().into_bytes(),
+        _ => host_name(),
+    };
+    let mut mounts = Vec::new();
+    for m in &b.spec.mounts {
+        let kind = m.kind.as_deref().unwrap_or("");
+        let opts = oci::parse_mount_options(&m.options);
+        if opts.is_bind() || kind == "bind" {
+            tracing::warn!(
+                "mount of {} onto {}: bind mounts from the host are not supported yet; skipped",
+                m.source.as_deref().unwrap_or(""),
+                m.destination
+            );
+            continue;
+        }
+        match kind {
+            "tmpfs" | "proc" | "sysfs" => mounts.push(sentry::sandbox::MountRequest {
+                target: m.destination.clone().into_bytes(),
+                fstype: kind.to_string(),
+                flags: opts.flags,
+                data: opts.data.into_bytes(),
+            }),
+            // The Sentry has its own /dev/pts; the others have no counterpart yet.
+            _ => tracing::warn!("mount of type {kind} onto {}: not made", m.destination),
+        }
+    }
+    Ok(sentry::sandbox::Config {
+        cwd: p.cwd.clone().into_bytes(),
+        env: bytes(&p.env),
+        argv: bytes(&p.args),
+        syscall_patching: true,
+        confine: true,
+        root_mode: sentry::sandbox::RootMode::Overlay,
+        user: sentry::sandbox::User {
+            uid: p.user.uid,
+            gid: p.user.gid,
+            groups: p.user.additional_gids.clone(),
+            umask: p.user.umask.unwrap_or(0o022),
+        },
+        hostname,
+        readonly_root: b.spec.root.as_ref().is_some_and(|r| r.readonly),
+        mounts,
+    })
+}
+
+/// The host's hostname (what a new UTS namespace starts with).
+fn host_name() -> Vec<u8> {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most `buf.len()` bytes into `buf`.
+    if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } != 0 {
+        return b"rvisor".to_vec();
+    }
+    let n = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    buf[..n].to_vec()
+}
+
+/// Sends the readiness line to `create`.
+fn tell(ready: &OwnedFd, line: &str) {
+    if let Ok(fd) = ready.try_clone() {
+        let _ = std::fs::File::from(fd).write_all(line.as_bytes());
+    }
+}
+
+/// Runs the sandbox; returns the exit code of pid 1 (or of the signal that ended it
+/// before it started).
+pub fn run(args: &[String]) -> anyhow::Result<i32> {
+    let o = parse(args)?;
+    match boot(&o) {
+        Ok((sandbox, listener)) => {
+            tell(&o.ready, "ok\n");
+            drop(o.ready);
+            serve(sandbox, listener)
+        }
+        Err(e) => {
+            tell(&o.ready, &format!("error: {e:#}\n"));
+            Err(e)
+        }
+    }
+}
+
+/// Everything up to a sandbox ready to start: the gofer, the kernel, pid 1, the control
+/// socket, the state file; confined when it returns.
+fn boot(o: &Options) -> anyhow::Result<(sentry::sandbox::Sandbox, UnixListener)> {
+    let b = oci::load(&o.bundle)?;
+    for w in &b.warnings {
+        tracing::warn!("{w}");
+    }
+    let cfg = config(&b)?;
+    let root = crate::state::Root::new(&o.root);
+    let sock = root.socket(&o.id);
+    let _ = std::fs::remove_file(&sock);
+    let listener = UnixListener::bind(&sock)
+        .with_context(|| format!("creating the control socket {}", sock.display()))?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o600))?;
+    let platform = crate::do_cmd::make_platform("seccomp")?;
+    let host_root = crate::do_cmd::start_gofer(&b.rootfs, false)?;
+    // A Sentry panic is a bug; it ends the sandbox at once.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("rvisor: internal error (Sentry panic, a bug): {info}");
+        std::process::exit(125);
+    }));
+    let pid = std::process::id() as i32;
+    let st = crate::state::State {
+        id: o.id.clone(),
+        pid,
+        start_time: crate::state::start_time(pid).unwrap_or(0),
+        status: "created".into(),
+        bundle: b.dir.clone(),
+        rootfs: b.rootfs.clone(),
+        created: crate::state::now_rfc3339(),
+        annotations: b.spec.annotations.clone(),
+        ..Default::default()
+    };
+    // The state is written before confinement: from then on the Sentry opens no file.
+    root.save(&st)?;
+    let sandbox = sentry::sandbox::Sandbox::create(platform, host_root, cfg)?;
+    Ok((sandbox, listener))
+}
+
+/// What the control thread tells the main thread.
+enum Event {
+    Start(mpsc::Sender<Reply>),
+    /// A signal before pid 1 ran: the sandbox ends with it.
+    KilledBeforeStart(i32),
+}
+
+/// Serves the control socket until pid 1 is gone; returns its exit code.
+fn serve(mut sandbox: sentry::sandbox::Sandbox, listener: UnixListener) -> anyhow::Result<i32> {
+    let control = sandbox.control();
+    let (tx, rx) = mpsc::channel::<Event>();
+    let started = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let started = started.clone();
+        std::thread::Builder::new()
+            .name("control".into())
+            .spawn(move || {
+                for conn in listener.incoming() {
+                    let Ok(conn) = conn else { continue };
+                    let (c, tx, started) = (control.clone(), tx.clone(), started.clone());
+                    let _ = std::thread::Builder::new()
+                        .name("control-conn".into())
+                        .spawn(move || handle(&conn, &c, &tx, &started));
+                }
+            })
+            .context("starting the control thread")?;
+    }
+    match rx.recv() {
+        Ok(Event::Start(reply)) => {
+            let r = match sandbox.start() {
+                Ok(()) => {
+                    started.store(true, std::sync::atomic::Ordering::SeqCst);
+                    Reply::default()
+                }
+                Err(e) => Reply::err(e),
+            };
+            let failed = r.error.is_some();
+            let _ = reply.send(r);
+            if failed {
+                bail!("pid 1 could not start");
+            }
+        }
+        Ok(Event::KilledBeforeStart(sig)) => return Ok(128 + sig),
+        Err(_) => bail!("the control thread is gone"),
+    }
+    // Later events (a second start) find nobody: their senders see the channel closed.
+    drop(rx);
+    Ok(sentry::sandbox::exit_code(sandbox.wait()))
+}
+
+/// Answers one control connection.
+fn handle(
+    conn: &UnixStream,
+    c: &sentry::sandbox::Control,
+    tx: &mpsc::Sender<Event>,
+    started: &std::sync::atomic::AtomicBool,
+) {
+    let reply = match control::read_request(conn) {
+        Err(e) => Reply::err(e),
+        Ok((req, fds)) => answer(req, fds, c, tx, started),
+    };
+    let _ = control::write_reply(conn, &reply);
+}
+
+fn answer(
+    req: Request,
+    fds: Vec<OwnedFd>,
+    c: &sentry::sandbox::Control,
+    tx: &mpsc::Sender<Event>,
+    started: &std::sync::atomic::AtomicBool,
+) -> Reply {
+    let is_started = started.load(std::sync::atomic::Ordering::SeqCst);
+    match req {
+        Request::Start if is_started => Reply::err("cannot start an already running container"),
+        Request::Start => {
+            let (rtx, rrx) = mpsc::channel();
+            if tx.send(Event::Start(rtx)).is_err() {
+                return Reply::err("the sandbox is shutting down");
+            }
+            rrx.recv()
+                .unwrap_or_else(|_| Reply::err("the sandbox is shutting down"))
+        }
+        Request::Kill { signal, .. } if !is_started => {
+            let _ = tx.send(Event::KilledBeforeStart(signal));
+            Reply::default()
+        }
+        Request::Kill { signal, all } => match c.signal(signal, all) {
+            Ok(()) => Reply::default(),
+            Err(e) => Reply::err(std::io::Error::from_raw_os_error(e.0)),
+        },
+        Request::KillPid { pid, signal } => match c.signal_pid(pid, signal) {
+            Ok(()) => Reply::default(),
+            Err(e) => Reply::err(std::io::Error::from_raw_os_error(e.0)),
+        },
+        Request::Ps => Reply {
+            processes: c
+                .processes()
+                .into_iter()
+                .map(|p| control::Process {
+                    pid: p.pid,
+                    ppid: p.ppid,
+                    comm: p.comm,
+                })
+                .collect(),
+            ..Default::default()
+        },
+        Request::Exec(e) => {
+            let Ok::<[OwnedFd; 3], _>(stdio) = fds.try_into() else {
+                return Reply::err("exec needs three descriptors for stdio");
+            };
+            let spec = sentry::sandbox::ExecSpec {
+                argv: e.args.iter().map(|s| s.as_bytes().to_vec()).collect(),
+                env: e.env.iter().map(|s| s.as_bytes().to_vec()).collect(),
+                cwd: e.cwd.into_bytes(),
+                user: sentry::sandbox::User {
+                    uid: e.uid,
+                    gid: e.gid,
+                    groups: e.groups,
+                    umask: e.umask.unwrap_or(0o022),
+                },
+                stdio,
+            };
+            match c.exec(spec) {
+                Ok(pid) => Reply {
+                    pid: Some(pid),
+                    ..Default::default()
+                },
+                Err(e) => Reply::err(e),
+            }
+        }
+        Request::Wait { pid } => Reply {
+            status: Some(c.wait_exec(pid)),
+            ..Default::default()
+        },
+    }
+}

@@ -1,0 +1,244 @@
+//! `rvisor create` and `rvisor run`: make a container's sandbox from a bundle, stopped
+//! before its process runs (`create`), or run it to the end (`run`).
+
+use std::io::BufRead as _;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _};
+
+use crate::cgroup;
+use crate::cli::{Args, Global};
+use crate::state::Root;
+
+const VALUED: &[&str] = &[
+    "bundle",
+    "b",
+    "pid-file",
+    "console-socket",
+    "pidfd-socket",
+    "preserve-fds",
+];
+const FLAGS: &[&str] = &[
+    "no-pivot",
+    "no-new-keyring",
+    "detach",
+    "d",
+    "keep",
+    "no-subreaper",
+];
+
+/// A pipe whose write end the child inherits.
+fn pipe() -> anyhow::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills two descriptors on success.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error()).context("creating a pipe");
+    }
+    // SAFETY: fresh descriptors we own.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Writes `text` to `path` atomically (a temporary file renamed over it).
+pub fn write_atomic(path: &Path, text: &str) -> anyhow::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("pid")
+    ));
+    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// The cgroup limits of the spec.
+fn resources(r: Option<&crate::oci::Resources>) -> cgroup::Resources {
+    let mut c = cgroup::Resources::default();
+    let Some(r) = r else { return c };
+    if let Some(m) = &r.memory {
+        c.memory_limit = m.limit;
+        c.memory_reservation = m.reservation;
+        c.memory_swap = m.swap;
+    }
+    if let Some(p) = &r.cpu {
+        c.cpu_shares = p.shares;
+        c.cpu_quota = p.quota;
+        c.cpu_period = p.period;
+        c.cpus = p.cpus.clone();
+        c.mems = p.mems.clone();
+    }
+    if let Some(p) = &r.pids {
+        c.pids_limit = p.limit;
+    }
+    c
+}
+
+/// Makes the sandbox of `id` from `bundle`: returns the boot process once it is ready (or
+/// removes what was made and fails with its reason). `detach`: the boot process starts a
+/// session of its own and outlives us.
+fn create(
+    g: &Global,
+    id: &str,
+    bundle: &Path,
+    detach: bool,
+) -> anyhow::Result<std::process::Child> {
+    // The spec is read here first, so that its errors come from `create` itself.
+    let b = crate::oci::load(bundle)?;
+    for w in &b.warnings {
+        g.log("warning", &w.to_string());
+    }
+    let root = Root::new(&g.root);
+    root.reserve(id)?;
+    let mut cg: Option<cgroup::Cgroup> = None;
+    let made = (|| {
+        let linux = b.spec.linux.as_ref();
+        let c = cgroup::Cgroup::create(
+            linux.and_then(|l| l.cgroups_path.as_deref()).unwrap_or(""),
+            id,
+            g.systemd_cgroup,
+            &resources(linux.and_then(|l| l.resources.as_ref())),
+        )?;
+        // The sandbox process joins the cgroup before it runs (and so before it makes the
+        // gofer and the stub processes, which inherit it): "0" names the writer.
+        let procs: Vec<std::ffi::CString> = c
+            .paths()
+            .iter()
+            .filter_map(|p| std::ffi::CString::new(format!("{p}/cgroup.procs")).ok())
+            .collect();
+        cg = Some(c);
+        let (r, w) = pipe()?;
+        let exe = std::env::current_exe().context("finding the rvisor binary")?;
+        let mut cmd = std::process::Command::new(exe);
+        if g.debug {
+            cmd.arg("--debug");
+        }
+        // The sandbox logs where the runtime logs, never on the container's stderr.
+        if let Some(l) = &g.log {
+            cmd.arg("--log").arg(l);
+            if g.log_json {
+                cmd.args(["--log-format", "json"]);
+            }
+        }
+        cmd.arg("boot")
+            .arg("--root")
+            .arg(&g.root)
+            .arg("--id")
+            .arg(id)
+            .arg("--bundle")
+            .arg(&b.dir)
+            .arg("--ready-fd")
+            .arg("3");
+        let wfd = w.as_raw_fd();
+        // SAFETY: between fork and exec only async-signal-safe calls (setsid, open, write,
+        // close, dup2, fcntl) run, on descriptors this process owns and C strings made
+        // before the fork.
+        unsafe {
+            cmd.pre_exec(move || {
+                if detach && libc::setsid() < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                for p in &procs {
+                    let fd = libc::open(p.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                    if fd < 0 || libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    libc::close(fd);
+                }
+                if wfd == 3 {
+                    let fl = libc::fcntl(3, libc::F_GETFD);
+                    libc::fcntl(3, libc::F_SETFD, fl & !libc::FD_CLOEXEC);
+                } else if libc::dup2(wfd, 3) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().context("starting the sandbox")?;
+        drop(w);
+        // One line: "ok", or "error: why". Not to EOF: the sandbox keeps its end open.
+        let mut msg = String::new();
+        let _ = std::io::BufReader::new(std::fs::File::from(r)).read_line(&mut msg);
+        match msg.lines().next() {
+            Some("ok") => {
+                let mut st = root.load(id)?;
+                st.cgroup = cg.as_ref().map(|c| c.paths()).unwrap_or_default();
+                root.save(&st)?;
+                Ok(child)
+            }
+            Some(line) => {
+                let _ = child.wait();
+                bail!("{}", line.strip_prefix("error: ").unwrap_or(line))
+            }
+            None => {
+                let st = child.wait()?;
+                bail!("the sandbox exited before it was ready ({st})")
+            }
+        }
+    })();
+    if made.is_err() {
+        if let Some(c) = cg {
+            let _ = c.destroy(true);
+        }
+        root.remove(id);
+    }
+    made
+}
+
+/// `create --bundle DIR [--pid-file FILE] [--console-socket SOCK] ID`.
+pub fn create_cmd(g: &Global, args: &[String]) -> anyhow::Result<()> {
+    let a = Args::parse(args, VALUED, FLAGS)?;
+    let id = a.id("create")?;
+    if a.value("console-socket").is_some() {
+        bail!("--console-socket: terminals are not supported yet");
+    }
+    let bundle = bundle_dir(&a)?;
+    let child = create(g, id, &bundle, true)?;
+    if let Some(p) = a.value("pid-file") {
+        if let Err(e) = write_atomic(Path::new(p), &child.id().to_string()) {
+            let _ = crate::lifecycle::destroy(g, id, true);
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// The bundle: `--bundle`, else the working directory.
+fn bundle_dir(a: &Args) -> anyhow::Result<PathBuf> {
+    match a.value("bundle").or(a.value("b")) {
+        Some(b) => Ok(PathBuf::from(b)),
+        None => std::env::current_dir().context("the working directory"),
+    }
+}
+
+/// `run [--bundle DIR] [--detach] [--pid-file FILE] ID`: create and start; without
+/// `--detach`, wait for the container's end and delete it, exiting with its code.
+pub fn run_cmd(g: &Global, args: &[String]) -> anyhow::Result<i32> {
+    let a = Args::parse(args, VALUED, FLAGS)?;
+    let id = a.id("run")?;
+    if a.value("console-socket").is_some() {
+        bail!("--console-socket: terminals are not supported yet");
+    }
+    let detach = a.flag("detach") || a.flag("d");
+    let bundle = bundle_dir(&a)?;
+    let mut child = create(g, id, &bundle, detach)?;
+    if let Some(p) = a.value("pid-file") {
+        write_atomic(Path::new(p), &child.id().to_string())?;
+    }
+    if let Err(e) = crate::lifecycle::start(g, id) {
+        let _ = crate::lifecycle::destroy(g, id, true);
+        return Err(e);
+    }
+    if detach {
+        return Ok(0);
+    }
+    let st = child.wait().context("waiting for the sandbox")?;
+    let code = st.code().unwrap_or_else(|| {
+        use std::os::unix::process::ExitStatusExt;
+        128 + st.signal().unwrap_or(0)
+    });
+    if !a.flag("keep") {
+        crate::lifecycle::destroy(g, id, true)?;
+    }
+    Ok(code)
+}

@@ -1,0 +1,291 @@
+//! The runc command line on a busybox bundle, as containerd's shim and the runtime-tools
+//! drive it: create (stopped before the process runs), state, start, kill, delete, run,
+//! list, ps; and bad input: one clear error line, a non-zero exit, nothing left behind.
+
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn rvisor() -> &'static str {
+    env!("CARGO_BIN_EXE_rvisor")
+}
+
+/// A bundle: a busybox root and a config.json from `rvisor spec` with `args`.
+struct Bundle {
+    dir: PathBuf,
+    state: PathBuf,
+}
+
+impl Bundle {
+    fn new(name: &str, args: &[&str]) -> Bundle {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("oci-{name}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        let root = dir.join("rootfs");
+        for d in ["bin", "tmp", "etc", "proc", "dev", "sys"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        std::fs::copy("/bin/busybox", root.join("bin/busybox")).expect("busybox-static");
+        let list = Command::new("/bin/busybox").arg("--list").output().unwrap();
+        for applet in String::from_utf8_lossy(&list.stdout).lines() {
+            if applet != "busybox" {
+                let _ = symlink("busybox", root.join("bin").join(applet));
+            }
+        }
+        std::fs::write(root.join("etc/passwd"), "root:x:0:0:root:/:/bin/sh\n").unwrap();
+        let st = Command::new(rvisor())
+            .args(["spec", "--bundle"])
+            .arg(&dir)
+            .status()
+            .unwrap();
+        assert!(st.success(), "rvisor spec");
+        let mut spec: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+        spec["process"]["terminal"] = false.into();
+        spec["process"]["args"] = args.iter().map(|a| serde_json::Value::from(*a)).collect();
+        spec["hostname"] = "box".into();
+        std::fs::write(dir.join("config.json"), spec.to_string()).unwrap();
+        let state = dir.join("state");
+        Bundle { dir, state }
+    }
+
+    /// Runs `rvisor --root STATE --log LOG --log-format json ARGS`.
+    fn rv(&self, args: &[&str]) -> Output {
+        Command::new(rvisor())
+            .arg("--root")
+            .arg(&self.state)
+            .arg("--log")
+            .arg(self.dir.join("log.json"))
+            .args(["--log-format", "json"])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// `create`, with the container's stdout and stderr going to files; returns the pid
+    /// the pid file names.
+    fn create(&self, id: &str) -> i32 {
+        let out = std::fs::File::create(self.dir.join("out")).unwrap();
+        let st = Command::new(rvisor())
+            .arg("--root")
+            .arg(&self.state)
+            .args(["create", "--bundle"])
+            .arg(&self.dir)
+            .arg("--pid-file")
+            .arg(self.dir.join("init.pid"))
+            .arg(id)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .status()
+            .unwrap();
+        assert!(st.success(), "create: {}", self.out());
+        std::fs::read_to_string(self.dir.join("init.pid"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    fn out(&self) -> String {
+        std::fs::read_to_string(self.dir.join("out")).unwrap_or_default()
+    }
+
+    fn status(&self, id: &str) -> String {
+        let o = self.rv(&["state", id]);
+        assert!(o.status.success(), "state: {}", text(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["id"], id);
+        v["status"].as_str().unwrap().to_string()
+    }
+
+    fn last_logged_error(&self) -> String {
+        let log = std::fs::read_to_string(self.dir.join("log.json")).unwrap_or_default();
+        log.lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .rfind(|v| v["level"] == "error")
+            .map(|v| v["msg"].as_str().unwrap_or_default().to_string())
+            .unwrap_or_default()
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// This test process adopts orphans (as containerd's shim does), so that it can wait for
+/// the sandbox process `create` left behind.
+fn become_subreaper() {
+    // SAFETY: prctl with integer arguments.
+    assert_eq!(unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1) }, 0);
+}
+
+/// The wait status of `pid`, a child by adoption.
+fn wait(pid: i32) -> i32 {
+    let mut status = 0;
+    // SAFETY: waitpid with a valid status pointer.
+    let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert_eq!(r, pid, "waitpid: {}", std::io::Error::last_os_error());
+    status
+}
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let until = Instant::now() + Duration::from_secs(30);
+    while !f() {
+        assert!(Instant::now() < until, "waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn create_start_state_delete() {
+    become_subreaper();
+    let b = Bundle::new("life", &["sh", "-c", "echo hello from $(hostname); exit 3"]);
+    let pid = b.create("c1");
+    assert_eq!(b.status("c1"), "created");
+    assert!(b.out().is_empty(), "nothing ran before start: {}", b.out());
+    let o = b.rv(&["list", "--format", "json"]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("\"c1\""),
+        "{}",
+        text(&o)
+    );
+    let o = b.rv(&["ps", "--format", "json", "c1"]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        format!("[{pid}]")
+    );
+    let o = b.rv(&["start", "c1"]);
+    assert!(o.status.success(), "start: {}", text(&o));
+    let status = wait(pid);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 3,
+        "{status:#x}"
+    );
+    assert_eq!(b.out(), "hello from box\n");
+    assert_eq!(b.status("c1"), "stopped");
+    let o = b.rv(&["start", "c1"]);
+    assert!(!o.status.success());
+    assert!(
+        b.last_logged_error().contains("stopped"),
+        "{}",
+        b.last_logged_error()
+    );
+    let o = b.rv(&["delete", "c1"]);
+    assert!(o.status.success(), "delete: {}", text(&o));
+    assert!(!b.state.join("c1").exists(), "the state is gone");
+    let o = b.rv(&["state", "c1"]);
+    assert!(!o.status.success());
+    assert!(b.last_logged_error().contains("does not exist"));
+}
+
+#[test]
+fn kill_reaches_the_process_and_delete_force_ends_it() {
+    become_subreaper();
+    let b = Bundle::new(
+        "kill",
+        &[
+            "sh",
+            "-c",
+            "trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.05; done",
+        ],
+    );
+    let pid = b.create("k1");
+    let o = b.rv(&["start", "k1"]);
+    assert!(o.status.success(), "start: {}", text(&o));
+    wait_for("ready", || b.out().contains("ready"));
+    assert_eq!(b.status("k1"), "running");
+    let o = b.rv(&["ps", "k1"]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("sh"),
+        "{}",
+        text(&o)
+    );
+    let o = b.rv(&["delete", "k1"]);
+    assert!(!o.status.success(), "a running container is not deleted");
+    assert!(b.last_logged_error().contains("not stopped"));
+    let o = b.rv(&["kill", "k1", "TERM"]);
+    assert!(o.status.success(), "kill: {}", text(&o));
+    let status = wait(pid);
+    assert_eq!(libc::WEXITSTATUS(status), 7, "{}", b.out());
+    assert!(b.out().contains("got TERM"));
+    let o = b.rv(&["kill", "k1", "9"]);
+    assert!(!o.status.success());
+    assert!(b.last_logged_error().contains("not running"));
+    assert!(b.rv(&["delete", "k1"]).status.success());
+
+    // A process with no handler: SIGTERM to pid 1 is dropped, SIGKILL is not; delete
+    // --force ends a running container.
+    let b = Bundle::new("force", &["sh", "-c", "while :; do sleep 0.05; done"]);
+    let pid = b.create("f1");
+    assert!(b.rv(&["start", "f1"]).status.success());
+    assert!(b.rv(&["kill", "f1", "15"]).status.success());
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        b.status("f1"),
+        "running",
+        "pid 1 ignores SIGTERM without a handler"
+    );
+    let o = b.rv(&["delete", "--force", "f1"]);
+    assert!(o.status.success(), "delete --force: {}", text(&o));
+    let status = wait(pid);
+    assert!(libc::WIFSIGNALED(status), "{status:#x}");
+    assert!(!b.state.join("f1").exists());
+}
+
+#[test]
+fn run_waits_and_passes_the_exit_code() {
+    let b = Bundle::new("run", &["sh", "-c", "echo ran; exit 5"]);
+    let o = b.rv(&["run", "--bundle", b.dir.to_str().unwrap(), "r1"]);
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "ran\n");
+    assert!(!b.state.join("r1").exists(), "run deletes what it made");
+}
+
+#[test]
+fn bad_input_is_one_clear_error_and_leaves_nothing() {
+    let b = Bundle::new("bad", &["true"]);
+    let create = |id: &str| b.rv(&["create", "--bundle", b.dir.to_str().unwrap(), id]);
+    let check = |o: &Output, want: &str| {
+        assert!(!o.status.success(), "{}", text(o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(err.contains(want), "{want:?} in {err}");
+        assert!(
+            b.last_logged_error().contains(want),
+            "logged: {}",
+            b.last_logged_error()
+        );
+    };
+    let good = std::fs::read(b.dir.join("config.json")).unwrap();
+    std::fs::write(
+        b.dir.join("config.json"),
+        "{\"ociVersion\": \"1.0.2\", \"process\": ",
+    )
+    .unwrap();
+    check(&create("m1"), "config.json");
+    assert!(!b.state.join("m1").exists());
+    std::fs::write(b.dir.join("config.json"), &good).unwrap();
+    std::fs::rename(b.dir.join("rootfs"), b.dir.join("gone")).unwrap();
+    check(&create("m2"), "rootfs");
+    assert!(!b.state.join("m2").exists());
+    std::fs::rename(b.dir.join("gone"), b.dir.join("rootfs")).unwrap();
+    for cmd in ["state", "start", "kill", "delete"] {
+        check(&b.rv(&[cmd, "nosuch"]), "does not exist");
+    }
+    check(&create("../x"), "invalid container id");
+    become_subreaper();
+    let pid = b.create("dup");
+    check(&create("dup"), "exists");
+    assert_eq!(b.status("dup"), "created", "the first one is untouched");
+    assert!(b.rv(&["delete", "dup"]).status.success());
+    wait(pid);
+    assert!(!b.state.join("dup").exists());
+    let _ = Path::new(&b.dir);
+}
