@@ -90,11 +90,26 @@ fn config(b: &oci::Bundle) -> anyhow::Result<sentry::sandbox::Config> {
             gid: p.user.gid,
             groups: p.user.additional_gids.clone(),
             umask: p.user.umask.unwrap_or(0o022),
+            caps: capabilities(p.capabilities.as_ref())?,
         },
         hostname,
         readonly_root: b.spec.root.as_ref().is_some_and(|r| r.readonly),
         mounts,
     })
+}
+
+/// The capability sets of a spec's process (None: the spec gives none, all are kept).
+pub fn capabilities(
+    c: Option<&oci::Capabilities>,
+) -> anyhow::Result<Option<sentry::kernel::creds::Capabilities>> {
+    let Some(c) = c else { return Ok(None) };
+    Ok(Some(sentry::kernel::creds::Capabilities {
+        effective: oci::capability_mask(&c.effective)?,
+        permitted: oci::capability_mask(&c.permitted)?,
+        inheritable: oci::capability_mask(&c.inheritable)?,
+        bounding: oci::capability_mask(&c.bounding)?,
+        ambient: oci::capability_mask(&c.ambient)?,
+    }))
 }
 
 /// The host's hostname (what a new UTS namespace starts with).
@@ -291,6 +306,17 @@ fn answer(
                     gid: e.gid,
                     groups: e.groups,
                     umask: e.umask.unwrap_or(0o022),
+                    caps: e
+                        .caps
+                        .map(|[effective, permitted, inheritable, bounding, ambient]| {
+                            sentry::kernel::creds::Capabilities {
+                                effective,
+                                permitted,
+                                inheritable,
+                                bounding,
+                                ambient,
+                            }
+                        }),
                 },
                 stdio,
             };

@@ -74,6 +74,11 @@ impl Args {
             .map(String::as_str)
     }
 
+    /// Every value of a repeated flag.
+    pub fn values(&self, name: &str) -> &[String] {
+        self.values.get(name).map_or(&[], Vec::as_slice)
+    }
+
     /// Whether a boolean flag was given.
     pub fn flag(&self, name: &str) -> bool {
         self.bools.iter().any(|b| b == name)

@@ -42,6 +42,9 @@ pub struct ExecRequest {
     pub gid: u32,
     pub groups: Vec<u32>,
     pub umask: Option<u32>,
+    /// Capability sets: effective, permitted, inheritable, bounding, ambient (None: all).
+    #[serde(default)]
+    pub caps: Option<[u64; 5]>,
 }
 
 /// One process, as `ps` lists it.

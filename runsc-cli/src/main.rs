@@ -7,7 +7,10 @@ mod cli;
 mod control;
 mod create_cmd;
 mod do_cmd;
+mod exec_cmd;
 mod gofer_cmd;
+mod hooks;
+mod install_cmd;
 mod lifecycle;
 #[allow(dead_code)]
 mod oci;
@@ -24,6 +27,8 @@ global flags (as runc's): --root DIR (default /run/rvisor), --log FILE,
 container commands (as runc's):
   create --bundle DIR [--pid-file FILE] ID
   start ID
+  exec [--process FILE] [--detach] [--pid-file FILE] [-e K=V] [-u UID[:GID]] [--cwd DIR]
+       ID [CMD ARG...]
   run [--bundle DIR] [--detach] [--pid-file FILE] ID
   state ID
   kill [--all] ID [SIGNAL]
@@ -39,6 +44,10 @@ other commands:
      -- CMD [ARG...]
               run CMD sandboxed (default root: the host's /, changes kept in memory;
               --overlay=none writes them through the gofer to the host)
+  install [--runtime-name NAME] [--config FILE] [-- RUNTIME ARGS...]
+              register rvisor in Docker's daemon.json (default /etc/docker/daemon.json)
+  uninstall [--runtime-name NAME] [--config FILE]
+              remove that runtime from daemon.json
   platforms   list the platforms this host can run, and why not the others
   syscalls [sentry|gofer]
               the host syscalls the Sentry and the gofer may make once confined
@@ -125,6 +134,8 @@ fn main() -> ExitCode {
         Some("create") => runc_style(&g, ok(create_cmd::create_cmd(&g, rest))),
         Some("run") => runc_style(&g, create_cmd::run_cmd(&g, rest)),
         Some("start") => runc_style(&g, ok(lifecycle::start_cmd(&g, rest))),
+        Some("exec") => runc_style(&g, exec_cmd::exec_cmd(&g, rest)),
+        Some("exec-proxy") => runc_style(&g, exec_cmd::proxy_cmd(&g, rest)),
         Some("state") => runc_style(&g, ok(lifecycle::state_cmd(&g, rest))),
         Some("kill") => runc_style(&g, ok(lifecycle::kill_cmd(&g, rest))),
         Some("delete") => runc_style(&g, ok(lifecycle::delete_cmd(&g, rest))),
@@ -145,6 +156,20 @@ fn main() -> ExitCode {
             }
         },
         Some("platforms") => platforms(),
+        Some("install") => match install_cmd::install(rest) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("rvisor install: {e:#}");
+                ExitCode::from(1)
+            }
+        },
+        Some("uninstall") => match install_cmd::uninstall(rest) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("rvisor uninstall: {e:#}");
+                ExitCode::from(1)
+            }
+        },
         Some("do") => match do_cmd::run(&args[1..]) {
             Ok(code) => ExitCode::from(code as u8),
             Err(e) => {

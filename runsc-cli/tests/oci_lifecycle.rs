@@ -289,3 +289,106 @@ fn bad_input_is_one_clear_error_and_leaves_nothing() {
     assert!(!b.state.join("dup").exists());
     let _ = Path::new(&b.dir);
 }
+
+#[test]
+fn exec_runs_processes_in_the_sandbox() {
+    become_subreaper();
+    let b = Bundle::new(
+        "exec",
+        &["sh", "-c", "echo ready; while :; do sleep 0.05; done"],
+    );
+    let pid = b.create("e1");
+    assert!(b.rv(&["start", "e1"]).status.success());
+    wait_for("ready", || b.out().contains("ready"));
+    let o = b.rv(&[
+        "exec",
+        "e1",
+        "sh",
+        "-c",
+        "echo in $(hostname); id -u; exit 4",
+    ]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "in box\n0\n");
+    let o = b.rv(&[
+        "exec",
+        "-u",
+        "1000:1000",
+        "-e",
+        "FOO=bar",
+        "e1",
+        "sh",
+        "-c",
+        "id -u; id -g; echo $FOO",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "1000\n1000\nbar\n",
+        "{}",
+        text(&o)
+    );
+    // A process file, as the shim writes it.
+    let proc_file = b.dir.join("process.json");
+    std::fs::write(
+        &proc_file,
+        r#"{"args":["sh","-c","echo from file; cat"],"env":["PATH=/bin"],"cwd":"/tmp","user":{"uid":0,"gid":0}}"#,
+    )
+    .unwrap();
+    let mut child = Command::new(rvisor())
+        .arg("--root")
+        .arg(&b.state)
+        .args(["exec", "--process"])
+        .arg(&proc_file)
+        .arg("e1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"piped in\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "from file\npiped in\n");
+    // Detached, with a pid file: the pid stands for the process; signals reach it.
+    let pid_file = b.dir.join("exec.pid");
+    // (Its stdio are not pipes this test reads to the end: the process keeps them.)
+    let st = Command::new(rvisor())
+        .arg("--root")
+        .arg(&b.state)
+        .args(["exec", "--detach", "--pid-file"])
+        .arg(&pid_file)
+        .args([
+            "e1",
+            "sh",
+            "-c",
+            "trap 'exit 9' TERM; while :; do sleep 0.05; done",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let epid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    // SAFETY: kill(2) of the process this test just made.
+    assert_eq!(unsafe { libc::kill(epid, libc::SIGTERM) }, 0);
+    let status = wait(epid);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 9,
+        "{status:#x}"
+    );
+    let o = b.rv(&["exec", "e1", "/nonexistent"]);
+    assert!(!o.status.success());
+    assert!(b.rv(&["delete", "--force", "e1"]).status.success());
+    wait(pid);
+    let o = b.rv(&["exec", "e1", "true"]);
+    assert!(!o.status.success(), "no exec into a deleted container");
+}

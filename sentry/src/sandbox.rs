@@ -116,6 +116,8 @@ pub struct User {
     /// Supplementary groups.
     pub groups: Vec<u32>,
     pub umask: u32,
+    /// Capability sets (the spec's); None: all of them.
+    pub caps: Option<crate::kernel::creds::Capabilities>,
 }
 
 impl Default for User {
@@ -125,23 +127,22 @@ impl Default for User {
             gid: 0,
             groups: Vec::new(),
             umask: 0o022,
+            caps: None,
         }
     }
 }
 
 impl User {
+    /// The credentials the process starts with: what the runtime's setup and the first
+    /// execve leave (root keeps the bounding set; another user only its ambient
+    /// capabilities).
     fn credentials(&self) -> crate::kernel::creds::Credentials {
-        crate::kernel::creds::Credentials {
-            ruid: self.uid,
-            euid: self.uid,
-            suid: self.uid,
-            fsuid: self.uid,
-            rgid: self.gid,
-            egid: self.gid,
-            sgid: self.gid,
-            fsgid: self.gid,
-            groups: self.groups.clone(),
-        }
+        crate::kernel::caps::first_process(
+            self.uid,
+            self.gid,
+            self.groups.clone(),
+            self.caps.unwrap_or_default(),
+        )
     }
 }
 
@@ -194,9 +195,12 @@ fn new_process(
     uts: Uts,
 ) -> Result<Task, Errno> {
     let pid = kernel.alloc_pid();
+    let creds = user.credentials();
+    let mut state = TgState::new(None, pid, pid, [SigAction::default(); 64]);
+    state.creds = creds.clone();
     let tg = Arc::new(ThreadGroup {
         tgid: pid,
-        state: Mutex::new(TgState::new(None, pid, pid, [SigAction::default(); 64])),
+        state: Mutex::new(state),
         child_cv: Condvar::new(),
         sig: Default::default(),
         itimer: Default::default(),
@@ -227,7 +231,7 @@ fn new_process(
         vfork_done: None,
         comm,
         exe: prog.path.clone(),
-        creds: user.credentials(),
+        creds,
         nice: 0,
         robust_list: (0, 0),
         uts,

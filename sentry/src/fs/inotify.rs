@@ -32,7 +32,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, RwLock, Weak};
 use super::eventfd::{anon_ino, anon_stat, wait_tick, Registry};
 use super::file::{FileOps, IoctlReply, OpenFile, Stat};
 use super::overlay::Node;
-use super::tmpfs::Resolution;
+use super::tmpfs::{Creds, Resolution};
 use super::vfs::{self, Place};
 use crate::errno::Errno;
 use crate::kernel::Kernel;
@@ -388,9 +388,12 @@ fn stat_abs(k: &Kernel, abs: &[u8], follow: bool) -> Option<Stat> {
     k.mounts
         .snapshot()
         .resolve(b"/", abs, |pl| match pl {
-            Place::Tmp(rel) => rel.fs.stat(&rel, follow),
+            Place::Tmp(rel) => rel.fs.stat(&rel, follow, &Creds::ROOT),
             Place::Host(h) => Ok(
-                match k.overlay.walk(&k.root, &k.mounts.snapshot(), &h, follow)? {
+                match k
+                    .overlay
+                    .walk(&k.root, &k.mounts.snapshot(), &h, follow, &Creds::ROOT)?
+                {
                     Resolution::Escape { target, rest } => Resolution::Escape { target, rest },
                     Resolution::Done(f) => Resolution::Done(match f.node {
                         Node::Upper(st) => st,
@@ -408,18 +411,22 @@ fn readlink_abs(k: &Kernel, abs: &[u8]) -> Option<Vec<u8>> {
     k.mounts
         .snapshot()
         .resolve(b"/", abs, |pl| match pl {
-            Place::Tmp(rel) => rel.fs.readlink(&rel),
+            Place::Tmp(rel) => rel.fs.readlink(&rel, &Creds::ROOT),
             Place::Host(h) => {
-                let f = match k.overlay.walk(&k.root, &k.mounts.snapshot(), &h, false)? {
-                    Resolution::Escape { target, rest } => {
-                        return Ok(Resolution::Escape { target, rest })
-                    }
-                    Resolution::Done(f) => f,
-                };
+                let f =
+                    match k
+                        .overlay
+                        .walk(&k.root, &k.mounts.snapshot(), &h, false, &Creds::ROOT)?
+                    {
+                        Resolution::Escape { target, rest } => {
+                            return Ok(Resolution::Escape { target, rest })
+                        }
+                        Resolution::Done(f) => f,
+                    };
                 match f.node {
                     Node::Upper(_) => {
                         let rel = f.path.strip_prefix(b"/").unwrap_or(&f.path);
-                        k.overlay.upper().readlink(rel)
+                        k.overlay.upper().readlink(rel, &Creds::ROOT)
                     }
                     Node::Lower(_) => {
                         let l = k.root.lookup(b"/", &f.path, false)?;

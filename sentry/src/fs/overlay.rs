@@ -6,7 +6,8 @@
 //!
 //! Permission checks: the caller's are made on the merged view, before any copy-up, when
 //! removing, renaming or changing attributes, and by the upper layer when creating; the
-//! overlay's own work on the upper layer (copy-up, placeholders) runs as root.
+//! overlay's own work on the upper layer (copy-up, placeholders) runs as root. A walk needs
+//! search permission on every directory of the merged view it looks a name up in.
 //!
 //! Paths are walked here component by component over both layers, symlinks followed by the
 //! Sentry: a component is looked for in the upper layer when its directory exists there,
@@ -99,11 +100,7 @@ impl Hidden {
 pub fn attr_of(node: &Node) -> Option<Attr> {
     match node {
         Node::Upper(st) => Some(Attr::from(st)),
-        Node::Lower(st) => Some(Attr {
-            mode: st.st_mode,
-            uid: st.st_uid,
-            gid: st.st_gid,
-        }),
+        Node::Lower(st) => Some(Attr::from(st)),
         Node::Missing => None,
     }
 }
@@ -172,7 +169,7 @@ impl Overlay {
     }
 
     fn upper_stat(&self, abs: &[u8]) -> Option<Stat> {
-        match self.upper.stat(up(abs), false) {
+        match self.upper.stat(up(abs), false, &root_creds()) {
             Ok(Resolution::Done(st)) => Some(st),
             _ => None,
         }
@@ -184,14 +181,16 @@ impl Overlay {
             .is_some_and(|st| st.mode & libc::S_IFMT == libc::S_IFDIR)
     }
 
-    /// Walks `path` (absolute) over both layers; a symlink leading where `mounts` puts
-    /// another filesystem (or another part of this one) ends the walk with an escape.
+    /// Walks `path` (absolute) over both layers as `creds` (search permission on the
+    /// merged view's directories, EACCES); a symlink leading where `mounts` puts another
+    /// filesystem (or another part of this one) ends the walk with an escape.
     pub fn walk(
         &self,
         lower: &HostRoot,
         mounts: &vfs::Mounts,
         path: &[u8],
         follow_last: bool,
+        creds: &Creds,
     ) -> Result<Resolution<Found>, Errno> {
         if path.len() >= PATH_MAX {
             return Err(Errno::ENAMETOOLONG);
@@ -201,12 +200,24 @@ impl Overlay {
         pending.reverse();
         let mut cur: Vec<Vec<u8>> = Vec::new();
         let mut links = 0;
+        // Search permission: the merged attributes of `cur`, when known.
+        let check = !creds.searches_all();
+        let mut cur_attr: Option<Attr> = None;
         while let Some(c) = pending.pop() {
+            if check {
+                let a = match cur_attr {
+                    Some(a) => a,
+                    None => self.dir_attr(lower, &join(&cur))?,
+                };
+                perm::may_search(creds, &a)?;
+                cur_attr = Some(a);
+            }
             if c == b"." {
                 continue;
             }
             if c == b".." {
                 cur.pop();
+                cur_attr = None;
                 continue;
             }
             let cur_abs = join(&cur);
@@ -233,7 +244,7 @@ impl Overlay {
             };
             let (stat_mode, link, node) = if let Some(st) = in_upper {
                 let link = if st.mode & libc::S_IFMT == libc::S_IFLNK {
-                    Some(done(self.upper.readlink(up(&child_abs)))?)
+                    Some(done(self.upper.readlink(up(&child_abs), &root_creds()))?)
                 } else {
                     None
                 };
@@ -257,6 +268,16 @@ impl Overlay {
                 // Components of `cur` resolved again are directories already walked.
                 let skip = cur.len();
                 let got = w.stats.len().saturating_sub(skip);
+                if check {
+                    // Each component of the run after the first was looked up in the one
+                    // before it.
+                    let n = got.min(run.len().saturating_sub(1));
+                    for d in w.stats.iter().skip(skip).take(n) {
+                        if d.st_mode & libc::S_IFMT == libc::S_IFDIR {
+                            perm::may_search(creds, &Attr::from(d))?;
+                        }
+                    }
+                }
                 // Put back what was not walked, after the last resolved component.
                 for r in run.iter().skip(got.max(1)).rev() {
                     pending.push(r.clone());
@@ -275,6 +296,9 @@ impl Overlay {
                 // Every resolved component but the last is a directory: step into them.
                 for r in run.iter().take(got - 1) {
                     cur.push(r.clone());
+                }
+                if got >= 2 {
+                    cur_attr = Some(Attr::from(&w.stats[skip + got - 2]));
                 }
                 let name = run[got - 1].clone();
                 let st = w.stats[skip + got - 1];
@@ -309,6 +333,9 @@ impl Overlay {
                     if links > MAX_SYMLINKS {
                         return Err(Errno::ELOOP);
                     }
+                    if target.first() == Some(&b'/') {
+                        cur_attr = None;
+                    }
                     if let Some(esc) = self.splice(mounts, &mut cur, &mut pending, &target) {
                         return Ok(esc);
                     }
@@ -328,6 +355,7 @@ impl Overlay {
                     return Err(Errno::ENOTDIR);
                 }
                 cur = child;
+                cur_attr = Some(Attr::from(&st));
                 continue;
             };
             if matches!(node, Node::Missing) {
@@ -345,6 +373,9 @@ impl Overlay {
                 links += 1;
                 if links > MAX_SYMLINKS {
                     return Err(Errno::ELOOP);
+                }
+                if target.first() == Some(&b'/') {
+                    cur_attr = None;
                 }
                 if let Some(esc) = self.splice(mounts, &mut cur, &mut pending, &target) {
                     return Ok(esc);
@@ -364,6 +395,7 @@ impl Overlay {
             if stat_mode & libc::S_IFMT != libc::S_IFDIR {
                 return Err(Errno::ENOTDIR);
             }
+            cur_attr = attr_of(&node);
             cur = child;
         }
         // The path named a directory walked into (or the root, whose status is the lower
@@ -520,9 +552,7 @@ impl Overlay {
         }
         match self.upper_stat(abs) {
             Some(st) => Ok(Attr::from(&st)),
-            None => lower
-                .lookup(b"/", abs, false)
-                .map(|l| attr_of(&Node::Lower(l.stat)).unwrap_or_default()),
+            None => lower.lookup(b"/", abs, false).map(|l| Attr::from(&l.stat)),
         }
     }
 

@@ -3,17 +3,24 @@
 //! man pages of each call). The filesystems ask these questions where they hold their
 //! locks, so that an answer and the change it allows see the same attributes.
 //!
-//! Capabilities: the Sentry keeps no capability sets. A task whose filesystem uid is 0 holds
-//! the filesystem capabilities (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER,
-//! CAP_FSETID, CAP_CHOWN), as Linux's root does, and loses them with a non-zero fsuid, as
-//! Linux drops them when the fsuid leaves 0.
+//! Capabilities: the caller's effective set travels in [`Creds::caps`]; CAP_DAC_OVERRIDE,
+//! CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID and CAP_CHOWN override what Linux lets them
+//! override (root holds them unless it dropped them; `kernel::caps` drops them when the
+//! fsuid leaves 0).
 //!
-//! Not modelled: search permission on the directories of a path, ACLs, immutable and
-//! append-only files, idmapped mounts.
+//! Search permission on the directories of a path is asked by the walkers ([`may_search`]:
+//! tmpfs, the overlay root, procfs). Unlike Linux, paths are walked from the root: the
+//! directories above the working directory (or a dirfd) are searched too, and the parent
+//! filesystem's directories above a mount point are not (each filesystem searches its own).
+//!
+//! Not modelled: ACLs, immutable and append-only files, idmapped mounts.
 
 use crate::errno::Errno;
 use crate::fs::file::Stat;
-use crate::kernel::creds::Credentials;
+use crate::kernel::creds::{
+    cap_bit, Credentials, ALL_CAPS, CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER,
+    CAP_FSETID,
+};
 
 /// Read permission.
 pub const MAY_READ: u32 = 4;
@@ -23,8 +30,9 @@ pub const MAY_WRITE: u32 = 2;
 pub const MAY_EXEC: u32 = 1;
 
 /// The credentials a filesystem operation runs with: the caller's filesystem ids, its
-/// supplementary groups, and the umask new inodes get.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// supplementary groups, its effective capabilities, and the umask new inodes get. The
+/// default is [`Creds::ROOT`].
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Creds {
     /// Owner of new inodes (fsuid); the owner class in permission checks.
     pub uid: u32,
@@ -34,30 +42,41 @@ pub struct Creds {
     pub umask: u32,
     /// Supplementary groups: with `gid`, the groups whose class the caller belongs to.
     pub groups: Vec<u32>,
+    /// The effective capability set (bits of `kernel::creds::CAP_*`).
+    pub caps: u64,
+}
+
+impl Default for Creds {
+    fn default() -> Self {
+        Creds::ROOT
+    }
 }
 
 impl Creds {
-    /// Root with no umask: the kernel acting for itself (copy-up, internal lookups).
+    /// Root with every capability and no umask: the kernel acting for itself (copy-up,
+    /// internal lookups).
     pub const ROOT: Creds = Creds {
         uid: 0,
         gid: 0,
         umask: 0,
         groups: Vec::new(),
+        caps: ALL_CAPS,
     };
 
-    /// The filesystem ids of `c`, with `umask`.
+    /// The filesystem ids and effective capabilities of `c`, with `umask`.
     pub fn of(c: &Credentials, umask: u32) -> Creds {
         Creds {
             uid: c.fsuid,
             gid: c.fsgid,
             umask,
             groups: c.groups.clone(),
+            caps: c.caps.effective,
         }
     }
 
-    /// Whether the caller holds the filesystem capabilities (fsuid 0).
-    pub fn capable(&self) -> bool {
-        self.uid == 0
+    /// Whether capability `cap` is effective.
+    pub fn has(&self, cap: u32) -> bool {
+        self.caps & cap_bit(cap) != 0
     }
 
     /// Whether `gid` is the caller's filesystem group or one of its supplementary groups.
@@ -67,12 +86,12 @@ impl Creds {
 
     /// Linux's inode_owner_or_capable (CAP_FOWNER).
     pub fn owns(&self, a: &Attr) -> bool {
-        self.uid == a.uid || self.capable()
+        self.uid == a.uid || self.has(CAP_FOWNER)
     }
 
     /// Linux's in_group_or_capable (CAP_FSETID).
     fn in_group_or_capable(&self, gid: u32) -> bool {
-        self.in_group(gid) || self.capable()
+        self.in_group(gid) || self.has(CAP_FSETID)
     }
 }
 
@@ -94,6 +113,16 @@ impl From<&Stat> for Attr {
     }
 }
 
+impl From<&libc::stat> for Attr {
+    fn from(st: &libc::stat) -> Attr {
+        Attr {
+            mode: st.st_mode,
+            uid: st.st_uid,
+            gid: st.st_gid,
+        }
+    }
+}
+
 impl Attr {
     fn is_dir(&self) -> bool {
         self.mode & libc::S_IFMT == libc::S_IFDIR
@@ -105,9 +134,10 @@ impl Attr {
 }
 
 /// Linux's generic_permission: the owner, group or other bits, whichever class the caller
-/// is in, must grant every bit of `want` (MAY_*); with CAP_DAC_OVERRIDE reading and writing
-/// is always allowed, and executing when the file is a directory or has an execute bit.
-/// EACCES otherwise.
+/// is in, must grant every bit of `want` (MAY_*). Capabilities override: on a directory
+/// CAP_DAC_READ_SEARCH reading and searching, CAP_DAC_OVERRIDE everything; on another
+/// file CAP_DAC_READ_SEARCH reading, CAP_DAC_OVERRIDE reading and writing, and executing
+/// when an execute bit is set. EACCES otherwise.
 pub fn permission(c: &Creds, a: &Attr, want: u32) -> Result<(), Errno> {
     let bits = if c.uid == a.uid {
         (a.mode >> 6) & 7
@@ -119,10 +149,38 @@ pub fn permission(c: &Creds, a: &Attr, want: u32) -> Result<(), Errno> {
     if want & !bits == 0 {
         return Ok(());
     }
-    if c.capable() && (want & MAY_EXEC == 0 || a.is_dir() || a.mode & 0o111 != 0) {
+    let override_ok = if a.is_dir() {
+        (want & MAY_WRITE == 0 && c.has(CAP_DAC_READ_SEARCH)) || c.has(CAP_DAC_OVERRIDE)
+    } else {
+        (want == MAY_READ && c.has(CAP_DAC_READ_SEARCH))
+            || ((want & MAY_EXEC == 0 || a.mode & 0o111 != 0) && c.has(CAP_DAC_OVERRIDE))
+    };
+    if override_ok {
         return Ok(());
     }
     Err(Errno::EACCES)
+}
+
+/// The capabilities that let a walk through any directory (CAP_DAC_OVERRIDE,
+/// CAP_DAC_READ_SEARCH).
+const SEARCH_CAPS: u64 = cap_bit(CAP_DAC_OVERRIDE) | cap_bit(CAP_DAC_READ_SEARCH);
+
+/// May `c` look a name up in directory `dir` (search permission, path_resolution(7)):
+/// EACCES unless an execute bit of its class is set or CAP_DAC_READ_SEARCH or
+/// CAP_DAC_OVERRIDE is effective. Cheap when a capability decides, as it does for root.
+pub fn may_search(c: &Creds, dir: &Attr) -> Result<(), Errno> {
+    if c.caps & SEARCH_CAPS != 0 {
+        return Ok(());
+    }
+    permission(c, dir, MAY_EXEC)
+}
+
+impl Creds {
+    /// Whether [`may_search`] succeeds for every directory (a capability decides), so a
+    /// walker may skip reading the directories' attributes.
+    pub fn searches_all(&self) -> bool {
+        self.caps & SEARCH_CAPS != 0
+    }
 }
 
 /// May `c` add a name to directory `dir`: write and search permission (EACCES).
@@ -135,7 +193,11 @@ pub fn may_create(c: &Creds, dir: &Attr) -> Result<(), Errno> {
 /// of the directory, or CAP_FOWNER (EPERM).
 pub fn may_delete(c: &Creds, dir: &Attr, victim: &Attr) -> Result<(), Errno> {
     permission(c, dir, MAY_WRITE | MAY_EXEC)?;
-    if dir.mode & libc::S_ISVTX != 0 && c.uid != victim.uid && c.uid != dir.uid && !c.capable() {
+    if dir.mode & libc::S_ISVTX != 0
+        && c.uid != victim.uid
+        && c.uid != dir.uid
+        && !c.has(CAP_FOWNER)
+    {
         return Err(Errno::EPERM);
     }
     Ok(())
@@ -189,10 +251,10 @@ pub fn chmod_bits(c: &Creds, a: &Attr, mode: u32) -> Result<u32, Errno> {
 /// change of mode in turn needs ownership or CAP_FOWNER. EPERM otherwise.
 pub fn chown_mode(c: &Creds, a: &Attr, uid: Option<u32>, gid: Option<u32>) -> Result<u32, Errno> {
     let owner = c.uid == a.uid;
-    if uid.is_some_and(|u| !(owner && u == a.uid)) && !c.capable() {
+    if uid.is_some_and(|u| !(owner && u == a.uid)) && !c.has(CAP_CHOWN) {
         return Err(Errno::EPERM);
     }
-    if gid.is_some_and(|g| !(owner && (g == a.gid || c.in_group(g)))) && !c.capable() {
+    if gid.is_some_and(|g| !(owner && (g == a.gid || c.in_group(g)))) && !c.has(CAP_CHOWN) {
         return Err(Errno::EPERM);
     }
     let mut mode = a.mode;
@@ -241,7 +303,7 @@ pub fn may_set_times(c: &Creds, a: &Attr, touch: bool) -> Result<(), Errno> {
 /// changes it: without CAP_FSETID, S_ISUID goes, and S_ISGID if group-executable or if the
 /// writer is not in the file's group.
 pub fn after_write(c: &Creds, a: &Attr) -> Option<u32> {
-    if !a.is_reg() || a.mode & (libc::S_ISUID | libc::S_ISGID) == 0 || c.capable() {
+    if !a.is_reg() || a.mode & (libc::S_ISUID | libc::S_ISGID) == 0 || c.has(CAP_FSETID) {
         return None;
     }
     let mut kill = a.mode & libc::S_ISUID;
@@ -293,6 +355,7 @@ mod tests {
             gid,
             umask: 0,
             groups: groups.to_vec(),
+            caps: 0,
         }
     }
 
@@ -323,6 +386,43 @@ mod tests {
             Err(Errno::EACCES)
         );
         assert_eq!(permission(&root, &attr(DIR, 5, 5), MAY_EXEC), Ok(()));
+    }
+
+    #[test]
+    fn capabilities_one_by_one() {
+        use crate::kernel::creds::{CAP_CHOWN, CAP_FOWNER, CAP_FSETID};
+        let without = |caps: &[u32]| {
+            let mut c = Creds::ROOT;
+            for &cap in caps {
+                c.caps &= !cap_bit(cap);
+            }
+            c
+        };
+        let f = attr(REG | 0o600, 5, 5);
+        let d = attr(DIR | 0o700, 5, 5);
+        let r = without(&[CAP_DAC_OVERRIDE]);
+        assert_eq!(permission(&r, &f, MAY_READ), Ok(()));
+        assert_eq!(permission(&r, &f, MAY_WRITE), Err(Errno::EACCES));
+        assert_eq!(permission(&r, &d, MAY_READ | MAY_EXEC), Ok(()));
+        assert_eq!(permission(&r, &d, MAY_WRITE), Err(Errno::EACCES));
+        assert_eq!(may_search(&r, &d), Ok(()));
+        let n = without(&[CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH]);
+        assert_eq!(permission(&n, &f, MAY_READ), Err(Errno::EACCES));
+        assert_eq!(may_search(&n, &d), Err(Errno::EACCES));
+        assert_eq!(may_search(&n, &attr(DIR | 0o711, 5, 5)), Ok(()));
+        assert!(!n.searches_all() && Creds::ROOT.searches_all());
+        let o = without(&[CAP_FOWNER]);
+        assert_eq!(chmod_bits(&o, &f, 0o644), Err(Errno::EPERM));
+        assert_eq!(may_set_times(&o, &f, true), Ok(()));
+        let sticky = attr(DIR | 0o1777, 5, 5);
+        assert_eq!(may_delete(&o, &sticky, &attr(REG, 6, 6)), Err(Errno::EPERM));
+        let c = without(&[CAP_CHOWN]);
+        assert_eq!(chown_mode(&c, &f, Some(0), None), Err(Errno::EPERM));
+        let s = without(&[CAP_FSETID]);
+        assert_eq!(
+            after_write(&s, &attr(REG | 0o4755, 0, 0)),
+            Some(REG | 0o755)
+        );
     }
 
     #[test]

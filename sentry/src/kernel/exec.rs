@@ -4,9 +4,12 @@ use std::sync::Arc;
 
 use platform::{CpuState, Prot};
 
+use super::caps::{self, ExecFile};
+use super::creds::Credentials;
 use super::Kernel;
 use crate::errno::Errno;
 use crate::fs::overlay::Node;
+use crate::fs::perm::{self, Attr};
 use crate::fs::tmpfs::{Creds, Resolution};
 use crate::fs::vfs::{Mounts, Place};
 use crate::fs::FileOps;
@@ -22,6 +25,14 @@ pub struct Program {
     pub regs: CpuState,
     /// The path that was executed, for AT_EXECFN and /proc/PID/exe.
     pub path: Vec<u8>,
+    /// The credentials the program runs with (`kernel::caps::exec`).
+    pub creds: Credentials,
+}
+
+/// Who executes a program: the credentials of the caller and its no_new_privs flag.
+pub struct Exec<'a> {
+    pub creds: &'a Credentials,
+    pub no_new_privs: bool,
 }
 
 struct FileReader<'a>(&'a dyn FileOps);
@@ -99,22 +110,24 @@ fn map_segments(
 /// filesystem knows it.
 type Executable = (Arc<dyn FileOps>, Option<Vec<u8>>);
 
-/// Opens an executable: a regular file with an execute bit, on the root or in /tmp.
+/// Opens an executable for `c`: a regular file it may execute (search permission on the
+/// way, execute permission on the file: EACCES), on the root or in a tmpfs.
 fn open_exec(
     kernel: &Kernel,
     mounts: &Mounts,
     cwd: &[u8],
     path: &[u8],
+    c: &Creds,
 ) -> Result<Executable, Errno> {
     let (file, real) = mounts.resolve(cwd, path, |place| match place {
         Place::Tmp(rel) => rel
             .fs
-            .open(&rel, libc::O_RDONLY as u32, 0, &Creds::default())
+            .open(&rel, libc::O_RDONLY as u32, 0, c)
             .map(|r| match r {
                 Resolution::Done(f) => Resolution::Done((f, None)),
                 Resolution::Escape { target, rest } => Resolution::Escape { target, rest },
             }),
-        Place::Host(abs) => match kernel.overlay.walk(&kernel.root, mounts, &abs, true)? {
+        Place::Host(abs) => match kernel.overlay.walk(&kernel.root, mounts, &abs, true, c)? {
             Resolution::Escape { target, rest } => Ok(Resolution::Escape { target, rest }),
             Resolution::Done(found) => {
                 let path = found.path;
@@ -129,7 +142,7 @@ fn open_exec(
                             rel,
                             libc::O_RDONLY as u32,
                             0,
-                            &Creds::default(),
+                            &Creds::ROOT,
                         )? {
                             Resolution::Done(f) => Ok(Resolution::Done((f, Some(path)))),
                             Resolution::Escape { .. } => Err(Errno::EIO),
@@ -152,22 +165,46 @@ fn open_exec(
     if st.mode & libc::S_IFMT != libc::S_IFREG || st.mode & 0o111 == 0 {
         return Err(Errno::EACCES);
     }
+    perm::permission(c, &Attr::from(&st), perm::MAY_EXEC)?;
     Ok((file, real))
 }
 
-/// Loads `path` with `argv` and `envp`, following `#!` lines.
+/// Loads `path` with `argv` and `envp`, following `#!` lines, as root with every
+/// capability (the sandbox's first process).
 pub fn load_program(
+    kernel: &Kernel,
+    mounts: &Mounts,
+    cwd: &[u8],
+    path: &[u8],
+    argv: Vec<Vec<u8>>,
+    envp: Vec<Vec<u8>>,
+) -> Result<Program, Errno> {
+    let root = Credentials::default();
+    let who = Exec {
+        creds: &root,
+        no_new_privs: false,
+    };
+    load_program_as(kernel, mounts, cwd, path, argv, envp, &who)
+}
+
+/// Loads `path` with `argv` and `envp` for `who`, following `#!` lines: the files are
+/// found and opened with its credentials, and the program's credentials follow execve's
+/// rules (`kernel::caps::exec`, from the set-id bits of the executable that is mapped:
+/// the ELF file, never a script).
+pub fn load_program_as(
     kernel: &Kernel,
     mounts: &Mounts,
     cwd: &[u8],
     path: &[u8],
     mut argv: Vec<Vec<u8>>,
     envp: Vec<Vec<u8>>,
+    who: &Exec,
 ) -> Result<Program, Errno> {
+    let c = Creds::of(who.creds, 0);
     let mut file_path = path.to_vec();
     let mut depth = 0;
     let (file, info, real_path) = loop {
-        let (file, real) = open_exec(kernel, mounts, cwd, &file_path)?;
+        let (file, real) = open_exec(kernel, mounts, cwd, &file_path, &c)?;
         let mut head = [0u8; 256];
         let n = file.read(&mut head, Some(0))?;
         match shebang::parse(&head[..n]).map_err(|e| Errno(e.errno()))? {
@@ -201,7 +238,7 @@ pub fn load_program(
     let mut entry = info.entry.wrapping_add(bias);
     let mut at_base = 0;
     if let Some(interp_path) = &info.interp {
-        let (ifile, _) = open_exec(kernel, mounts, b"/", interp_path).map_err(|e| {
+        let (ifile, _) = open_exec(kernel, mounts, b"/", interp_path, &c).map_err(|e| {
             if e == Errno::EACCES {
                 Errno::ELIBBAD
             } else {
@@ -230,6 +267,17 @@ pub fn load_program(
         Backing::Anon,
         Some("[stack]"),
     )?;
+    let st = file.stat()?;
+    let nosuid = mounts
+        .mount_of(&crate::fs::vfs::normalize(cwd, &file_path))
+        .is_some_and(|m| m.flags & libc::MS_NOSUID != 0);
+    let exe = ExecFile {
+        uid: st.uid,
+        gid: st.gid,
+        mode: st.mode,
+        nosuid,
+    };
+    let (creds, secure) = caps::exec(who.creds, &exe, who.no_new_privs);
     let phdr = info.phdr_vaddr.map(|p| p.wrapping_add(bias)).unwrap_or(0);
     // SAFETY: getauxval has no preconditions.
     let hwcap2 = unsafe { libc::getauxval(libc::AT_HWCAP2) };
@@ -244,11 +292,11 @@ pub fn load_program(
         (stack::AT_BASE, at_base),
         (stack::AT_FLAGS, 0),
         (stack::AT_ENTRY, info.entry.wrapping_add(bias)),
-        (stack::AT_UID, 0),
-        (stack::AT_EUID, 0),
-        (stack::AT_GID, 0),
-        (stack::AT_EGID, 0),
-        (stack::AT_SECURE, 0),
+        (stack::AT_UID, creds.ruid as u64),
+        (stack::AT_EUID, creds.euid as u64),
+        (stack::AT_GID, creds.rgid as u64),
+        (stack::AT_EGID, creds.egid as u64),
+        (stack::AT_SECURE, secure as u64),
         (stack::AT_HWCAP2, hwcap2),
     ];
     let mut random = [0u8; 16];
@@ -264,5 +312,10 @@ pub fn load_program(
     regs.regs.rflags = 0x202;
     // /proc/self/exe is always absolute.
     let path = real_path.unwrap_or_else(|| crate::fs::vfs::normalize(cwd, &file_path));
-    Ok(Program { mm, regs, path })
+    Ok(Program {
+        mm,
+        regs,
+        path,
+        creds,
+    })
 }

@@ -1,5 +1,6 @@
 //! The kernel: the process table and what every task shares.
 
+pub mod caps;
 pub mod creds;
 mod exec;
 pub mod signal;
@@ -12,7 +13,7 @@ use std::time::Instant;
 use platform::{Interrupter, Platform};
 
 use crate::fs::host::HostRoot;
-pub use exec::{load_program, Program};
+pub use exec::{load_program, load_program_as, Exec, Program};
 pub use task::{spawn_task, Task};
 
 impl TgState {

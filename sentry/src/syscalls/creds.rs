@@ -1,10 +1,13 @@
 //! The getuid and setuid families, inside the sandbox.
 
 use crate::errno::{Errno, SysResult};
+use crate::kernel::caps;
+use crate::kernel::creds::{Credentials, CAP_SETGID, CAP_SETUID};
 use crate::kernel::Task;
 
-/// Publishes the caller's credentials to its process (kill permission checks read them).
-fn sync(t: &Task) {
+/// Publishes the caller's credentials to its process (kill permission checks, /proc and
+/// `fs::perm::current` read them).
+pub(super) fn sync(t: &Task) {
     t.tg.lock().creds = t.creds.clone();
 }
 
@@ -12,65 +15,93 @@ fn sync(t: &Task) {
 const KEEP: u32 = u32::MAX;
 
 pub fn getresuid(t: &mut Task, a: [u64; 6], group: bool) -> SysResult {
-    let c = &t.creds;
-    let ids = if group {
-        [c.rgid, c.egid, c.sgid]
-    } else {
-        [c.ruid, c.euid, c.suid]
-    };
-    for (i, id) in ids.iter().enumerate() {
+    for (i, id) in ids(&t.creds, group).iter().enumerate() {
         t.write_mem(a[i], &id.to_le_bytes())?;
     }
     Ok(0)
 }
 
-/// setresuid/setresgid: unprivileged callers may only pick among their current ids.
-pub fn setres(t: &mut Task, r: u32, e: u32, s: u32, group: bool) -> SysResult {
-    let c = &t.creds;
-    let cur = if group {
+/// The capability that lets a caller pick any user id (CAP_SETUID) or group id (CAP_SETGID).
+fn set_cap(group: bool) -> u32 {
+    if group {
+        CAP_SETGID
+    } else {
+        CAP_SETUID
+    }
+}
+
+/// Installs real, effective and saved ids (the filesystem id follows the effective one),
+/// with the capability changes of leaving or reaching uid 0.
+fn install(t: &mut Task, ids: [u32; 3], group: bool) {
+    let old = t.creds.clone();
+    let c = &mut t.creds;
+    if group {
+        (c.rgid, c.egid, c.sgid, c.fsgid) = (ids[0], ids[1], ids[2], ids[1]);
+    } else {
+        (c.ruid, c.euid, c.suid, c.fsuid) = (ids[0], ids[1], ids[2], ids[1]);
+        caps::fix_setuid(&old, c);
+    }
+    sync(t);
+}
+
+/// The real, effective and saved ids (user or group).
+fn ids(c: &Credentials, group: bool) -> [u32; 3] {
+    if group {
         [c.rgid, c.egid, c.sgid]
     } else {
         [c.ruid, c.euid, c.suid]
-    };
-    if !c.privileged() {
+    }
+}
+
+/// setresuid/setresgid: without CAP_SETUID (CAP_SETGID) callers may only pick among their
+/// current ids.
+pub fn setres(t: &mut Task, r: u32, e: u32, s: u32, group: bool) -> SysResult {
+    let c = &t.creds;
+    let cur = ids(c, group);
+    if !c.has_cap(set_cap(group)) {
         for id in [r, e, s] {
             if id != KEEP && !cur.contains(&id) {
                 return Err(Errno::EPERM);
             }
         }
     }
-    let pick = |new: u32, old: u32| if new == KEEP { old } else { new };
-    let (nr, ne, ns) = (pick(r, cur[0]), pick(e, cur[1]), pick(s, cur[2]));
-    let c = &mut t.creds;
-    if group {
-        (c.rgid, c.egid, c.sgid, c.fsgid) = (nr, ne, ns, ne);
-    } else {
-        (c.ruid, c.euid, c.suid, c.fsuid) = (nr, ne, ns, ne);
+    let fs = if group { c.fsgid } else { c.fsuid };
+    let same = |new: u32, old: u32| new == KEEP || new == old;
+    if same(r, cur[0]) && same(e, cur[1]) && (e == KEEP || e == fs) && same(s, cur[2]) {
+        return Ok(0);
     }
-    sync(t);
+    let pick = |new: u32, old: u32| if new == KEEP { old } else { new };
+    install(
+        t,
+        [pick(r, cur[0]), pick(e, cur[1]), pick(s, cur[2])],
+        group,
+    );
     Ok(0)
 }
 
-/// setuid/setgid: privileged sets all three, else only the effective id to real or saved.
+/// setuid/setgid: with CAP_SETUID (CAP_SETGID) sets real, effective and saved ids; else
+/// only the effective id, to the real or saved one.
 pub fn setid(t: &mut Task, id: u32, group: bool) -> SysResult {
     if id == KEEP {
         return Err(Errno::EINVAL);
     }
-    if t.creds.privileged() {
-        return setres(t, id, id, id, group);
+    let cur = ids(&t.creds, group);
+    if t.creds.has_cap(set_cap(group)) {
+        install(t, [id, id, id], group);
+        return Ok(0);
     }
-    setres(t, KEEP, id, KEEP, group)
+    if id != cur[0] && id != cur[2] {
+        return Err(Errno::EPERM);
+    }
+    install(t, [cur[0], id, cur[2]], group);
+    Ok(0)
 }
 
 /// setreuid/setregid.
 pub fn setre(t: &mut Task, r: u32, e: u32, group: bool) -> SysResult {
     let c = &t.creds;
-    let (cr, ce, cs) = if group {
-        (c.rgid, c.egid, c.sgid)
-    } else {
-        (c.ruid, c.euid, c.suid)
-    };
-    if !c.privileged() {
+    let [cr, ce, cs] = ids(c, group);
+    if !c.has_cap(set_cap(group)) {
         if r != KEEP && r != cr && r != ce {
             return Err(Errno::EPERM);
         }
@@ -87,17 +118,13 @@ pub fn setre(t: &mut Task, r: u32, e: u32, group: bool) -> SysResult {
     } else {
         cs
     };
-    let c = &mut t.creds;
-    if group {
-        (c.rgid, c.egid, c.sgid, c.fsgid) = (new_r, new_e, new_s, new_e);
-    } else {
-        (c.ruid, c.euid, c.suid, c.fsuid) = (new_r, new_e, new_s, new_e);
-    }
-    sync(t);
+    install(t, [new_r, new_e, new_s], group);
     Ok(0)
 }
 
-/// setfsuid/setfsgid: returns the previous value; changes only to an allowed id.
+/// setfsuid/setfsgid: returns the previous value; changes only to one of the real,
+/// effective, saved or filesystem ids, or to any with CAP_SETUID (CAP_SETGID). The
+/// filesystem capabilities follow the filesystem uid in and out of 0.
 pub fn setfs(t: &mut Task, id: u32, group: bool) -> SysResult {
     let c = &t.creds;
     let (old, allowed) = if group {
@@ -105,12 +132,14 @@ pub fn setfs(t: &mut Task, id: u32, group: bool) -> SysResult {
     } else {
         (c.fsuid, [c.ruid, c.euid, c.suid, c.fsuid])
     };
-    if id != KEEP && (c.privileged() || allowed.contains(&id)) {
+    if id != KEEP && id != old && (c.has_cap(set_cap(group)) || allowed.contains(&id)) {
         if group {
             t.creds.fsgid = id;
         } else {
             t.creds.fsuid = id;
+            caps::fix_setfsuid(old, &mut t.creds);
         }
+        sync(t);
     }
     Ok(old as u64)
 }
@@ -137,7 +166,7 @@ pub fn setgroups(t: &mut Task, a: [u64; 6]) -> SysResult {
     if a[0] > NGROUPS_MAX {
         return Err(Errno::EINVAL);
     }
-    if !t.creds.privileged() {
+    if !t.creds.has_cap(CAP_SETGID) {
         return Err(Errno::EPERM);
     }
     let mut b = vec![0u8; a[0] as usize * 4];

@@ -335,7 +335,7 @@ pub(super) fn open_path(
         Place::Tmp(rel) => {
             opened_at = rel.abs();
             // Permission to open an existing file, checked before O_TRUNC can act.
-            match rel.fs.stat(&rel, follow) {
+            match rel.fs.stat(&rel, follow, &creds) {
                 Ok(Resolution::Done(st)) => check_open_access(t, &st, flags)?,
                 Ok(Resolution::Escape { target, rest }) => {
                     return Ok(Resolution::Escape { target, rest })
@@ -456,8 +456,9 @@ pub(super) fn stat_of(t: &Task, dirfd: u64, p: &[u8], follow: bool) -> Result<St
         return r?.ops.stat();
     }
     let cwd = base_dir(t, dirfd, p)?;
+    let c = creds(t);
     t.mounts().resolve(&cwd, p, |place| match place {
-        Place::Tmp(rel) => rel.fs.stat(&rel, follow),
+        Place::Tmp(rel) => rel.fs.stat(&rel, follow, &c),
         Place::Host(abs) => {
             if let Some(r) = crate::fs::devpts::stat(t, &abs) {
                 return r.map(Resolution::Done);
@@ -633,24 +634,26 @@ pub fn ioctl(t: &mut Task, a: [u64; 6]) -> SysResult {
     }
 }
 
-pub fn faccessat(t: &mut Task, dirfd: u64, path: u64, mode: u64) -> SysResult {
-    let p = t.read_path(path)?;
-    if mode & !7 != 0 {
+/// faccessat2(2): the walk and the check (R_OK, W_OK, X_OK) are made with the real ids
+/// and their capabilities (`kernel::caps::access_creds`), or with AT_EACCESS the
+/// effective ones.
+pub fn faccessat(t: &mut Task, dirfd: u64, path: u64, mode: u64, flags: u64) -> SysResult {
+    const AT_EACCESS: u64 = 0x200;
+    let nofollow = libc::AT_SYMLINK_NOFOLLOW as u64;
+    if mode & !7 != 0 || flags & !(AT_EACCESS | nofollow | libc::AT_EMPTY_PATH as u64) != 0 {
         return Err(Errno::EINVAL);
     }
-    let st = stat_of(t, dirfd, &p, true)?;
-    let in_tmp = matches!(
-        t.mounts()
-            .place(&vfs::normalize(&base_dir(t, dirfd, &p)?, &p)),
-        Place::Tmp(_) | Place::Proc(_) | Place::Host(_)
-    );
-    if mode & 2 != 0 && !in_tmp && st.mode & libc::S_IFMT != libc::S_IFCHR {
-        return Err(Errno::EROFS);
+    let p = t.read_path(path)?;
+    let saved = (flags & AT_EACCESS == 0).then(|| t.creds.clone());
+    if let Some(c) = &saved {
+        t.creds = crate::kernel::caps::access_creds(c);
     }
-    if mode & 1 != 0 && st.mode & 0o111 == 0 && st.mode & libc::S_IFMT != libc::S_IFDIR {
-        return Err(Errno::EACCES);
+    let r = stat_of(t, dirfd, &p, flags & nofollow == 0)
+        .and_then(|st| perm::permission(&creds(t), &(&st).into(), mode as u32));
+    if let Some(c) = saved {
+        t.creds = c;
     }
-    Ok(0)
+    r.map(|_| 0)
 }
 
 pub fn readlinkat(t: &mut Task, dirfd: u64, path: u64, buf: u64, size: u64) -> SysResult {
@@ -667,8 +670,9 @@ pub fn readlinkat(t: &mut Task, dirfd: u64, path: u64, buf: u64, size: u64) -> S
 /// readlink(2) of a path.
 pub(super) fn readlink_of(t: &Task, dirfd: u64, p: &[u8]) -> Result<Vec<u8>, Errno> {
     let cwd = base_dir(t, dirfd, p)?;
+    let c = creds(t);
     t.mounts().resolve(&cwd, p, |place| match place {
-        Place::Tmp(rel) => rel.fs.readlink(&rel),
+        Place::Tmp(rel) => rel.fs.readlink(&rel, &c),
         Place::Host(abs) => super::rootfs::readlink(t, &abs),
         Place::Proc(rel) => match procfs::lookup(t, &rel, false)? {
             Resolution::Escape { target, rest } => Ok(Resolution::Escape { target, rest }),
@@ -695,6 +699,7 @@ fn set_cwd(t: &Task, dirfd: u64, path: &[u8]) -> SysResult {
     if st.mode & libc::S_IFMT != libc::S_IFDIR {
         return Err(Errno::ENOTDIR);
     }
+    perm::permission(&creds(t), &(&st).into(), perm::MAY_EXEC)?;
     let abs = vfs::normalize(&base_dir(t, dirfd, path)?, path);
     let abs = match abs.strip_suffix(b"/") {
         Some(a) if !a.is_empty() => a.to_vec(),

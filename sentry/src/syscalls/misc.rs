@@ -33,7 +33,7 @@ fn uts_name_arg(t: &Task, a: [u64; 6]) -> Result<Vec<u8>, Errno> {
     if a[1] > 64 {
         return Err(Errno::EINVAL);
     }
-    if !t.creds.privileged() {
+    if !t.creds.has_cap(crate::kernel::creds::CAP_SYS_ADMIN) {
         return Err(Errno::EPERM);
     }
     let mut b = vec![0u8; a[1] as usize];
@@ -384,7 +384,7 @@ pub fn setpriority(t: &mut Task, a: [u64; 6]) -> SysResult {
         sched_pid(t, a[1])?;
     }
     let nice = (a[2] as i32).clamp(-20, 19);
-    if nice < t.nice && !t.creds.privileged() {
+    if nice < t.nice && !t.creds.has_cap(crate::kernel::creds::CAP_SYS_NICE) {
         return Err(Errno::EACCES);
     }
     t.nice = nice;

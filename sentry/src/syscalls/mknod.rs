@@ -40,7 +40,7 @@ fn root_mknod(
         return super::writethrough::mknod(t, abs, ty, mode, c);
     }
     let ov = &t.kernel.overlay;
-    match ov.walk(&t.kernel.root, &t.mounts(), abs, false)? {
+    match super::rootfs::walk(t, abs, false)? {
         Resolution::Escape { target, rest } => Ok(Resolution::Escape { target, rest }),
         Resolution::Done(f) => match f.node {
             Node::Missing if abs.ends_with(b"/") => Err(Errno::ENOENT),

@@ -2,6 +2,7 @@
 
 mod file;
 pub use file::host_stdio;
+mod caps;
 mod creds;
 mod epoll;
 mod fdkinds;
@@ -108,9 +109,9 @@ table! { t, nr, a;
     SYS_pipe2 => file::pipe2(t, a[0], a[1]),
     SYS_memfd_create => file::memfd_create(t, a),
     SYS_ioctl => file::ioctl(t, a),
-    SYS_access => file::faccessat(t, libc::AT_FDCWD as u64, a[0], a[1]),
-    SYS_faccessat => file::faccessat(t, a[0], a[1], a[2]),
-    SYS_faccessat2 => file::faccessat(t, a[0], a[1], a[2]),
+    SYS_access => file::faccessat(t, libc::AT_FDCWD as u64, a[0], a[1], 0),
+    SYS_faccessat => file::faccessat(t, a[0], a[1], a[2], 0),
+    SYS_faccessat2 => file::faccessat(t, a[0], a[1], a[2], a[3]),
     SYS_readlink => file::readlinkat(t, libc::AT_FDCWD as u64, a[0], a[1], a[2]),
     SYS_readlinkat => file::readlinkat(t, a[0], a[1], a[2], a[3]),
     SYS_getcwd => file::getcwd(t, a),
@@ -281,6 +282,8 @@ table! { t, nr, a;
     SYS_setfsgid => creds::setfs(t, a[0] as u32, true),
     SYS_getgroups => creds::getgroups(t, a),
     SYS_setgroups => creds::setgroups(t, a),
+    SYS_capget => caps::capget(t, a),
+    SYS_capset => caps::capset(t, a),
     SYS_alarm => timer::alarm(t, a),
     SYS_getitimer => timer::getitimer(t, a),
     SYS_setitimer => timer::setitimer(t, a),

@@ -11,6 +11,7 @@ use super::openat2::real_path;
 use crate::errno::{Errno, SysResult};
 use crate::fs::tmpfs::{Limits, Tmpfs};
 use crate::fs::vfs::{self, Mount, MountFs, Mounts, PseudoFs};
+use crate::kernel::creds::CAP_SYS_ADMIN;
 use crate::kernel::{Kernel, Task};
 
 const MS_MGC_MSK: u64 = 0xffff_0000;
@@ -46,7 +47,7 @@ fn under(p: &[u8], dir: &[u8]) -> bool {
 
 pub fn mount(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (src_ptr, target_ptr, type_ptr, mut flags, data_ptr) = (a[0], a[1], a[2], a[3], a[4]);
-    if !t.creds.privileged() {
+    if !t.creds.has_cap(CAP_SYS_ADMIN) {
         return Err(Errno::EPERM);
     }
     if flags & MS_MGC_MSK == MS_MGC_VAL {
@@ -390,7 +391,7 @@ pub fn umount2(t: &mut Task, a: [u64; 6]) -> SysResult {
     {
         return Err(Errno::EINVAL);
     }
-    if !t.creds.privileged() {
+    if !t.creds.has_cap(CAP_SYS_ADMIN) {
         return Err(Errno::EPERM);
     }
     let p = t.read_path(a[0])?;

@@ -3,7 +3,8 @@
 use std::sync::{Arc, Condvar, Mutex};
 
 use crate::errno::{Errno, SysResult};
-use crate::kernel::{load_program, spawn_task, Task, TgState, ThreadGroup, SIG_IGN};
+use crate::kernel::creds::{CAP_SYS_ADMIN, CAP_SYS_RESOURCE};
+use crate::kernel::{spawn_task, Task, TgState, ThreadGroup, SIG_IGN};
 
 pub fn exit(t: &mut Task, a: [u64; 6], group: bool) -> SysResult {
     let status = ((a[0] & 0xff) << 8) as i32;
@@ -54,7 +55,7 @@ fn do_clone(
     if f & libc::CLONE_NEWNS != 0 && f & libc::CLONE_FS != 0 {
         return Err(Errno::EINVAL);
     }
-    if f & libc::CLONE_NEWNS != 0 && !t.creds.privileged() {
+    if f & libc::CLONE_NEWNS != 0 && !t.creds.has_cap(CAP_SYS_ADMIN) {
         return Err(Errno::EPERM);
     }
     let unsupported = libc::CLONE_NEWIPC
@@ -455,7 +456,7 @@ pub fn execve(t: &mut Task, dirfd: u64, path: u64, argv: u64, envp: u64, flags: 
     };
     let cwd = super::file::base_dir(t, dirfd, &p)?;
     super::mount::executable(t, &cwd, &p)?;
-    let prog = load_program(&t.kernel, &t.mounts(), &cwd, &p, argv, envp)?;
+    let prog = super::caps::load_program(t, &cwd, &p, argv, envp)?;
     t.exe = prog.path.clone();
     // Point of no return. Every other thread of the process ends, and the caller takes over
     // the thread-group leader's id.
@@ -472,6 +473,7 @@ pub fn execve(t: &mut Task, dirfd: u64, path: u64, argv: u64, envp: u64, flags: 
     t.tg.lock().fast_ids = None;
     t.regs = prog.regs;
     t.regs_replaced = true;
+    super::caps::commit_exec(t, &prog.creds);
     t.fds().close_on_exec();
     *t.sig.altstack.lock().unwrap_or_else(|e| e.into_inner()) = (0, 0, 0);
     {
@@ -582,8 +584,6 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
             }
             Ok(t.tg.lock().no_new_privs as u64)
         }
-        libc::PR_GET_KEEPCAPS => Ok(0),
-        libc::PR_SET_KEEPCAPS if a[1] <= 1 => Ok(0),
         libc::PR_SET_CHILD_SUBREAPER => {
             t.tg.lock().child_subreaper = a[1] != 0;
             Ok(0)
@@ -592,7 +592,7 @@ pub fn prctl(t: &mut Task, a: [u64; 6]) -> SysResult {
             let v = t.tg.lock().child_subreaper as i32;
             t.write_mem(a[1], &v.to_le_bytes()).map(|_| 0)
         }
-        _ => Err(Errno::EINVAL),
+        _ => super::caps::prctl(t, a),
     }
 }
 
@@ -674,7 +674,7 @@ pub fn prlimit64(t: &mut Task, a: [u64; 6]) -> SysResult {
         let mut st = g.lock();
         let prev = st.rlimits[res as usize];
         if let Some((cur, max)) = new {
-            if max > prev.1 && !t.creds.privileged() {
+            if max > prev.1 && !t.creds.has_cap(CAP_SYS_RESOURCE) {
                 return Err(Errno::EPERM);
             }
             if res == libc::RLIMIT_NOFILE && max > 1 << 20 {
@@ -858,7 +858,7 @@ pub fn unshare(t: &mut Task, a: [u64; 6]) -> SysResult {
     if f & !allowed != 0 {
         return Err(Errno::EINVAL);
     }
-    if f & (libc::CLONE_NEWUTS | libc::CLONE_NEWNS) != 0 && !t.creds.privileged() {
+    if f & (libc::CLONE_NEWUTS | libc::CLONE_NEWNS) != 0 && !t.creds.has_cap(CAP_SYS_ADMIN) {
         return Err(Errno::EPERM);
     }
     if f & libc::CLONE_NEWNS != 0 {

@@ -12,6 +12,14 @@ use crate::fs::perm::{self, Attr};
 use crate::fs::tmpfs::{Creds, Resolution, Tmpfs};
 use crate::kernel::Task;
 
+/// Walks `abs` in the root as the caller (search permission along the way).
+pub(super) fn walk(t: &Task, abs: &[u8], follow: bool) -> Result<Resolution<Found>, Errno> {
+    let c = super::file::creds(t);
+    t.kernel
+        .overlay
+        .walk(&t.kernel.root, &t.mounts(), abs, follow, &c)
+}
+
 /// Walks `abs` in the root; `f` gets what it found.
 fn with<T>(
     t: &Task,
@@ -19,11 +27,7 @@ fn with<T>(
     follow: bool,
     f: impl FnOnce(Found) -> Result<T, Errno>,
 ) -> Result<Resolution<T>, Errno> {
-    match t
-        .kernel
-        .overlay
-        .walk(&t.kernel.root, &t.mounts(), abs, follow)?
-    {
+    match super::rootfs::walk(t, abs, follow)? {
         Resolution::Escape { target, rest } => Ok(Resolution::Escape { target, rest }),
         Resolution::Done(found) => f(found).map(Resolution::Done),
     }
@@ -50,7 +54,12 @@ pub fn stat(t: &Task, abs: &[u8], follow: bool) -> Result<Resolution<(Vec<u8>, S
 pub fn readlink(t: &Task, abs: &[u8]) -> Result<Resolution<Vec<u8>>, Errno> {
     with(t, abs, false, |f| match f.node {
         Node::Upper(st) if st.mode & libc::S_IFMT == libc::S_IFLNK => {
-            match t.kernel.overlay.upper().readlink(up(&f.path))? {
+            match t
+                .kernel
+                .overlay
+                .upper()
+                .readlink(up(&f.path), &Creds::ROOT)?
+            {
                 Resolution::Done(v) => Ok(v),
                 Resolution::Escape { .. } => Err(Errno::EIO),
             }
@@ -241,11 +250,7 @@ pub fn rename(t: &Task, from: &[u8], to: &[u8], flags: u32) -> Result<(), Errno>
     if t.kernel.root.write_through() {
         return super::writethrough::rename(t, from, to, flags);
     }
-    let walk = |p: &[u8]| match t
-        .kernel
-        .overlay
-        .walk(&t.kernel.root, &t.mounts(), p, false)?
-    {
+    let walk = |p: &[u8]| match super::rootfs::walk(t, p, false)? {
         Resolution::Done(f) => Ok(f),
         Resolution::Escape { .. } => Err(Errno::EXDEV),
     };
@@ -268,11 +273,7 @@ pub fn link(t: &Task, from: &[u8], to: &[u8]) -> Result<(), Errno> {
     if t.kernel.root.write_through() {
         return super::writethrough::link(t, from, to);
     }
-    let walk = |p: &[u8]| match t
-        .kernel
-        .overlay
-        .walk(&t.kernel.root, &t.mounts(), p, false)?
-    {
+    let walk = |p: &[u8]| match super::rootfs::walk(t, p, false)? {
         Resolution::Done(f) => Ok(f),
         Resolution::Escape { .. } => Err(Errno::EXDEV),
     };

@@ -4,14 +4,30 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::errno::{Errno, SysResult};
+use crate::kernel::creds::CAP_KILL;
 use crate::kernel::signal::{self, SigInfo, UNBLOCKABLE};
-use crate::kernel::{SigAction, Task};
+use crate::kernel::{SigAction, Task, ThreadGroup};
 
 const NSIG: u64 = 64;
 /// si_code of kill(2).
 const SI_USER: i32 = 0;
 /// si_code of tgkill(2).
 const SI_TKILL: i32 = -6;
+
+/// Linux's check_kill_permission: may the caller send `sig` to process `g`? CAP_KILL, or
+/// a real or effective uid matching the target's real or saved uid, or SIGCONT within the
+/// session (`sid`, the caller's). Its own process it may always signal.
+fn may_signal(t: &Task, sid: i32, g: &ThreadGroup, sig: i32) -> bool {
+    let me = &t.creds;
+    if g.tgid == t.tg.tgid || me.has_cap(CAP_KILL) {
+        return true;
+    }
+    let st = g.lock();
+    [me.euid, me.ruid]
+        .iter()
+        .any(|u| *u == st.creds.ruid || *u == st.creds.suid)
+        || (sig == libc::SIGCONT && st.sid == sid)
+}
 
 pub fn kill(t: &mut Task, a: [u64; 6]) -> SysResult {
     let (pid, sig) = (a[0] as i32, a[1] as i32);
@@ -49,19 +65,11 @@ pub fn kill(t: &mut Task, a: [u64; 6]) -> SysResult {
     if live.is_empty() {
         return Err(Errno::ESRCH);
     }
-    // Linux's check_kill_permission: root, or a real or effective uid matching the target's
-    // real or saved uid; SIGCONT within the session.
-    let me = &t.creds;
     let sid = t.tg.lock().sid;
-    let allowed = |g: &crate::kernel::ThreadGroup| {
-        let st = g.lock();
-        me.privileged()
-            || [me.euid, me.ruid]
-                .iter()
-                .any(|u| *u == st.creds.ruid || *u == st.creds.suid)
-            || (sig == libc::SIGCONT && st.sid == sid)
-    };
-    let live: Vec<_> = live.into_iter().filter(|g| allowed(g)).collect();
+    let live: Vec<_> = live
+        .into_iter()
+        .filter(|g| may_signal(t, sid, g, sig))
+        .collect();
     if live.is_empty() {
         return Err(Errno::EPERM);
     }
@@ -90,6 +98,10 @@ pub fn tgkill(t: &mut Task, tgid: i32, tid: i32, sig: i32) -> SysResult {
         .into_iter()
         .find(|g| g.lock().threads.contains_key(&tid) && (tgid == -1 || g.tgid == tgid))
         .ok_or(Errno::ESRCH)?;
+    let sid = t.tg.lock().sid;
+    if !may_signal(t, sid, &g, sig) {
+        return Err(Errno::EPERM);
+    }
     signal::send(
         &g,
         Some(tid),
@@ -272,6 +284,10 @@ pub fn sigqueueinfo(t: &mut Task, tgid: i32, tid: Option<i32>, sig: i32, uinfo: 
         if !g.lock().threads.contains_key(&tid) {
             return Err(Errno::ESRCH);
         }
+    }
+    let sid = t.tg.lock().sid;
+    if !may_signal(t, sid, &g, sig) {
+        return Err(Errno::EPERM);
     }
     // The caller's siginfo is passed on as given (pid and uid included).
     let pid = i32::from_le_bytes(b[16..20].try_into().unwrap_or_default());

@@ -132,8 +132,9 @@ fn find_target(t: &Task, addr: &Addr, ty: SockType) -> Result<Arc<Sock>, Errno> 
         Addr::Path(p) => p,
     };
     let cwd = t.cwd();
+    let c = super::file::creds(t);
     let (st, bound) = t.mounts().resolve(&cwd, path, |place| match place {
-        Place::Tmp(rel) => rel.fs.bound_socket(&rel),
+        Place::Tmp(rel) => rel.fs.bound_socket(&rel, &c),
         Place::Host(abs) => {
             // Host sockets are not reachable from the sandbox.
             let l = t.kernel.root.lookup(b"/", &abs, true)?;
@@ -367,7 +368,8 @@ pub fn setsockopt(t: &mut Task, a: [u64; 6]) -> SysResult {
     // No SOL_SOCKET option is longer than a timeval.
     let mut v = vec![0u8; (len as usize).min(16)];
     t.read_mem(a[3], &mut v)?;
-    s.sock.setsockopt(a[2] as i32, &v, t.creds.privileged())?;
+    let net_admin = t.creds.has_cap(crate::kernel::creds::CAP_NET_ADMIN);
+    s.sock.setsockopt(a[2] as i32, &v, net_admin)?;
     Ok(0)
 }
 
@@ -469,19 +471,19 @@ fn scatter(t: &Task, iov: &[(u64, usize)], data: &[u8]) -> Result<(), Errno> {
     Ok(())
 }
 
-/// Claimed SCM_CREDENTIALS (scm_check_creds): EINVAL for the id -1; EPERM unless they are
-/// the caller's own (any of real, effective, saved) or the caller is privileged; ESRCH for a
+/// Claimed SCM_CREDENTIALS (scm_check_creds): EINVAL for the id -1; EPERM unless each is
+/// the caller's own (its pid, any of its real, effective, saved ids) or the caller holds the
+/// capability to claim another (CAP_SYS_ADMIN, CAP_SETUID, CAP_SETGID); ESRCH for a
 /// process that does not exist.
 fn check_creds(t: &Task, c: &Ucred) -> Result<(), Errno> {
     if c.uid == u32::MAX || c.gid == u32::MAX {
         return Err(Errno::EINVAL);
     }
     let me = &t.creds;
-    let root = me.privileged();
-    let own = c.pid == t.tg.tgid
-        && [me.ruid, me.euid, me.suid].contains(&c.uid)
-        && [me.rgid, me.egid, me.sgid].contains(&c.gid);
-    let ok = root || own;
+    use crate::kernel::creds::{CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN};
+    let ok = (c.pid == t.tg.tgid || me.has_cap(CAP_SYS_ADMIN))
+        && ([me.ruid, me.euid, me.suid].contains(&c.uid) || me.has_cap(CAP_SETUID))
+        && ([me.rgid, me.egid, me.sgid].contains(&c.gid) || me.has_cap(CAP_SETGID));
     if !ok {
         return Err(Errno::EPERM);
     }

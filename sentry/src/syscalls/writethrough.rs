@@ -47,11 +47,7 @@ fn with<T>(
     follow: bool,
     f: impl FnOnce(Found) -> Result<T, Errno>,
 ) -> Result<Resolution<T>, Errno> {
-    match t
-        .kernel
-        .overlay
-        .walk(&t.kernel.root, &t.mounts(), abs, follow)?
-    {
+    match super::rootfs::walk(t, abs, follow)? {
         Resolution::Escape { target, rest } => Ok(Resolution::Escape { target, rest }),
         Resolution::Done(found) => f(found).map(Resolution::Done),
     }
@@ -59,11 +55,7 @@ fn with<T>(
 
 /// Walks `p` without following its last component; another mount is EXDEV.
 fn walk_here(t: &Task, p: &[u8]) -> Result<Found, Errno> {
-    match t
-        .kernel
-        .overlay
-        .walk(&t.kernel.root, &t.mounts(), p, false)?
-    {
+    match super::rootfs::walk(t, p, false)? {
         Resolution::Done(f) => Ok(f),
         Resolution::Escape { .. } => Err(Errno::EXDEV),
     }
@@ -143,11 +135,7 @@ pub fn open(
     let follow = flags & o(libc::O_NOFOLLOW) == 0 && !excl;
     let mut check = Some(check);
     for _ in 0..CREATE_RETRIES {
-        let f = match t
-            .kernel
-            .overlay
-            .walk(&t.kernel.root, &t.mounts(), abs, follow)?
-        {
+        let f = match super::rootfs::walk(t, abs, follow)? {
             Resolution::Escape { target, rest } => return Ok(Resolution::Escape { target, rest }),
             Resolution::Done(f) => f,
         };

@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use super::path::{XattrKind, XattrOp, XattrTarget};
 use crate::errno::{Errno, SysResult};
 use crate::fs::file::Stat;
+use crate::kernel::creds::{CAP_FOWNER, CAP_SYS_ADMIN};
 use crate::kernel::Task;
 
 /// Longest name and value, as Linux's XATTR_NAME_MAX and XATTR_SIZE_MAX.
@@ -42,7 +43,7 @@ fn check_name(t: &Task, name: &[u8], mode: u32, set: bool) -> Result<(), Errno> 
         return Ok(());
     }
     if name.starts_with(b"trusted.") {
-        if !t.creds.privileged() {
+        if !t.creds.has_cap(CAP_SYS_ADMIN) {
             return Err(if set { Errno::EPERM } else { Errno::ENODATA });
         }
         return Ok(());
@@ -97,8 +98,9 @@ pub fn xattr(t: &mut Task, a: [u64; 6], op: XattrOp) -> SysResult {
             if pseudo {
                 return Err(Errno::EOPNOTSUPP);
             }
-            // The owner (or root) sets user.* attributes.
-            if name.starts_with(b"user.") && st.uid != t.creds.fsuid && !t.creds.privileged() {
+            // The owner (or CAP_FOWNER) sets user.* attributes.
+            if name.starts_with(b"user.") && st.uid != t.creds.fsuid && !t.creds.has_cap(CAP_FOWNER)
+            {
                 return Err(Errno::EPERM);
             }
             let mut v = vec![0u8; size];
@@ -156,7 +158,8 @@ pub fn xattr(t: &mut Task, a: [u64; 6], op: XattrOp) -> SysResult {
         XattrKind::Remove => {
             let name = read_name(t, a[1])?;
             check_name(t, &name, st.mode, true)?;
-            if name.starts_with(b"user.") && st.uid != t.creds.fsuid && !t.creds.privileged() {
+            if name.starts_with(b"user.") && st.uid != t.creds.fsuid && !t.creds.has_cap(CAP_FOWNER)
+            {
                 return Err(Errno::EPERM);
             }
             let mut tb = table().lock().unwrap_or_else(|e| e.into_inner());

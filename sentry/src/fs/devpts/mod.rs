@@ -149,22 +149,18 @@ pub fn stat(t: &Task, path: &[u8]) -> Option<Result<Stat, Errno>> {
     }))
 }
 
-/// Discretionary access to a node with `st` for the caller.
+/// Discretionary access to a node with `st` for the caller (`fs::perm::permission`).
 fn may_open(t: &Task, st: &Stat, flags: u32) -> bool {
-    let c = &t.creds;
-    if c.fsuid == 0 {
-        return true;
-    }
+    use crate::fs::perm;
     let acc = flags & libc::O_ACCMODE as u32;
-    let (r, w) = (acc != libc::O_WRONLY as u32, acc != libc::O_RDONLY as u32);
-    let bits = if st.uid == c.fsuid {
-        (st.mode >> 6) & 7
-    } else if st.gid == c.fsgid || c.groups.contains(&st.gid) {
-        (st.mode >> 3) & 7
-    } else {
-        st.mode & 7
-    };
-    (!r || bits & 4 != 0) && (!w || bits & 2 != 0)
+    let mut want = 0;
+    if acc != libc::O_WRONLY as u32 {
+        want |= perm::MAY_READ;
+    }
+    if acc != libc::O_RDONLY as u32 {
+        want |= perm::MAY_WRITE;
+    }
+    perm::permission(&perm::Creds::of(&t.creds, 0), &st.into(), want).is_ok()
 }
 
 /// A slave description of `pty` for the caller; a session leader without a controlling
@@ -176,7 +172,8 @@ fn open_slave(
     dev_tty: bool,
 ) -> Result<Arc<SlaveFile>, Errno> {
     let nonblock = flags & libc::O_NONBLOCK as u32 != 0;
-    let f = pty.open_slave(nonblock, dev_tty, t.creds.privileged())?;
+    let admin = t.creds.has_cap(crate::kernel::creds::CAP_SYS_ADMIN);
+    let f = pty.open_slave(nonblock, dev_tty, admin)?;
     let readable = flags & libc::O_ACCMODE as u32 != libc::O_WRONLY as u32;
     if flags & libc::O_NOCTTY as u32 == 0 && readable && !dev_tty {
         ctl::maybe_acquire(&t.tg, pty);

@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::errno::Errno;
 use crate::fs::file::{put_dirent, FileOps, OpenFile, Stat};
+use crate::fs::perm::{self, Attr, Creds};
 use crate::fs::tmpfs::Resolution;
 use crate::fs::vfs::{PseudoFs, PseudoPath};
 use crate::fs::FdTable;
@@ -236,6 +237,7 @@ pub fn lookup(t: &Task, p: &PseudoPath, follow: bool) -> Result<Resolution<Found
         .filter(|c| !c.is_empty() && *c != b".")
         .collect();
     let trailing_slash = rel.ends_with(b"/");
+    let creds = Creds::of(&t.creds, 0);
     for (i, c) in parts.iter().enumerate() {
         if *c == b".." {
             if comps.pop().is_none() {
@@ -272,6 +274,15 @@ pub fn lookup(t: &Task, p: &PseudoPath, follow: bool) -> Result<Resolution<Found
             Node::Fd(..) if !last => return Err(Errno::ENOTDIR),
             Node::File(_) if !last => return Err(Errno::ENOTDIR),
             _ if last => return Ok(Resolution::Done(f)),
+            // A directory to look the next name up in (/proc/PID/fd is its owner's alone).
+            _ if !creds.searches_all() => {
+                let dir = Attr {
+                    mode: libc::S_IFDIR | f.perm,
+                    uid: f.uid,
+                    gid: f.gid,
+                };
+                perm::may_search(&creds, &dir)?;
+            }
             _ => {}
         }
     }

@@ -268,11 +268,6 @@ fn status(t: &Task, v: &ProcessView, id: i32) -> String {
     let c = &v.creds;
     let (size, rss, text, data) = mem_pages(v);
     let kb = |p: u64| p * 4;
-    let caps = if c.euid == 0 {
-        "000001ffffffffff"
-    } else {
-        "0000000000000000"
-    };
     let groups: Vec<String> = c.groups.iter().map(u32::to_string).collect();
     let mut s = String::new();
     let _ = write!(
@@ -321,8 +316,8 @@ fn status(t: &Task, v: &ProcessView, id: i32) -> String {
     let _ = write!(
         s,
         "Threads:\t{nthreads}\nSigQ:\t0/63704\nSigPnd:\t{:016x}\nShdPnd:\t{shared:016x}\n\
-         SigBlk:\t{:016x}\nSigIgn:\t{:016x}\nSigCgt:\t{:016x}\nCapInh:\t0000000000000000\n\
-         CapPrm:\t{caps}\nCapEff:\t{caps}\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\n\
+         SigBlk:\t{:016x}\nSigIgn:\t{:016x}\nSigCgt:\t{:016x}\nCapInh:\t{:016x}\n\
+         CapPrm:\t{:016x}\nCapEff:\t{:016x}\nCapBnd:\t{:016x}\nCapAmb:\t{:016x}\n\
          NoNewPrivs:\t{}\nSeccomp:\t0\nSeccomp_filters:\t0\n\
          Speculation_Store_Bypass:\tthread vulnerable\nCpus_allowed:\t3\n\
          Cpus_allowed_list:\t0-1\nMems_allowed:\t1\nMems_allowed_list:\t0\n\
@@ -331,6 +326,11 @@ fn status(t: &Task, v: &ProcessView, id: i32) -> String {
         v.sigmask,
         ignored_caught.0,
         ignored_caught.1,
+        c.caps.inheritable,
+        c.caps.permitted,
+        c.caps.effective,
+        c.caps.bounding,
+        c.caps.ambient,
         u8::from(nnp),
     );
     s

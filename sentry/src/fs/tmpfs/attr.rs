@@ -29,17 +29,23 @@ fn new_time(t: Option<(i64, i64)>, old: (i64, i64), now: (i64, i64)) -> (i64, i6
 }
 
 impl Tmpfs {
-    /// stat(2) (`follow`) or lstat(2). A trailing slash follows a final symlink and requires a
-    /// directory (ENOTDIR).
-    pub fn stat(&self, path: &[u8], follow: bool) -> Result<Resolution<Stat>, Errno> {
+    /// stat(2) (`follow`) or lstat(2) by `creds` (search permission). A trailing slash
+    /// follows a final symlink and requires a directory (ENOTDIR).
+    pub fn stat(
+        &self,
+        path: &[u8],
+        follow: bool,
+        creds: &Creds,
+    ) -> Result<Resolution<Stat>, Errno> {
         let _r = rlock(&self.tree);
-        Ok(self.lookup(path, follow)?.map(|i| i.stat()))
+        Ok(self.lookup(path, follow, creds)?.map(|i| i.stat()))
     }
 
-    /// readlink(2): the target of the symlink `path` (not followed). EINVAL if not a symlink.
-    pub fn readlink(&self, path: &[u8]) -> Result<Resolution<Vec<u8>>, Errno> {
+    /// readlink(2) by `creds`: the target of the symlink `path` (not followed). EINVAL if
+    /// not a symlink.
+    pub fn readlink(&self, path: &[u8], creds: &Creds) -> Result<Resolution<Vec<u8>>, Errno> {
         let _r = rlock(&self.tree);
-        let inode = match self.lookup(path, false)? {
+        let inode = match self.lookup(path, false, creds)? {
             Resolution::Done(i) => i,
             Resolution::Escape { target, rest } => return Ok(Resolution::Escape { target, rest }),
         };
@@ -57,7 +63,7 @@ impl Tmpfs {
             return Err(Errno::EINVAL);
         }
         let _r = rlock(&self.tree);
-        let inode = match self.lookup(path, true)? {
+        let inode = match self.lookup(path, true, creds)? {
             Resolution::Done(i) => i,
             Resolution::Escape { target, rest } => return Ok(Resolution::Escape { target, rest }),
         };
@@ -79,15 +85,17 @@ impl Tmpfs {
         Ok(Resolution::Done(()))
     }
 
-    /// Runs `f` on the attributes of the inode `path` names (tree lock shared).
+    /// Runs `f` on the attributes of the inode `path` names as `creds` finds it (tree lock
+    /// shared).
     fn setattr(
         &self,
         path: &[u8],
         follow: bool,
+        creds: &Creds,
         f: impl FnOnce(&mut Meta) -> Result<(), Errno>,
     ) -> Result<Resolution<()>, Errno> {
         let _r = rlock(&self.tree);
-        match self.lookup(path, follow)? {
+        match self.lookup(path, follow, creds)? {
             Resolution::Done(i) => i.with_meta(f).map(Resolution::Done),
             Resolution::Escape { target, rest } => Ok(Resolution::Escape { target, rest }),
         }
@@ -96,7 +104,7 @@ impl Tmpfs {
     /// chmod(2) (follows symlinks): sets the permission bits (07777 of `mode`) as
     /// [`perm::chmod_bits`] allows `creds` (EPERM for a non-owner).
     pub fn chmod(&self, path: &[u8], mode: u32, creds: &Creds) -> Result<Resolution<()>, Errno> {
-        self.setattr(path, true, |m| chmod_meta(m, mode, creds))
+        self.setattr(path, true, creds, |m| chmod_meta(m, mode, creds))
     }
 
     /// chown(2) (follows symlinks): None leaves the owner or group as is. As Linux does,
@@ -109,7 +117,7 @@ impl Tmpfs {
         gid: Option<u32>,
         creds: &Creds,
     ) -> Result<Resolution<()>, Errno> {
-        self.setattr(path, true, |m| chown_meta(m, uid, gid, creds))
+        self.setattr(path, true, creds, |m| chown_meta(m, uid, gid, creds))
     }
 
     /// lchown(2): as [`Tmpfs::chown`], without following a final symlink.
@@ -120,7 +128,7 @@ impl Tmpfs {
         gid: Option<u32>,
         creds: &Creds,
     ) -> Result<Resolution<()>, Errno> {
-        self.setattr(path, false, |m| chown_meta(m, uid, gid, creds))
+        self.setattr(path, false, creds, |m| chown_meta(m, uid, gid, creds))
     }
 
     /// utimensat(2) (follows symlinks): None (or nanoseconds [`UTIME_OMIT`]) leaves a time
@@ -165,7 +173,7 @@ impl Tmpfs {
             return Ok(Resolution::Done(()));
         }
         let touch = matches!((atime, mtime), (Some((_, UTIME_NOW)), Some((_, UTIME_NOW))));
-        self.setattr(path, follow, |m| {
+        self.setattr(path, follow, creds, |m| {
             perm::may_set_times(creds, &m.attr(), touch)?;
             let t = now();
             m.atime = new_time(atime, m.atime, t);

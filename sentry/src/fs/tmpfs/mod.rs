@@ -30,8 +30,9 @@
 //!
 //! Permission (DAC) checks are made under the tree lock with the caller's [`Creds`], by the
 //! rules of `fs::perm`: write and search permission on directories to add or remove names,
-//! sticky directories, set-group-ID directories, ownership for chmod, chown and times, and
-//! set-user-ID cleared by writes. Search permission along a path is not checked.
+//! sticky directories, set-group-ID directories, ownership for chmod, chown and times,
+//! set-user-ID cleared by writes, and search permission on every directory a lookup passes
+//! through (`walk`).
 
 mod attr;
 mod fifo;
@@ -229,20 +230,27 @@ impl Tmpfs {
         self.next_ino.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Walks to the last component of `path`: its directory and the component, or None for
-    /// the root itself.
-    fn parent_of(&self, path: &[u8]) -> Result<Resolution<Last>, Errno> {
-        Ok(match Walker::new(path)?.walk_to_last(self.root.clone())? {
-            Step::Root(d) => Resolution::Done((d, None)),
-            Step::Parent(d, c) => Resolution::Done((d, Some(c))),
-            Step::Escape(e) => e.into(),
-        })
+    /// Walks to the last component of `path` as `creds`: its directory and the component,
+    /// or None for the root itself.
+    fn parent_of(&self, path: &[u8], creds: &Creds) -> Result<Resolution<Last>, Errno> {
+        Ok(
+            match Walker::new(path, creds)?.walk_to_last(self.root.clone())? {
+                Step::Root(d) => Resolution::Done((d, None)),
+                Step::Parent(d, c) => Resolution::Done((d, Some(c))),
+                Step::Escape(e) => e.into(),
+            },
+        )
     }
 
-    /// Resolves `path` to an inode, following a symlink in last place if `follow` or if the
-    /// path ends in a slash (then it must be a directory).
-    fn lookup(&self, path: &[u8], follow: bool) -> Result<Resolution<Arc<Inode>>, Errno> {
-        let mut w = Walker::new(path)?;
+    /// Resolves `path` as `creds` to an inode, following a symlink in last place if
+    /// `follow` or if the path ends in a slash (then it must be a directory).
+    fn lookup(
+        &self,
+        path: &[u8],
+        follow: bool,
+        creds: &Creds,
+    ) -> Result<Resolution<Arc<Inode>>, Errno> {
+        let mut w = Walker::new(path, creds)?;
         let mut dir = self.root.clone();
         loop {
             let (d, c) = match w.walk_to_last(dir)? {

@@ -15,7 +15,7 @@ impl Tmpfs {
     /// root, EACCES without write and search permission on the parent.
     pub fn mkdir(&self, path: &[u8], mode: u32, creds: &Creds) -> Result<Resolution<()>, Errno> {
         let _w = wlock(&self.tree);
-        let (dir, comp) = match self.parent_of(path)? {
+        let (dir, comp) = match self.parent_of(path, creds)? {
             Resolution::Done(v) => v,
             Resolution::Escape { target, rest } => return Ok(Resolution::Escape { target, rest }),
         };
@@ -49,7 +49,7 @@ impl Tmpfs {
     /// files keep the inode alive.
     pub fn unlink(&self, path: &[u8], creds: &Creds) -> Result<Resolution<()>, Errno> {
         let _w = wlock(&self.tree);
-        let (dir, comp) = match self.parent_of(path)? {
+        let (dir, comp) = match self.parent_of(path, creds)? {
             Resolution::Done(v) => v,
             Resolution::Escape { target, rest } => return Ok(Resolution::Escape { target, rest }),
         };
@@ -79,7 +79,7 @@ impl Tmpfs {
     /// [`perm::may_delete`] says.
     pub fn rmdir(&self, path: &[u8], creds: &Creds) -> Result<Resolution<()>, Errno> {
         let _w = wlock(&self.tree);
-        let (dir, comp) = match self.parent_of(path)? {
+        let (dir, comp) = match self.parent_of(path, creds)? {
             Resolution::Done(v) => v,
             Resolution::Escape { target, rest } => return Ok(Resolution::Escape { target, rest }),
         };
@@ -136,8 +136,8 @@ impl Tmpfs {
         }
         let exchange = flags & RENAME_EXCHANGE != 0;
         let _w = wlock(&self.tree);
-        let (odir, oc) = no_escape(self.parent_of(from)?)?;
-        let (ndir, nc) = no_escape(self.parent_of(to)?)?;
+        let (odir, oc) = no_escape(self.parent_of(from, creds)?)?;
+        let (ndir, nc) = no_escape(self.parent_of(to, creds)?)?;
         let oc = oc.filter(Comp::is_normal).ok_or(Errno::EBUSY)?;
         let nc = match nc.filter(Comp::is_normal) {
             Some(c) => c,
@@ -283,8 +283,8 @@ impl Tmpfs {
     /// the filesystem in either path gives EXDEV.
     pub fn link(&self, from: &[u8], to: &[u8], creds: &Creds) -> Result<(), Errno> {
         let _w = wlock(&self.tree);
-        let src = no_escape(self.lookup(from, false)?)?;
-        let (dir, comp) = no_escape(self.parent_of(to)?)?;
+        let src = no_escape(self.lookup(from, false, creds)?)?;
+        let (dir, comp) = no_escape(self.parent_of(to, creds)?)?;
         let comp = comp.filter(Comp::is_normal).ok_or(Errno::EEXIST)?;
         let mut t = lock(table(&dir)?);
         if t.get(&comp.name).is_some() {
@@ -351,7 +351,7 @@ impl Tmpfs {
         make: impl FnOnce(u64, u32, u32) -> Result<Arc<Inode>, Errno>,
     ) -> Result<Resolution<()>, Errno> {
         let _w = wlock(&self.tree);
-        let (dir, comp) = match self.parent_of(path)? {
+        let (dir, comp) = match self.parent_of(path, creds)? {
             Resolution::Done(v) => v,
             Resolution::Escape { target, rest } => return Ok(Resolution::Escape { target, rest }),
         };

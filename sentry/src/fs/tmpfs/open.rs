@@ -55,7 +55,7 @@ impl Tmpfs {
         let _r = (!creat).then(|| rlock(&self.tree));
         let _w = creat.then(|| wlock(&self.tree));
 
-        let mut w = Walker::new(path)?;
+        let mut w = Walker::new(path, creds)?;
         let mut dir = self.root.clone();
         let (inode, must_dir) = loop {
             let (d, c) = match w.walk_to_last(dir)? {
@@ -190,7 +190,7 @@ impl Tmpfs {
             return Err(Errno::EINVAL);
         }
         let _r = rlock(&self.tree);
-        let dir = match self.lookup(path, true)? {
+        let dir = match self.lookup(path, true, creds)? {
             Resolution::Done(d) => d,
             Resolution::Escape { target, rest } => return Ok(Resolution::Escape { target, rest }),
         };

@@ -32,15 +32,16 @@ impl Tmpfs {
         })
     }
 
-    /// The socket bound to the socket file `path` (symlinks followed) with the file's stat;
-    /// None if the file is not a socket file or its socket is gone.
+    /// The socket bound to the socket file `path` (symlinks followed) as `creds` finds it,
+    /// with the file's stat; None if the file is not a socket file or its socket is gone.
     #[allow(clippy::type_complexity)]
     pub fn bound_socket(
         &self,
         path: &[u8],
+        creds: &Creds,
     ) -> Result<Resolution<(Stat, Option<Arc<dyn Any + Send + Sync>>)>, Errno> {
         let _r = rlock(&self.tree);
-        Ok(self.lookup(path, true)?.map(|inode| {
+        Ok(self.lookup(path, true, creds)?.map(|inode| {
             let bound = match &inode.kind {
                 Kind::Socket(w) => w.upgrade(),
                 _ => None,

@@ -50,7 +50,7 @@ impl Tmpfs {
     /// the directory of `to`.
     pub fn link_open(&self, ops: &dyn FileOps, to: &[u8], creds: &Creds) -> Result<(), Errno> {
         let _w = wlock(&self.tree);
-        let (dir, comp) = no_escape(self.parent_of(to)?)?;
+        let (dir, comp) = no_escape(self.parent_of(to, creds)?)?;
         let comp = comp.filter(Comp::is_normal).ok_or(Errno::EEXIST)?;
         let mut t = lock(table(&dir)?);
         if t.get(&comp.name).is_some() {

@@ -1,10 +1,13 @@
 //! Path walking inside one tmpfs: components, symlinks, and escapes to the global namespace.
+//! Looking a component up in a directory needs search permission on it (EACCES), for the
+//! last component too, as Linux's may_lookup asks.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::inode::{lock, Inode};
 use crate::errno::Errno;
+use crate::fs::perm::{self, Creds};
 
 /// Symlinks followed in one lookup, as Linux's MAXSYMLINKS.
 pub(super) const MAX_SYMLINKS: u32 = 40;
@@ -75,22 +78,33 @@ fn split(path: &[u8], from_link: bool) -> Vec<Comp> {
     comps
 }
 
-/// The state of one lookup: what is left to resolve and how many symlinks were followed.
-pub(super) struct Walker {
+/// The state of one lookup: what is left to resolve, how many symlinks were followed, and
+/// who looks (for search permission).
+pub(super) struct Walker<'c> {
     queue: VecDeque<Comp>,
     follows: u32,
+    creds: &'c Creds,
 }
 
-impl Walker {
-    /// A walk of `path`, relative to the filesystem's root.
-    pub fn new(path: &[u8]) -> Result<Walker, Errno> {
+impl<'c> Walker<'c> {
+    /// A walk of `path`, relative to the filesystem's root, by `creds`.
+    pub fn new(path: &[u8], creds: &'c Creds) -> Result<Walker<'c>, Errno> {
         if path.len() >= PATH_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
         Ok(Walker {
             queue: split(path, false).into(),
             follows: 0,
+            creds,
         })
+    }
+
+    /// Search permission on `dir`, where a component is looked up next (EACCES).
+    fn may_search(&self, dir: &Inode) -> Result<(), Errno> {
+        if self.creds.searches_all() {
+            return Ok(());
+        }
+        perm::may_search(self.creds, &dir.attr())
     }
 
     /// What is left, as a relative path; ends with a slash if its last component must be a
@@ -161,6 +175,9 @@ impl Walker {
                 None => return Ok(Step::Root(dir)),
                 Some(c) => c,
             };
+            if dir.is_dir() {
+                self.may_search(&dir)?;
+            }
             if c.is_normal() && c.name.len() > NAME_MAX {
                 return Err(Errno::ENAMETOOLONG);
             }

@@ -29,6 +29,7 @@ const ROOT: Creds = Creds {
     gid: 0,
     umask: 0o022,
     groups: Vec::new(),
+    caps: crate::kernel::creds::ALL_CAPS,
 };
 
 /// A memory file for one test.
@@ -65,11 +66,11 @@ fn read_all(f: &dyn FileOps) -> Vec<u8> {
 }
 
 fn stat(fs: &Tmpfs, path: &str) -> Result<Stat, Errno> {
-    done(fs.stat(path.as_bytes(), true))
+    done(fs.stat(path.as_bytes(), true, &ROOT))
 }
 
 fn lstat(fs: &Tmpfs, path: &str) -> Result<Stat, Errno> {
-    done(fs.stat(path.as_bytes(), false))
+    done(fs.stat(path.as_bytes(), false, &ROOT))
 }
 
 fn mkdir(fs: &Tmpfs, path: &str) -> Result<(), Errno> {
@@ -172,6 +173,7 @@ fn create_write_read_stat() {
         gid: 100,
         umask: 0o077,
         groups: Vec::new(),
+        caps: 0,
     };
     let g = done(fs.open(b"c", CREAT | WRONLY, 0o4777, &c)).unwrap();
     let st = g.stat().unwrap();
@@ -365,6 +367,7 @@ fn mkdir_rules() {
         gid: 6,
         umask: 0,
         groups: Vec::new(),
+        caps: 0,
     };
     done(fs.mkdir(b"d/s", 0o755, &c)).unwrap();
     let st = stat(&fs, "d/s").unwrap();

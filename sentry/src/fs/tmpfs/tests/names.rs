@@ -25,7 +25,7 @@ fn rename_over_existing_file() {
     // A symlink is moved itself.
     symlink(&fs, "d/c", "l").unwrap();
     fs.rename(b"l", b"d/l", 0, &ROOT).unwrap();
-    assert_eq!(done(fs.readlink(b"d/l")).unwrap(), b"d/c");
+    assert_eq!(done(fs.readlink(b"d/l", &ROOT)).unwrap(), b"d/c");
 }
 
 #[test]
@@ -175,11 +175,11 @@ fn symlink_and_readlink() {
         (libc::S_IFLNK | 0o777, 3, 1, 0)
     );
     assert_eq!(stat(&fs, "l").unwrap().ino, stat(&fs, "d/f").unwrap().ino);
-    assert_eq!(done(fs.readlink(b"l")).unwrap(), b"d/f");
-    assert_eq!(done(fs.readlink(b"d/f")).err(), Some(Errno::EINVAL));
-    assert_eq!(done(fs.readlink(b"d")).err(), Some(Errno::EINVAL));
-    assert_eq!(done(fs.readlink(b"ld/")).err(), Some(Errno::EINVAL));
-    assert_eq!(done(fs.readlink(b"nope")).err(), Some(Errno::ENOENT));
+    assert_eq!(done(fs.readlink(b"l", &ROOT)).unwrap(), b"d/f");
+    assert_eq!(done(fs.readlink(b"d/f", &ROOT)).err(), Some(Errno::EINVAL));
+    assert_eq!(done(fs.readlink(b"d", &ROOT)).err(), Some(Errno::EINVAL));
+    assert_eq!(done(fs.readlink(b"ld/", &ROOT)).err(), Some(Errno::EINVAL));
+    assert_eq!(done(fs.readlink(b"nope", &ROOT)).err(), Some(Errno::ENOENT));
     assert_eq!(symlink(&fs, "", "e").err(), Some(Errno::ENOENT));
     assert_eq!(
         symlink(&fs, &"t".repeat(4096), "e").err(),
@@ -216,6 +216,7 @@ fn symlink_and_readlink() {
         gid: 8,
         umask: 0o777,
         groups: Vec::new(),
+        caps: 0,
     };
     done(fs.symlink(b"x", b"owned", &c)).unwrap();
     let st = lstat(&fs, "owned").unwrap();
@@ -262,7 +263,7 @@ fn escaping_symlinks() {
     symlink(&fs, "sub/../..", "dots").unwrap();
     symlink(&fs, "d/inner/y", "l1").unwrap();
     symlink(&fs, "/abs", "d/inner").unwrap();
-    let s = |p: &str, f: bool| fs.stat(p.as_bytes(), f).unwrap().map(|_| ());
+    let s = |p: &str, f: bool| fs.stat(p.as_bytes(), f, &ROOT).unwrap().map(|_| ());
     assert_eq!(s("abs/passwd", true), esc("/etc", "passwd"));
     assert_eq!(s("abs/a/b/", false), esc("/etc", "a/b/"));
     assert_eq!(s("abs", true), esc("/etc", ""));
@@ -284,7 +285,10 @@ fn escaping_symlinks() {
     assert_eq!(fs.unlink(b"abs/f", &ROOT).unwrap(), esc("/etc", "f"));
     assert_eq!(fs.rmdir(b"abs/f", &ROOT).unwrap(), esc("/etc", "f"));
     assert_eq!(fs.symlink(b"t", b"abs/s", &ROOT).unwrap(), esc("/etc", "s"));
-    assert_eq!(fs.readlink(b"abs/s").unwrap().map(|_| ()), esc("/etc", "s"));
+    assert_eq!(
+        fs.readlink(b"abs/s", &ROOT).unwrap().map(|_| ()),
+        esc("/etc", "s")
+    );
     assert_eq!(fs.truncate(b"abs", 0, &ROOT).unwrap(), esc("/etc", ""));
     assert_eq!(fs.chmod(b"abs", 0o600, &ROOT).unwrap(), esc("/etc", ""));
     assert_eq!(

@@ -9,6 +9,7 @@ fn user(uid: u32, groups: &[u32]) -> Creds {
         gid: uid,
         umask: 0,
         groups: groups.to_vec(),
+        caps: 0,
     }
 }
 
@@ -161,4 +162,57 @@ fn truncation_clears_set_user_id() {
     file_as(&fs, "r", 1000, 1000, 0o4755);
     done(fs.truncate(b"r", 0, &ROOT)).unwrap();
     assert_eq!(stat(&fs, "r").unwrap().mode & 0o7777, 0o4755);
+}
+
+#[test]
+fn search_permission_along_paths() {
+    use crate::kernel::creds::{cap_bit, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH};
+    let fs = fs();
+    let u = user(1000, &[]);
+    dir_as(&fs, "priv", 0, 0, 0o600);
+    file_as(&fs, "priv/f", 1000, 1000, 0o666);
+    symlink(&fs, "priv", "through").unwrap();
+    dir_as(&fs, "x", 0, 0, 0o711);
+    file_as(&fs, "x/f", 1000, 1000, 0o666);
+    // Every lookup below a directory without search permission is EACCES, the last
+    // component too, whatever follows.
+    assert_eq!(
+        done(fs.stat(b"priv/f", true, &u)).err(),
+        Some(Errno::EACCES)
+    );
+    assert_eq!(
+        done(fs.stat(b"priv/nope/x", true, &u)).err(),
+        Some(Errno::EACCES)
+    );
+    assert_eq!(
+        done(fs.stat(b"priv/.", true, &u)).err(),
+        Some(Errno::EACCES)
+    );
+    assert_eq!(
+        done(fs.stat(b"through/f", true, &u)).err(),
+        Some(Errno::EACCES)
+    );
+    assert_eq!(
+        done(fs.open(b"priv/f", 0, 0, &u)).err(),
+        Some(Errno::EACCES)
+    );
+    assert_eq!(done(fs.unlink(b"priv/f", &u)), Err(Errno::EACCES));
+    assert_eq!(done(fs.mkdir(b"priv/d", 0o755, &u)), Err(Errno::EACCES));
+    assert_eq!(done(fs.readlink(b"priv/f", &u)), Err(Errno::EACCES));
+    // The directory itself is there to see.
+    assert!(done(fs.stat(b"priv", true, &u)).is_ok());
+    assert!(done(fs.stat(b"through", false, &u)).is_ok());
+    // Execute alone is enough to search.
+    assert!(done(fs.stat(b"x/f", true, &u)).is_ok());
+    // Root searches anything, unless it lacks both capabilities that let it.
+    assert!(done(fs.stat(b"priv/f", true, &ROOT)).is_ok());
+    let mut r = ROOT.clone();
+    r.caps &= !cap_bit(CAP_DAC_OVERRIDE);
+    assert!(done(fs.stat(b"priv/f", true, &r)).is_ok());
+    r.caps &= !cap_bit(CAP_DAC_READ_SEARCH);
+    assert!(done(fs.stat(b"x/f", true, &r)).is_ok());
+    assert_eq!(
+        done(fs.stat(b"priv/f", true, &r)).err(),
+        Some(Errno::EACCES)
+    );
 }

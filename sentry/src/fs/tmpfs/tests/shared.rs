@@ -155,6 +155,7 @@ fn memfds() {
         gid: 6,
         umask: 0o077,
         groups: Vec::new(),
+        caps: 0,
     };
     let f = fs.memfd(b"buf", &c);
     let st = f.stat().unwrap();
