@@ -55,6 +55,13 @@ fn config(b: &oci::Bundle) -> anyhow::Result<sentry::sandbox::Config> {
         Some(h) if !h.is_empty() => h.clone().into_bytes(),
         _ => host_name(),
     };
+    if b.spec
+        .hooks
+        .as_ref()
+        .is_some_and(|h| !h.start_container.is_empty())
+    {
+        tracing::warn!("hooks.startContainer: not run (they would run inside the sandbox)");
+    }
     let mut mounts = Vec::new();
     for m in &b.spec.mounts {
         let kind = m.kind.as_deref().unwrap_or("");
@@ -74,7 +81,9 @@ fn config(b: &oci::Bundle) -> anyhow::Result<sentry::sandbox::Config> {
                 flags: opts.flags,
                 data: opts.data.into_bytes(),
             }),
-            // The Sentry has its own /dev/pts; the others have no counterpart yet.
+            // The Sentry's own /dev/pts stands for it.
+            "devpts" if m.destination == "/dev/pts" => {}
+            // No counterpart yet.
             _ => tracing::warn!("mount of type {kind} onto {}: not made", m.destination),
         }
     }
@@ -95,6 +104,9 @@ fn config(b: &oci::Bundle) -> anyhow::Result<sentry::sandbox::Config> {
         hostname,
         readonly_root: b.spec.root.as_ref().is_some_and(|r| r.readonly),
         mounts,
+        private_tmp: false,
+        set_home: true,
+        ptmx_link: true,
     })
 }
 
@@ -110,6 +122,36 @@ pub fn capabilities(
         bounding: oci::capability_mask(&c.bounding)?,
         ambient: oci::capability_mask(&c.ambient)?,
     }))
+}
+
+/// Makes the host's view of this process's command line (`ps`, `docker top`) the
+/// container's command, as far as it fits where ours was: the sandbox process stands for
+/// pid 1 on the host. Best effort.
+fn set_title(args: &[String]) {
+    // arg_start and arg_end: fields 48 and 49 of /proc/self/stat.
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return;
+    };
+    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
+        return;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let (Some(Ok(start)), Some(Ok(end))) = (
+        f.get(45).map(|v| v.parse::<usize>()),
+        f.get(46).map(|v| v.parse::<usize>()),
+    ) else {
+        return;
+    };
+    if end <= start || end - start > 1 << 20 {
+        return;
+    }
+    let mut title: Vec<u8> = args.join(" ").into_bytes();
+    title.truncate(end - start - 1);
+    title.resize(end - start, 0);
+    // SAFETY: [start, end) is this process's argument area, as the kernel reports it:
+    // mapped, writable (the initial stack) and read by no one else (std copied the
+    // arguments at startup).
+    unsafe { std::ptr::copy_nonoverlapping(title.as_ptr(), start as *mut u8, title.len()) };
 }
 
 /// The host's hostname (what a new UTS namespace starts with).
@@ -155,10 +197,14 @@ fn boot(o: &Options) -> anyhow::Result<(sentry::sandbox::Sandbox, UnixListener)>
         tracing::warn!("{w}");
     }
     let cfg = config(&b)?;
+    if let Some(p) = &b.spec.process {
+        set_title(&p.args);
+    }
     let root = crate::state::Root::new(&o.root);
     let sock = root.socket(&o.id);
     let _ = std::fs::remove_file(&sock);
-    let listener = UnixListener::bind(&sock)
+    let (_dir, short) = control::short_path(&sock)?;
+    let listener = UnixListener::bind(&short)
         .with_context(|| format!("creating the control socket {}", sock.display()))?;
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o600))?;

@@ -184,9 +184,24 @@ fn recv_with_fds(sock: RawFd, buf: &mut [u8]) -> std::io::Result<(usize, Vec<Own
     Ok((n, fds))
 }
 
+/// A path for bind(2) or connect(2) to `sock` that fits in a `sockaddr_un` whatever the
+/// length of the state root (Docker's makes the real one too long): through a descriptor
+/// of its directory, `/proc/self/fd/N/NAME`. The descriptor must stay open meanwhile.
+pub fn short_path(sock: &Path) -> anyhow::Result<(OwnedFd, std::path::PathBuf)> {
+    let dir = sock.parent().context("a socket path without a directory")?;
+    let name = sock.file_name().context("a socket path without a name")?;
+    let d = std::fs::File::open(dir).with_context(|| format!("opening {}", dir.display()))?;
+    let fd = OwnedFd::from(d);
+    let p = Path::new("/proc/self/fd")
+        .join(fd.as_raw_fd().to_string())
+        .join(name);
+    Ok((fd, p))
+}
+
 /// Sends `req` (with `fds`) to the sandbox listening at `sock` and returns its reply.
 pub fn call(sock: &Path, req: &Request, fds: &[RawFd]) -> anyhow::Result<Reply> {
-    let s = UnixStream::connect(sock).context("the sandbox is not answering")?;
+    let (_dir, path) = short_path(sock)?;
+    let s = UnixStream::connect(&path).context("the sandbox is not answering")?;
     let mut line = serde_json::to_vec(req)?;
     line.push(b'\n');
     send_with_fds(s.as_raw_fd(), &line, fds).context("sending to the sandbox")?;

@@ -163,7 +163,25 @@ fn create(
             Some("ok") => {
                 let mut st = root.load(id)?;
                 st.cgroup = cg.as_ref().map(|c| c.paths()).unwrap_or_default();
+                st.hooks = b.spec.hooks.clone().unwrap_or_default();
                 root.save(&st)?;
+                // On the host, once the sandbox exists and before its process runs. (runc
+                // runs createContainer in the container's namespaces; here the sandbox has
+                // no host namespaces to enter.)
+                let state = crate::lifecycle::state_json(&st);
+                let h = &st.hooks;
+                let run = crate::hooks::run_hooks("prestart", &h.prestart, &state)
+                    .and_then(|()| {
+                        crate::hooks::run_hooks("createRuntime", &h.create_runtime, &state)
+                    })
+                    .and_then(|()| {
+                        crate::hooks::run_hooks("createContainer", &h.create_container, &state)
+                    });
+                if let Err(e) = run {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(e);
+                }
                 Ok(child)
             }
             Some(line) => {

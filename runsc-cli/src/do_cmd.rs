@@ -134,6 +134,9 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
         hostname: b"rvisor".to_vec(),
         readonly_root: false,
         mounts: Vec::new(),
+        private_tmp: true,
+        set_home: false,
+        ptmx_link: false,
     };
     // A Sentry panic is a bug; it ends the whole sandbox at once instead of leaving a
     // process that can never exit (DESIGN.md: "a Sentry panic kills the sandbox").

@@ -12,9 +12,6 @@
 //! (`sleep` under a shell script). Output pipes still held open by a process the hook left
 //! behind (a daemon) are not waited for once the hook itself has exited.
 
-// Until create/start/delete call `run_hooks`.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use std::io::{Read, Write as _};
 use std::os::unix::process::{CommandExt as _, ExitStatusExt as _};
 use std::process::{Child, Command, ExitStatus, Stdio};

@@ -44,6 +44,11 @@ fn state_out(st: &State) -> StateOut<'_> {
     }
 }
 
+/// The state as hooks get it on stdin.
+pub fn state_json(st: &State) -> String {
+    serde_json::to_string(&state_out(st)).unwrap_or_default()
+}
+
 /// `state ID`.
 pub fn state_cmd(g: &Global, args: &[String]) -> anyhow::Result<()> {
     let a = Args::parse(args, &[], &[])?;
@@ -64,6 +69,10 @@ pub fn start(g: &Global, id: &str) -> anyhow::Result<()> {
     control::call(&root.socket(id), &Request::Start, &[])?;
     st.status = "running".into();
     root.save(&st)?;
+    if let Err(e) = crate::hooks::run_hooks("poststart", &st.hooks.poststart, &state_json(&st)) {
+        // runc: a failing poststart hook is logged; the container keeps running.
+        g.log("warning", &format!("{e:#}"));
+    }
     Ok(())
 }
 
@@ -126,6 +135,9 @@ pub fn destroy(g: &Global, id: &str, force: bool) -> anyhow::Result<()> {
         if !wait_gone(&st, Duration::from_secs(10)) {
             bail!("the sandbox process {} does not die", st.pid);
         }
+    }
+    if let Err(e) = crate::hooks::run_hooks("poststop", &st.hooks.poststop, &state_json(&st)) {
+        g.log("warning", &format!("{e:#}"));
     }
     if !st.cgroup.is_empty() {
         crate::cgroup::Cgroup::load(&st.cgroup)

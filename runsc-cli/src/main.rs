@@ -200,8 +200,9 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some(other) => {
-            eprintln!("rvisor: unknown command {other:?}\n{USAGE}");
-            ExitCode::from(2)
+            // In the log too: the shim shows the last error logged.
+            g.report_error(&format!("unknown command {other:?} (see rvisor --help)"));
+            ExitCode::from(1)
         }
         None => {
             eprint!("{USAGE}");

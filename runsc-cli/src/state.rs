@@ -30,9 +30,9 @@ pub struct State {
     /// The host cgroup directories of the sandbox (one per v1 hierarchy, one on v2).
     #[serde(default)]
     pub cgroup: Vec<String>,
-    /// Poststop hooks of the spec, run by `delete`.
+    /// The spec's hooks run after create (poststart by `start`, poststop by `delete`).
     #[serde(default)]
-    pub poststop: Vec<serde_json::Value>,
+    pub hooks: crate::oci::Hooks,
 }
 
 /// The state root and the container directories in it.

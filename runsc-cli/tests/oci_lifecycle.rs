@@ -392,3 +392,57 @@ fn exec_runs_processes_in_the_sandbox() {
     let o = b.rv(&["exec", "e1", "true"]);
     assert!(!o.status.success(), "no exec into a deleted container");
 }
+
+#[test]
+fn hooks_run_on_the_host_with_the_state() {
+    become_subreaper();
+    let b = Bundle::new("hooks", &["sh", "-c", "exit 0"]);
+    let log = b.dir.join("hooks.log");
+    let script = b.dir.join("hook.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$1 $(cat)\" >> {}\n", log.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(b.dir.join("config.json")).unwrap()).unwrap();
+    let hook = |name: &str| serde_json::json!([{"path": script, "args": ["hook.sh", name]}]);
+    spec["hooks"] = serde_json::json!({
+        "prestart": hook("prestart"),
+        "createRuntime": hook("createRuntime"),
+        "poststart": hook("poststart"),
+        "poststop": hook("poststop"),
+    });
+    std::fs::write(b.dir.join("config.json"), spec.to_string()).unwrap();
+    let pid = b.create("h1");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].starts_with("prestart {") && lines[1].starts_with("createRuntime {"));
+    let st: serde_json::Value = serde_json::from_str(&lines[0]["prestart ".len()..]).unwrap();
+    assert_eq!(st["id"], "h1");
+    assert_eq!(st["status"], "created");
+    assert_eq!(st["pid"], pid);
+    assert!(b.rv(&["start", "h1"]).status.success());
+    wait(pid);
+    assert!(std::fs::read_to_string(&log)
+        .unwrap()
+        .contains("poststart {"));
+    assert!(b.rv(&["delete", "h1"]).status.success());
+    assert!(std::fs::read_to_string(&log)
+        .unwrap()
+        .contains("poststop {"));
+
+    // A failing createRuntime hook: create fails with its error, nothing left behind.
+    std::fs::write(&script, "#!/bin/sh\necho broken hook >&2; exit 3\n").unwrap();
+    let o = b.rv(&["create", "--bundle", b.dir.to_str().unwrap(), "h2"]);
+    assert!(!o.status.success());
+    assert!(
+        b.last_logged_error().contains("broken hook"),
+        "{}",
+        b.last_logged_error()
+    );
+    assert!(!b.state.join("h2").exists());
+}

@@ -33,6 +33,12 @@ pub struct Config {
     pub readonly_root: bool,
     /// Mounts made before pid 1 runs, in order.
     pub mounts: Vec<MountRequest>,
+    /// A private tmpfs on /tmp (`rvisor do`); a container's /tmp is its image's.
+    pub private_tmp: bool,
+    /// HOME from /etc/passwd when the environment has none (containers, as runc does).
+    pub set_home: bool,
+    /// /dev/ptmx is a link to pts/ptmx (containers, as runc makes it), not the device.
+    pub ptmx_link: bool,
 }
 
 /// A tmpfs, proc or sysfs mount made at boot (`syscalls::mount::mount_at_boot`).
@@ -239,6 +245,42 @@ fn new_process(
     })
 }
 
+/// The home directory of `uid` in the root's /etc/passwd, "/" if it has none (what runc
+/// puts in HOME when the environment lacks it).
+fn home_of(root: &HostRoot, uid: u32) -> Vec<u8> {
+    let text = (|| {
+        use crate::fs::FileOps as _;
+        let l = root.lookup(b"/", b"/etc/passwd", true).ok()?;
+        let f = root.open_file(&l).ok()?;
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        while out.len() < 4 << 20 {
+            let n = f.read(&mut buf, Some(out.len() as u64)).ok()?;
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        Some(out)
+    })()
+    .unwrap_or_default();
+    for line in text.split(|&b| b == b'\n') {
+        let f: Vec<&[u8]> = line.split(|&b| b == b':').collect();
+        if f.len() >= 6 && f[2] == uid.to_string().as_bytes() && !f[5].is_empty() {
+            return f[5].to_vec();
+        }
+    }
+    b"/".to_vec()
+}
+
+/// `env` with HOME set from /etc/passwd if it has none.
+fn with_home(root: &HostRoot, uid: u32, mut env: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    if !env.iter().any(|e| e.starts_with(b"HOME=")) {
+        env.push([&b"HOME="[..], &home_of(root, uid)].concat());
+    }
+    env
+}
+
 /// Loads `argv[0]` (searched in PATH) for a new process.
 fn load(
     kernel: &Kernel,
@@ -280,6 +322,26 @@ impl Sandbox {
     ) -> Result<Sandbox, SandboxError> {
         let root = root.with_mode(cfg.root_mode);
         let kernel = Kernel::new(platform, root, cfg.syscall_patching);
+        if cfg.ptmx_link {
+            let devfs = kernel
+                .mounts
+                .snapshot()
+                .list()
+                .iter()
+                .find_map(|m| match &m.fs {
+                    crate::fs::vfs::MountFs::Tmpfs(fs) if m.point == b"/dev" => Some(fs.clone()),
+                    _ => None,
+                });
+            if let Some(fs) = devfs {
+                let _ = crate::fs::dev::ptmx_link(&fs);
+            }
+        }
+        if !cfg.private_tmp {
+            let _ = kernel.mounts.update(|t| {
+                t.retain(|m| m.point != b"/tmp");
+                Ok(())
+            });
+        }
         if cfg.readonly_root {
             let _ = kernel.mounts.update(|t| {
                 if let Some(r) = t.first_mut() {
@@ -295,7 +357,12 @@ impl Sandbox {
                     why: describe(e),
                 })?;
         }
-        let (prog, cwd, path) = load(&kernel, &cfg.cwd, &cfg.argv, &cfg.env)?;
+        let env = if cfg.set_home {
+            with_home(&kernel.root, cfg.user.uid, cfg.env.clone())
+        } else {
+            cfg.env.clone()
+        };
+        let (prog, cwd, path) = load(&kernel, &cfg.cwd, &cfg.argv, &env)?;
         let mut fds = FdTable::default();
         for (fd, f) in crate::syscalls::host_stdio().map_err(SandboxError::Stdio)? {
             fds.set(fd, f, false)
@@ -429,7 +496,8 @@ impl Control {
 
     /// Starts a process in the sandbox, in a session of its own; returns its pid.
     pub fn exec(&self, spec: ExecSpec) -> Result<i32, SandboxError> {
-        let (prog, cwd, path) = load(&self.kernel, &spec.cwd, &spec.argv, &spec.env)?;
+        let env = with_home(&self.kernel.root, spec.user.uid, spec.env.clone());
+        let (prog, cwd, path) = load(&self.kernel, &spec.cwd, &spec.argv, &env)?;
         let mut fds = FdTable::default();
         let [i, o, e] = spec.stdio;
         for (fd, h, fl) in [

@@ -226,6 +226,7 @@ pub struct Kernel {
 /// The sandbox's mounts when it starts: the root, /dev, /proc, /tmp, /dev/shm, /sys and
 /// /dev/pts.
 fn initial_mounts(
+    dev: &Arc<crate::fs::tmpfs::Tmpfs>,
     tmp: &Arc<crate::fs::tmpfs::Tmpfs>,
     shm: &Arc<crate::fs::tmpfs::Tmpfs>,
 ) -> Vec<crate::fs::vfs::Mount> {
@@ -236,7 +237,7 @@ fn initial_mounts(
         Mount::new(b"/", MountFs::Root, relatime, b"none", ""),
         Mount::new(
             b"/dev",
-            MountFs::Dev,
+            MountFs::Tmpfs(dev.clone()),
             nosuid | relatime,
             b"none",
             "mode=755",
@@ -288,7 +289,13 @@ impl Kernel {
     pub fn new(platform: Box<dyn Platform>, root: HostRoot, syscall_patching: bool) -> Arc<Kernel> {
         let tmpfs = crate::fs::tmpfs::Tmpfs::new(0x2a, platform.memory_file().clone());
         let shm = crate::fs::tmpfs::Tmpfs::new(0x2b, platform.memory_file().clone());
-        let mounts = crate::fs::vfs::MountNs::new(initial_mounts(&tmpfs, &shm));
+        // /dev: the Sentry's devices in a tmpfs of their own (device 0x2, as Linux's
+        // devtmpfs often is).
+        let dev = crate::fs::tmpfs::Tmpfs::new(0x2, platform.memory_file().clone());
+        if let Err(e) = crate::fs::dev::populate(&dev) {
+            tracing::error!("filling /dev: {e:?}");
+        }
+        let mounts = crate::fs::vfs::MountNs::new(initial_mounts(&dev, &tmpfs, &shm));
         Arc::new(Kernel {
             syscall_patching,
             mounts,

@@ -334,6 +334,10 @@ pub(super) fn open_path(
     let ops = t.mounts().resolve(&cwd, path, |place| match place {
         Place::Tmp(rel) => {
             opened_at = rel.abs();
+            // /dev/tty, /dev/ptmx, /dev/console: terminals of the caller's.
+            if let Some(r) = crate::fs::devpts::open(t, &opened_at, flags) {
+                return r.map(Resolution::Done);
+            }
             // Permission to open an existing file, checked before O_TRUNC can act.
             match rel.fs.stat(&rel, follow, &creds) {
                 Ok(Resolution::Done(st)) => check_open_access(t, &st, flags)?,
@@ -452,9 +456,6 @@ pub fn stat_path(t: &mut Task, dirfd: u64, path: u64, buf: u64, flags: u64) -> S
 
 /// stat(2) of a path.
 pub(super) fn stat_of(t: &Task, dirfd: u64, p: &[u8], follow: bool) -> Result<Stat, Errno> {
-    if let Some(r) = dev_path(t, p) {
-        return r?.ops.stat();
-    }
     let cwd = base_dir(t, dirfd, p)?;
     let c = creds(t);
     t.mounts().resolve(&cwd, p, |place| match place {

@@ -131,6 +131,10 @@ pub fn mount_at_boot(
     if target.first() != Some(&b'/') {
         return Err(Errno::EINVAL);
     }
+    // The Sentry's /dev (its devices, /dev/pts) stands for the tmpfs a spec puts there.
+    if fstype == "tmpfs" && trim(target) == b"/dev" {
+        return Ok(());
+    }
     let (fs, options) = match fstype {
         "tmpfs" => new_tmpfs(kernel, data)?,
         "proc" => (MountFs::Pseudo(PseudoFs::Proc), String::new()),
@@ -147,10 +151,14 @@ pub fn mount_at_boot(
     kernel.mounts.update(|tab| {
         // The same filesystem at the same place as a mount the sandbox starts with (its
         // /proc, /sys): that one is kept, with these flags.
+        // /proc, /sys: that one is kept, with these flags; a tmpfs (/dev/shm) is replaced.
         if let Some(i) = mount_at(tab, &m.point) {
-            if tab[i].fs.type_name() == fstype && fstype != "tmpfs" {
-                tab[i].flags = m.flags;
-                return Ok(());
+            if tab[i].fs.type_name() == fstype {
+                if fstype != "tmpfs" {
+                    tab[i].flags = m.flags;
+                    return Ok(());
+                }
+                tab.remove(i);
             }
         }
         tab.push(m);

@@ -81,6 +81,24 @@ impl Tmpfs {
         })
     }
 
+    /// Makes the character device `path` (kernel-internal: filling /dev), owned by root.
+    pub fn make_char_device(&self, path: &[u8], perm: u32, rdev: u64) -> Result<(), Errno> {
+        let dev = self.dev;
+        match self.create_leaf(path, &Creds::ROOT, perm, |ino, gid, perm| {
+            Ok(Inode::new_node(
+                ino,
+                dev,
+                libc::S_IFCHR | perm,
+                0,
+                gid,
+                Kind::CharDev(rdev),
+            ))
+        })? {
+            Resolution::Done(()) => Ok(()),
+            Resolution::Escape { .. } => Err(Errno::EXDEV),
+        }
+    }
+
     /// Opens the named pipe `inode` (no lock held: this may wait for the other side).
     pub(super) fn open_fifo(
         &self,

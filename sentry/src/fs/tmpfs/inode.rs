@@ -355,6 +355,8 @@ pub(super) enum Kind {
     Socket(Weak<dyn std::any::Any + Send + Sync>),
     /// A named pipe (made by mknod): the pipe its openers share.
     Fifo(crate::fs::pipe::named::NamedPipe),
+    /// A character device of the Sentry's (`fs::dev`, devpts): its `st_rdev`.
+    CharDev(u64),
 }
 
 /// A tmpfs inode. It lives as long as a directory entry or an open file refers to it.
@@ -472,6 +474,7 @@ impl Inode {
             Kind::Symlink(_) => libc::DT_LNK,
             Kind::Socket(_) => libc::DT_SOCK,
             Kind::Fifo(_) => libc::DT_FIFO,
+            Kind::CharDev(_) => libc::DT_CHR,
         }
     }
 
@@ -530,7 +533,7 @@ impl Inode {
                     0
                 },
             ),
-            Kind::Socket(_) | Kind::Fifo(_) => (0, 0),
+            Kind::Socket(_) | Kind::Fifo(_) | Kind::CharDev(_) => (0, 0),
         };
         let m = *lock(&self.meta);
         Stat {
@@ -540,7 +543,10 @@ impl Inode {
             nlink: m.nlink,
             uid: m.uid,
             gid: m.gid,
-            rdev: 0,
+            rdev: match self.kind {
+                Kind::CharDev(r) => r,
+                _ => 0,
+            },
             size,
             blksize: PAGE as i64,
             blocks,

@@ -141,6 +141,10 @@ impl Tmpfs {
             Kind::Symlink(_) => Err(Errno::ELOOP),
             // Sockets are reached with connect(2), never opened.
             Kind::Socket(_) => Err(Errno::ENXIO),
+            // The Sentry's own devices; others (a terminal) are opened by the caller first.
+            Kind::CharDev(rdev) => crate::fs::dev::Device::by_rdev(*rdev)
+                .map(|d| Resolution::Done(d.open()))
+                .ok_or(Errno::ENXIO),
             Kind::Fifo(_) => {
                 // Opening a FIFO may wait for the other side: not with the tree locked.
                 drop(_r);
