@@ -63,7 +63,12 @@ pub const fn any(name: &'static str, nr: libc::c_long, why: &'static str) -> All
 }
 
 const S_IFMT: u64 = libc::S_IFMT as u64;
-const FCNTL_CMDS: &[u64] = &[libc::F_GETFL as u64, libc::F_SETFL as u64];
+/// F_GETFD too: debug builds of std check a descriptor is open before closing it.
+const FCNTL_CMDS: &[u64] = &[
+    libc::F_GETFD as u64,
+    libc::F_GETFL as u64,
+    libc::F_SETFL as u64,
+];
 const MKNOD_TYPES: &[u64] = &[
     0,
     libc::S_IFREG as u64,

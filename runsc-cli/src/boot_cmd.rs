@@ -22,10 +22,16 @@ struct Options {
     bundle: PathBuf,
     root: PathBuf,
     ready: OwnedFd,
+    /// The host terminal pid 1's terminal is bridged to (`console`).
+    console: Option<OwnedFd>,
 }
 
 fn parse(args: &[String]) -> anyhow::Result<Options> {
-    let a = Args::parse(args, &["root", "id", "bundle", "ready-fd"], &[])?;
+    let a = Args::parse(
+        args,
+        &["root", "id", "bundle", "ready-fd", "console-fd"],
+        &[],
+    )?;
     let fd: i32 = a
         .value("ready-fd")
         .context("--ready-fd is required")?
@@ -44,11 +50,18 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
         // SAFETY: `create` passes this descriptor, open and ours alone, for the readiness
         // message; check_fd made sure it is open.
         ready: unsafe { OwnedFd::from_raw_fd(fd) },
+        console: a
+            .value("console-fd")
+            .map(|v| crate::console::inherited(v, "console-fd"))
+            .transpose()?,
     })
 }
 
 /// The sandbox's configuration from the spec.
-fn config(b: &oci::Bundle) -> anyhow::Result<sentry::sandbox::Config> {
+fn config(
+    b: &oci::Bundle,
+    binds: Vec<sentry::sandbox::BindPoint>,
+) -> anyhow::Result<sentry::sandbox::Config> {
     let p = b.spec.process.as_ref().context("the spec has no process")?;
     let bytes = |v: &[String]| v.iter().map(|s| s.as_bytes().to_vec()).collect::<Vec<_>>();
     let hostname = match &b.spec.hostname {
@@ -67,11 +80,7 @@ fn config(b: &oci::Bundle) -> anyhow::Result<sentry::sandbox::Config> {
         let kind = m.kind.as_deref().unwrap_or("");
         let opts = oci::parse_mount_options(&m.options);
         if opts.is_bind() || kind == "bind" {
-            tracing::warn!(
-                "mount of {} onto {}: bind mounts from the host are not supported yet; skipped",
-                m.source.as_deref().unwrap_or(""),
-                m.destination
-            );
+            // Made on the host by `binds::mount_binds`, served by the gofer.
             continue;
         }
         match kind {
@@ -107,6 +116,7 @@ fn config(b: &oci::Bundle) -> anyhow::Result<sentry::sandbox::Config> {
         private_tmp: false,
         set_home: true,
         ptmx_link: true,
+        binds,
     })
 }
 
@@ -175,8 +185,8 @@ fn tell(ready: &OwnedFd, line: &str) {
 /// Runs the sandbox; returns the exit code of pid 1 (or of the signal that ended it
 /// before it started).
 pub fn run(args: &[String]) -> anyhow::Result<i32> {
-    let o = parse(args)?;
-    match boot(&o) {
+    let mut o = parse(args)?;
+    match boot(&mut o) {
         Ok((sandbox, listener)) => {
             tell(&o.ready, "ok\n");
             drop(o.ready);
@@ -191,12 +201,14 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
 
 /// Everything up to a sandbox ready to start: the gofer, the kernel, pid 1, the control
 /// socket, the state file; confined when it returns.
-fn boot(o: &Options) -> anyhow::Result<(sentry::sandbox::Sandbox, UnixListener)> {
+fn boot(o: &mut Options) -> anyhow::Result<(sentry::sandbox::Sandbox, UnixListener)> {
     let b = oci::load(&o.bundle)?;
     for w in &b.warnings {
         tracing::warn!("{w}");
     }
-    let cfg = config(&b)?;
+    let binds = crate::binds::mount_binds(&b)?;
+    let writable = binds.iter().any(|p| !p.readonly);
+    let cfg = config(&b, binds)?;
     if let Some(p) = &b.spec.process {
         set_title(&p.args);
     }
@@ -209,7 +221,7 @@ fn boot(o: &Options) -> anyhow::Result<(sentry::sandbox::Sandbox, UnixListener)>
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o600))?;
     let platform = crate::do_cmd::make_platform("seccomp")?;
-    let host_root = crate::do_cmd::start_gofer(&b.rootfs, false)?;
+    let host_root = crate::do_cmd::start_gofer(&b.rootfs, writable)?;
     // A Sentry panic is a bug; it ends the sandbox at once.
     std::panic::set_hook(Box::new(|info| {
         eprintln!("rvisor: internal error (Sentry panic, a bug): {info}");
@@ -229,15 +241,17 @@ fn boot(o: &Options) -> anyhow::Result<(sentry::sandbox::Sandbox, UnixListener)>
     };
     // The state is written before confinement: from then on the Sentry opens no file.
     root.save(&st)?;
-    let sandbox = sentry::sandbox::Sandbox::create(platform, host_root, cfg)?;
+    let sandbox =
+        sentry::sandbox::Sandbox::create_with_terminal(platform, host_root, cfg, o.console.take())?;
     Ok((sandbox, listener))
 }
 
 /// What the control thread tells the main thread.
+/// Each carries the means to know its reply was written: the process must not end before.
 enum Event {
-    Start(mpsc::Sender<Reply>),
+    Start(mpsc::Sender<Reply>, mpsc::Receiver<()>),
     /// A signal before pid 1 ran: the sandbox ends with it.
-    KilledBeforeStart(i32),
+    KilledBeforeStart(i32, mpsc::Receiver<()>),
 }
 
 /// Serves the control socket until pid 1 is gone; returns its exit code.
@@ -261,7 +275,7 @@ fn serve(mut sandbox: sentry::sandbox::Sandbox, listener: UnixListener) -> anyho
             .context("starting the control thread")?;
     }
     match rx.recv() {
-        Ok(Event::Start(reply)) => {
+        Ok(Event::Start(reply, written)) => {
             let r = match sandbox.start() {
                 Ok(()) => {
                     started.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -271,11 +285,15 @@ fn serve(mut sandbox: sentry::sandbox::Sandbox, listener: UnixListener) -> anyho
             };
             let failed = r.error.is_some();
             let _ = reply.send(r);
+            let _ = written.recv_timeout(std::time::Duration::from_secs(5));
             if failed {
                 bail!("pid 1 could not start");
             }
         }
-        Ok(Event::KilledBeforeStart(sig)) => return Ok(128 + sig),
+        Ok(Event::KilledBeforeStart(sig, written)) => {
+            let _ = written.recv_timeout(std::time::Duration::from_secs(5));
+            return Ok(128 + sig);
+        }
         Err(_) => bail!("the control thread is gone"),
     }
     // Later events (a second start) find nobody: their senders see the channel closed.
@@ -290,11 +308,14 @@ fn handle(
     tx: &mpsc::Sender<Event>,
     started: &std::sync::atomic::AtomicBool,
 ) {
-    let reply = match control::read_request(conn) {
-        Err(e) => Reply::err(e),
+    let (reply, ack) = match control::read_request(conn) {
+        Err(e) => (Reply::err(e), None),
         Ok((req, fds)) => answer(req, fds, c, tx, started),
     };
     let _ = control::write_reply(conn, &reply);
+    if let Some(a) = ack {
+        let _ = a.send(());
+    }
 }
 
 fn answer(
@@ -303,21 +324,24 @@ fn answer(
     c: &sentry::sandbox::Control,
     tx: &mpsc::Sender<Event>,
     started: &std::sync::atomic::AtomicBool,
-) -> Reply {
+) -> (Reply, Option<mpsc::Sender<()>>) {
     let is_started = started.load(std::sync::atomic::Ordering::SeqCst);
-    match req {
+    let (ack, written) = mpsc::channel();
+    let r = match req {
         Request::Start if is_started => Reply::err("cannot start an already running container"),
         Request::Start => {
             let (rtx, rrx) = mpsc::channel();
-            if tx.send(Event::Start(rtx)).is_err() {
-                return Reply::err("the sandbox is shutting down");
+            if tx.send(Event::Start(rtx, written)).is_err() {
+                return (Reply::err("the sandbox is shutting down"), None);
             }
-            rrx.recv()
-                .unwrap_or_else(|_| Reply::err("the sandbox is shutting down"))
+            let r = rrx
+                .recv()
+                .unwrap_or_else(|_| Reply::err("the sandbox is shutting down"));
+            return (r, Some(ack));
         }
         Request::Kill { signal, .. } if !is_started => {
-            let _ = tx.send(Event::KilledBeforeStart(signal));
-            Reply::default()
+            let _ = tx.send(Event::KilledBeforeStart(signal, written));
+            return (Reply::default(), Some(ack));
         }
         Request::Kill { signal, all } => match c.signal(signal, all) {
             Ok(()) => Reply::default(),
@@ -340,8 +364,19 @@ fn answer(
             ..Default::default()
         },
         Request::Exec(e) => {
-            let Ok::<[OwnedFd; 3], _>(stdio) = fds.try_into() else {
-                return Reply::err("exec needs three descriptors for stdio");
+            let stdio = if e.terminal {
+                let Ok::<[OwnedFd; 1], _>([t]) = fds.try_into() else {
+                    return (
+                        Reply::err("exec with a terminal needs one descriptor"),
+                        None,
+                    );
+                };
+                sentry::sandbox::Stdio::Terminal(t)
+            } else {
+                let Ok::<[OwnedFd; 3], _>(stdio) = fds.try_into() else {
+                    return (Reply::err("exec needs three descriptors for stdio"), None);
+                };
+                sentry::sandbox::Stdio::Host(stdio)
             };
             let spec = sentry::sandbox::ExecSpec {
                 argv: e.args.iter().map(|s| s.as_bytes().to_vec()).collect(),
@@ -378,5 +413,6 @@ fn answer(
             status: Some(c.wait_exec(pid)),
             ..Default::default()
         },
-    }
+    };
+    (r, None)
 }

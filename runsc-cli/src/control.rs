@@ -2,7 +2,8 @@
 //! `rvisor boot` process: a unix stream socket in the container's state directory (mode
 //! 0600, under a root-only directory). One request per connection, one JSON line each way;
 //! `exec` passes the new process's stdio as three descriptors with the request
-//! (SCM_RIGHTS).
+//! (SCM_RIGHTS) or, for a process with a terminal (`ExecRequest::terminal`), one: the host
+//! terminal the Sentry bridges the process's own terminal to (`console`).
 
 use std::io::{BufRead, BufReader, Read as _, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -45,6 +46,10 @@ pub struct ExecRequest {
     /// Capability sets: effective, permitted, inheritable, bounding, ambient (None: all).
     #[serde(default)]
     pub caps: Option<[u64; 5]>,
+    /// The process runs on a terminal: the one descriptor sent with the request is the
+    /// host terminal to bridge it to (else three: stdin, stdout, stderr).
+    #[serde(default)]
+    pub terminal: bool,
 }
 
 /// One process, as `ps` lists it.
@@ -77,7 +82,7 @@ impl Reply {
 }
 
 /// Sends `data` on `sock` with `fds` attached.
-fn send_with_fds(sock: RawFd, data: &[u8], fds: &[RawFd]) -> std::io::Result<()> {
+pub fn send_with_fds(sock: RawFd, data: &[u8], fds: &[RawFd]) -> std::io::Result<()> {
     let mut iov = libc::iovec {
         iov_base: data.as_ptr() as *mut libc::c_void,
         iov_len: data.len(),

@@ -76,13 +76,16 @@ fn resources(r: Option<&crate::oci::Resources>) -> cgroup::Resources {
 
 /// Makes the sandbox of `id` from `bundle`: returns the boot process once it is ready (or
 /// removes what was made and fails with its reason). `detach`: the boot process starts a
-/// session of its own and outlives us.
+/// session of its own and outlives us. A process with a terminal gets one (`console`):
+/// its master goes to `console_socket`, or it is our own (whose settings come back when
+/// the `RawMode` returned is dropped).
 fn create(
     g: &Global,
     id: &str,
     bundle: &Path,
     detach: bool,
-) -> anyhow::Result<std::process::Child> {
+    console_socket: Option<&str>,
+) -> anyhow::Result<(std::process::Child, Option<crate::console::RawMode>)> {
     // The spec is read here first, so that its errors come from `create` itself.
     let b = crate::oci::load(bundle)?;
     for w in &b.warnings {
@@ -107,6 +110,13 @@ fn create(
             .filter_map(|p| std::ffi::CString::new(format!("{p}/cgroup.procs")).ok())
             .collect();
         cg = Some(c);
+        let p = b.spec.process.as_ref();
+        let term = crate::console::for_process(
+            p.is_some_and(|p| p.terminal),
+            p.and_then(|p| p.console_size),
+            console_socket,
+            detach,
+        )?;
         let (r, w) = pipe()?;
         let exe = std::env::current_exe().context("finding the rvisor binary")?;
         let mut cmd = std::process::Command::new(exe);
@@ -129,7 +139,18 @@ fn create(
             .arg(&b.dir)
             .arg("--ready-fd")
             .arg("3");
-        let wfd = w.as_raw_fd();
+        let mut place = vec![(w.as_raw_fd(), 3)];
+        if let Some(t) = &term {
+            cmd.args(["--console-fd", "4"]);
+            place.push((t.fd.as_raw_fd(), 4));
+            // The container's stdio is the terminal; ours is not kept (containerd's go-runc
+            // reads our output to its end when it gives us no stdio).
+            if t.restore.is_none() {
+                cmd.stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null());
+            }
+        }
         // SAFETY: between fork and exec only async-signal-safe calls (setsid, open, write,
         // close, dup2, fcntl) run, on descriptors this process owns and C strings made
         // before the fork.
@@ -145,17 +166,14 @@ fn create(
                     }
                     libc::close(fd);
                 }
-                if wfd == 3 {
-                    let fl = libc::fcntl(3, libc::F_GETFD);
-                    libc::fcntl(3, libc::F_SETFD, fl & !libc::FD_CLOEXEC);
-                } else if libc::dup2(wfd, 3) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
+                crate::console::place_fds(&place)
             });
         }
         let mut child = cmd.spawn().context("starting the sandbox")?;
         drop(w);
+        // The sandbox holds the host terminal now: the caller's master reads EIO once the
+        // sandbox lets go of it.
+        let restore = term.and_then(|t| t.restore);
         // One line: "ok", or "error: why". Not to EOF: the sandbox keeps its end open.
         let mut msg = String::new();
         let _ = std::io::BufReader::new(std::fs::File::from(r)).read_line(&mut msg);
@@ -182,7 +200,7 @@ fn create(
                     let _ = child.wait();
                     return Err(e);
                 }
-                Ok(child)
+                Ok((child, restore))
             }
             Some(line) => {
                 let _ = child.wait();
@@ -207,11 +225,8 @@ fn create(
 pub fn create_cmd(g: &Global, args: &[String]) -> anyhow::Result<()> {
     let a = Args::parse(args, VALUED, FLAGS)?;
     let id = a.id("create")?;
-    if a.value("console-socket").is_some() {
-        bail!("--console-socket: terminals are not supported yet");
-    }
     let bundle = bundle_dir(&a)?;
-    let child = create(g, id, &bundle, true)?;
+    let (child, _) = create(g, id, &bundle, true, a.value("console-socket"))?;
     if let Some(p) = a.value("pid-file") {
         if let Err(e) = write_atomic(Path::new(p), &child.id().to_string()) {
             let _ = crate::lifecycle::destroy(g, id, true);
@@ -229,17 +244,15 @@ fn bundle_dir(a: &Args) -> anyhow::Result<PathBuf> {
     }
 }
 
-/// `run [--bundle DIR] [--detach] [--pid-file FILE] ID`: create and start; without
-/// `--detach`, wait for the container's end and delete it, exiting with its code.
+/// `run [--bundle DIR] [--detach] [--pid-file FILE] [--console-socket SOCK] ID`: create
+/// and start; without `--detach`, wait for the container's end and delete it, exiting with
+/// its code (a process with a terminal then runs on ours).
 pub fn run_cmd(g: &Global, args: &[String]) -> anyhow::Result<i32> {
     let a = Args::parse(args, VALUED, FLAGS)?;
     let id = a.id("run")?;
-    if a.value("console-socket").is_some() {
-        bail!("--console-socket: terminals are not supported yet");
-    }
     let detach = a.flag("detach") || a.flag("d");
     let bundle = bundle_dir(&a)?;
-    let mut child = create(g, id, &bundle, detach)?;
+    let (mut child, _restore) = create(g, id, &bundle, detach, a.value("console-socket"))?;
     if let Some(p) = a.value("pid-file") {
         write_atomic(Path::new(p), &child.id().to_string())?;
     }

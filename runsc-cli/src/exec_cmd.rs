@@ -6,6 +6,11 @@
 //! exits (with its code, or killed by the same signal). Without `--detach` that process is
 //! `rvisor exec` itself; with it, `rvisor exec` starts one (`rvisor exec-proxy`), writes
 //! its pid to the pid file once the process runs, and returns.
+//!
+//! With a terminal (`process.terminal`, `-t`) the process gets one of the Sentry's devpts
+//! bridged to a host terminal (`console`): a new host pty whose master goes to
+//! `--console-socket`, or our own terminal in the foreground. The stand-in passes that one
+//! descriptor with the request instead of its stdio (and lets go of it at once).
 
 use std::io::{BufRead as _, Write as _};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -41,8 +46,12 @@ const VALUED: &[&str] = &[
 const FLAGS: &[&str] = &["detach", "d", "tty", "t", "no-new-privs", "ignore-paused"];
 
 /// The process to start: `--process FILE`, or the container's own process with the
-/// inline arguments and flags.
-fn request(g: &Global, a: &Args, id: &str) -> anyhow::Result<ExecRequest> {
+/// inline arguments and flags; and its console size.
+fn request(
+    g: &Global,
+    a: &Args,
+    id: &str,
+) -> anyhow::Result<(ExecRequest, Option<crate::oci::ConsoleSize>)> {
     let p = match a.value("process").or(a.value("p")) {
         Some(f) => crate::oci::load_process(Path::new(f))?,
         None => {
@@ -78,9 +87,6 @@ fn request(g: &Global, a: &Args, id: &str) -> anyhow::Result<ExecRequest> {
             p
         }
     };
-    if p.terminal {
-        bail!("exec with a terminal is not supported yet");
-    }
     let caps = crate::boot_cmd::capabilities(p.capabilities.as_ref())?.map(|c| {
         [
             c.effective,
@@ -90,7 +96,7 @@ fn request(g: &Global, a: &Args, id: &str) -> anyhow::Result<ExecRequest> {
             c.ambient,
         ]
     });
-    Ok(ExecRequest {
+    let req = ExecRequest {
         caps,
         args: p.args,
         env: p.env,
@@ -99,7 +105,9 @@ fn request(g: &Global, a: &Args, id: &str) -> anyhow::Result<ExecRequest> {
         gid: p.user.gid,
         groups: p.user.additional_gids,
         umask: p.user.umask,
-    })
+        terminal: p.terminal,
+    };
+    Ok((req, p.console_size))
 }
 
 /// `exec [flags] ID [CMD ARG...]`.
@@ -110,9 +118,6 @@ pub fn exec_cmd(g: &Global, args: &[String]) -> anyhow::Result<i32> {
         .first()
         .context("\"exec\" requires a container id")?
         .clone();
-    if a.value("console-socket").is_some() {
-        bail!("--console-socket: terminals are not supported yet");
-    }
     let root = Root::new(&g.root);
     let st = root.load(&id)?;
     match st.current_status() {
@@ -121,9 +126,11 @@ pub fn exec_cmd(g: &Global, args: &[String]) -> anyhow::Result<i32> {
         "created" => bail!("cannot exec in a container that has not started"),
         _ => bail!("cannot exec in a stopped container"),
     }
-    let req = request(g, &a, &id)?;
-    if a.flag("detach") || a.flag("d") {
-        let pid = spawn_proxy(g, &id, &req)?;
+    let (req, size) = request(g, &a, &id)?;
+    let detach = a.flag("detach") || a.flag("d");
+    let term = crate::console::for_process(req.terminal, size, a.value("console-socket"), detach)?;
+    if detach {
+        let pid = spawn_proxy(g, &id, &req, term.map(|t| t.fd))?;
         if let Some(f) = a.value("pid-file") {
             crate::create_cmd::write_atomic(Path::new(f), &pid.to_string())?;
         }
@@ -132,11 +139,17 @@ pub fn exec_cmd(g: &Global, args: &[String]) -> anyhow::Result<i32> {
     if let Some(f) = a.value("pid-file") {
         crate::create_cmd::write_atomic(Path::new(f), &std::process::id().to_string())?;
     }
-    proxy(&root.socket(&id), req, None)
+    proxy(&root.socket(&id), req, None, term)
 }
 
-/// Starts `rvisor exec-proxy` for `req`; returns its pid once the process runs.
-fn spawn_proxy(g: &Global, id: &str, req: &ExecRequest) -> anyhow::Result<u32> {
+/// Starts `rvisor exec-proxy` for `req` (with the host terminal `console`, if it has one);
+/// returns its pid once the process runs.
+fn spawn_proxy(
+    g: &Global,
+    id: &str,
+    req: &ExecRequest,
+    console: Option<OwnedFd>,
+) -> anyhow::Result<u32> {
     let mut fds = [0; 2];
     // SAFETY: pipe2 fills two descriptors on success.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
@@ -150,21 +163,23 @@ fn spawn_proxy(g: &Global, id: &str, req: &ExecRequest) -> anyhow::Result<u32> {
         .arg(&g.root)
         .args(["exec-proxy", "--id", id, "--ready-fd", "3", "--request"])
         .arg(serde_json::to_string(req)?);
-    let wfd = w.as_raw_fd();
-    // SAFETY: only dup2/fcntl between fork and exec, on a descriptor we own.
+    let mut place = vec![(w.as_raw_fd(), 3)];
+    if let Some(c) = &console {
+        cmd.args(["--console-fd", "4"]);
+        place.push((c.as_raw_fd(), 4));
+        // The process's stdio is the terminal; the stand-in keeps none of ours (containerd's
+        // go-runc reads our output to its end when it gives us no stdio).
+        cmd.stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+    }
+    // SAFETY: only dup2/fcntl between fork and exec, on descriptors we own.
     unsafe {
-        cmd.pre_exec(move || {
-            if wfd == 3 {
-                let fl = libc::fcntl(3, libc::F_GETFD);
-                libc::fcntl(3, libc::F_SETFD, fl & !libc::FD_CLOEXEC);
-            } else if libc::dup2(wfd, 3) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
+        cmd.pre_exec(move || crate::console::place_fds(&place));
     }
     let mut child = cmd.spawn().context("starting the exec process")?;
     drop(w);
+    drop(console);
     let mut line = String::new();
     let _ = std::io::BufReader::new(std::fs::File::from(r)).read_line(&mut line);
     match line.trim_end() {
@@ -183,7 +198,7 @@ fn spawn_proxy(g: &Global, id: &str, req: &ExecRequest) -> anyhow::Result<u32> {
 /// `exec-proxy --id ID --ready-fd N --request JSON` (hidden): the host process standing for
 /// an exec'd one.
 pub fn proxy_cmd(g: &Global, args: &[String]) -> anyhow::Result<i32> {
-    let a = Args::parse(args, &["id", "ready-fd", "request"], &[])?;
+    let a = Args::parse(args, &["id", "ready-fd", "request", "console-fd"], &[])?;
     let id = a.value("id").context("--id is required")?;
     let fd: i32 = a
         .value("ready-fd")
@@ -195,12 +210,22 @@ pub fn proxy_cmd(g: &Global, args: &[String]) -> anyhow::Result<i32> {
     let ready = unsafe { OwnedFd::from_raw_fd(fd) };
     let req: ExecRequest =
         serde_json::from_str(a.value("request").context("--request is required")?)?;
-    proxy(&Root::new(&g.root).socket(id), req, Some(ready))
+    let console = a
+        .value("console-fd")
+        .map(|v| crate::console::inherited(v, "console-fd"))
+        .transpose()?
+        .map(|fd| crate::console::HostTerminal { fd, restore: None });
+    proxy(&Root::new(&g.root).socket(id), req, Some(ready), console)
 }
 
-/// Starts the process with our stdio, forwards signals to it, and returns its exit code;
-/// a process killed by a signal kills us with it.
-fn proxy(sock: &Path, req: ExecRequest, ready: Option<OwnedFd>) -> anyhow::Result<i32> {
+/// Starts the process with our stdio (or on a terminal bridged to `console`), forwards
+/// signals to it, and returns its exit code; a process killed by a signal kills us with it.
+fn proxy(
+    sock: &Path,
+    req: ExecRequest,
+    ready: Option<OwnedFd>,
+    console: Option<crate::console::HostTerminal>,
+) -> anyhow::Result<i32> {
     let tell = |line: &str| {
         if let Some(r) = &ready {
             if let Ok(fd) = r.try_clone() {
@@ -212,7 +237,15 @@ fn proxy(sock: &Path, req: ExecRequest, ready: Option<OwnedFd>) -> anyhow::Resul
     let set = forwarded_signals();
     // SAFETY: changes this thread's mask (inherited by threads made later).
     unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
-    let reply = match control::call(sock, &Request::Exec(req), &[0, 1, 2]) {
+    let terminal = req.terminal;
+    let fds = match &console {
+        Some(c) if terminal => vec![c.fd.as_raw_fd()],
+        _ => vec![0, 1, 2],
+    };
+    let reply = control::call(sock, &Request::Exec(req), &fds);
+    // The sandbox holds the host terminal now; the settings of ours come back at the end.
+    let restore = console.and_then(|c| c.restore);
+    let reply = match reply {
         Ok(r) => r,
         Err(e) => {
             tell(&format!("error: {e:#}\n"));
@@ -227,11 +260,16 @@ fn proxy(sock: &Path, req: ExecRequest, ready: Option<OwnedFd>) -> anyhow::Resul
         let mut sig = 0;
         // SAFETY: sigwait on a valid set, writing the signal number to a local.
         if unsafe { libc::sigwait(&set, &mut sig) } == 0 {
+            // The bridge follows the size of a terminal by itself.
+            if terminal && sig == libc::SIGWINCH {
+                continue;
+            }
             let _ = control::call(&s, &Request::KillPid { pid, signal: sig }, &[]);
         }
     });
     let r = control::call(sock, &Request::Wait { pid }, &[])?;
     let status = r.status.context("the sandbox gave no status")?;
+    drop(restore);
     if status & 0x7f != 0 {
         let sig = status & 0x7f;
         // SAFETY: restores the default action and unblocks `sig`, then raises it: the

@@ -1,9 +1,11 @@
 //! `rvisor`: the OCI runtime's command line.
 
+mod binds;
 mod boot_cmd;
 #[allow(dead_code)] // update and events are still to come
 mod cgroup;
 mod cli;
+mod console;
 mod control;
 mod create_cmd;
 mod do_cmd;

@@ -446,3 +446,224 @@ fn hooks_run_on_the_host_with_the_state() {
     );
     assert!(!b.state.join("h2").exists());
 }
+
+/// A listener for `--console-socket`, as containerd's shim makes one.
+struct ConsoleSocket {
+    path: PathBuf,
+    listener: std::os::unix::net::UnixListener,
+}
+
+impl ConsoleSocket {
+    fn new(dir: &Path) -> ConsoleSocket {
+        let path = dir.join("console.sock");
+        let _ = std::fs::remove_file(&path);
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        ConsoleSocket { path, listener }
+    }
+
+    /// Accepts the runtime's connection and receives the one descriptor it sends, as
+    /// go-runc's ReceiveMaster does.
+    fn master(&self) -> std::os::fd::OwnedFd {
+        use std::os::fd::{AsRawFd, FromRawFd};
+        let (conn, _) = self.listener.accept().unwrap();
+        let mut name = [0u8; 4096];
+        let mut iov = libc::iovec {
+            iov_base: name.as_mut_ptr().cast(),
+            iov_len: name.len(),
+        };
+        let mut cbuf = [0u64; 8];
+        // SAFETY: a zeroed msghdr is valid; its pointers are set to live buffers below.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(&cbuf);
+        // SAFETY: recvmsg into the live buffers `msg` points at.
+        let n = unsafe { libc::recvmsg(conn.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+        assert!(n > 0, "recvmsg: {}", std::io::Error::last_os_error());
+        // SAFETY: the first control message the kernel wrote, within msg_controllen.
+        let fd = unsafe {
+            let c = libc::CMSG_FIRSTHDR(&msg);
+            assert!(!c.is_null(), "no descriptor came");
+            assert_eq!((*c).cmsg_level, libc::SOL_SOCKET);
+            assert_eq!((*c).cmsg_type, libc::SCM_RIGHTS);
+            assert_eq!((*c).cmsg_len, libc::CMSG_LEN(4) as usize, "one descriptor");
+            std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<i32>())
+        };
+        // SAFETY: the descriptor just received is ours.
+        unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }
+    }
+}
+
+/// Reads the pty master `m` into `got` until it holds `want`; Err(errno) once a read fails
+/// (EIO: every slave is closed). Panics after 30 s.
+fn read_pty(m: &std::os::fd::OwnedFd, got: &mut String, want: &str) -> Result<(), i32> {
+    use std::os::fd::AsRawFd;
+    let until = Instant::now() + Duration::from_secs(30);
+    while !got.contains(want) {
+        assert!(Instant::now() < until, "waiting for {want:?}; got {got:?}");
+        let mut p = libc::pollfd {
+            fd: m.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: poll of one live pollfd.
+        if unsafe { libc::poll(&mut p, 1, 100) } <= 0 {
+            continue;
+        }
+        let mut buf = [0u8; 1024];
+        // SAFETY: read into a live buffer of its length.
+        let n = unsafe { libc::read(m.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n <= 0 {
+            return Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0));
+        }
+        got.push_str(&String::from_utf8_lossy(&buf[..n as usize]));
+    }
+    Ok(())
+}
+
+fn write_pty(m: &std::os::fd::OwnedFd, data: &[u8]) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: write from a live buffer of its length.
+    let n = unsafe { libc::write(m.as_raw_fd(), data.as_ptr().cast(), data.len()) };
+    assert_eq!(n, data.len() as isize);
+}
+
+fn resize_pty(m: &std::os::fd::OwnedFd, rows: u16, cols: u16) {
+    use std::os::fd::AsRawFd;
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads one struct winsize from a live local.
+    let r = unsafe { libc::ioctl(m.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+    assert_eq!(r, 0);
+}
+
+#[test]
+fn terminals_through_the_console_socket() {
+    become_subreaper();
+    let b = Bundle::new(
+        "tty",
+        &["sh", "-c", "tty; stty size; read line; echo got $line"],
+    );
+    let mut spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(b.dir.join("config.json")).unwrap()).unwrap();
+    spec["process"]["terminal"] = true.into();
+    std::fs::write(b.dir.join("config.json"), spec.to_string()).unwrap();
+    // As runc: a detached process with a terminal needs a console socket.
+    let o = b.rv(&["create", "--bundle", b.dir.to_str().unwrap(), "t0"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(b.last_logged_error().contains("console-socket"));
+    assert!(!b.state.join("t0").exists());
+
+    let sock = ConsoleSocket::new(&b.dir);
+    let o = b.rv(&[
+        "create",
+        "--bundle",
+        b.dir.to_str().unwrap(),
+        "--pid-file",
+        b.dir.join("init.pid").to_str().unwrap(),
+        "--console-socket",
+        sock.path.to_str().unwrap(),
+        "t1",
+    ]);
+    assert!(o.status.success(), "create: {}", text(&o));
+    let pid: i32 = std::fs::read_to_string(b.dir.join("init.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let m = sock.master();
+    // The shim sizes the terminal before the process starts.
+    resize_pty(&m, 33, 101);
+    let o = b.rv(&["start", "t1"]);
+    assert!(o.status.success(), "start: {}", text(&o));
+    let mut got = String::new();
+    read_pty(&m, &mut got, "33 101\r\n").unwrap();
+    assert!(got.starts_with("/dev/pts/0\r\n"), "{got:?}");
+    write_pty(&m, b"hello\n");
+    read_pty(&m, &mut got, "got hello\r\n").unwrap();
+    assert!(
+        got.contains("33 101\r\nhello\r\ngot hello\r\n"),
+        "the line is echoed: {got:?}"
+    );
+    let status = wait(pid);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{status:#x}"
+    );
+    assert_eq!(read_pty(&m, &mut got, "never"), Err(libc::EIO));
+    assert!(b.rv(&["delete", "t1"]).status.success());
+}
+
+#[test]
+fn exec_with_a_terminal() {
+    become_subreaper();
+    let b = Bundle::new(
+        "exec-tty",
+        &["sh", "-c", "echo ready; while :; do sleep 0.05; done"],
+    );
+    let pid = b.create("x1");
+    assert!(b.rv(&["start", "x1"]).status.success());
+    wait_for("ready", || b.out().contains("ready"));
+    // The process file the shim writes for `docker exec -it`.
+    let proc_file = b.dir.join("process.json");
+    std::fs::write(
+        &proc_file,
+        r#"{"terminal":true,"consoleSize":{"height":20,"width":70},
+            "args":["sh","-c","tty; stty size; read line; stty size; echo got $line; exit 6"],
+            "env":["PATH=/bin","TERM=xterm"],"cwd":"/","user":{"uid":0,"gid":0}}"#,
+    )
+    .unwrap();
+    let sock = ConsoleSocket::new(&b.dir);
+    let pid_file = b.dir.join("exec.pid");
+    let o = b.rv(&[
+        "exec",
+        "--process",
+        proc_file.to_str().unwrap(),
+        "--console-socket",
+        sock.path.to_str().unwrap(),
+        "--detach",
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        "x1",
+    ]);
+    assert!(o.status.success(), "exec: {}", text(&o));
+    let epid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let m = sock.master();
+    let mut got = String::new();
+    read_pty(&m, &mut got, "20 70\r\n").unwrap();
+    assert!(got.starts_with("/dev/pts/0\r\n"), "{got:?}");
+    // A resize while it runs, then a line: the size changed first.
+    resize_pty(&m, 50, 150);
+    write_pty(&m, b"hello\n");
+    read_pty(&m, &mut got, "got hello\r\n").unwrap();
+    assert!(got.contains("hello\r\n50 150\r\ngot hello\r\n"), "{got:?}");
+    let status = wait(epid);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 6,
+        "{status:#x}"
+    );
+    // The process is gone: the sandbox lets go of the terminal.
+    assert_eq!(read_pty(&m, &mut got, "never"), Err(libc::EIO));
+    // As runc: no console socket for a process without a terminal, or in the foreground.
+    let o = b.rv(&[
+        "exec",
+        "--console-socket",
+        sock.path.to_str().unwrap(),
+        "--detach",
+        "x1",
+        "true",
+    ]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(b.last_logged_error().contains("no terminal"));
+    assert!(b.rv(&["delete", "--force", "x1"]).status.success());
+    wait(pid);
+}

@@ -39,6 +39,20 @@ pub struct Config {
     pub set_home: bool,
     /// /dev/ptmx is a link to pts/ptmx (containers, as runc makes it), not the device.
     pub ptmx_link: bool,
+    /// Bind mounts the gofer serves as part of the root (made on the host before it
+    /// started): where they are, and whether read-only. Changes under a writable one go
+    /// to the host even over the overlay.
+    pub binds: Vec<BindPoint>,
+}
+
+/// A host bind mount inside the root filesystem.
+#[derive(Clone, Debug)]
+pub struct BindPoint {
+    /// Where, in the sandbox (absolute, normalized).
+    pub point: Vec<u8>,
+    pub readonly: bool,
+    /// MS_NOSUID, MS_NODEV, MS_NOEXEC.
+    pub flags: u64,
 }
 
 /// A tmpfs, proc or sysfs mount made at boot (`syscalls::mount::mount_at_boot`).
@@ -159,8 +173,18 @@ pub struct ExecSpec {
     pub env: Vec<Vec<u8>>,
     pub cwd: Vec<u8>,
     pub user: User,
-    /// Its descriptors 0, 1 and 2: host files (pipes, a terminal, /dev/null).
-    pub stdio: [std::os::fd::OwnedFd; 3],
+    /// Its descriptors 0, 1 and 2.
+    pub stdio: Stdio,
+}
+
+/// Descriptors 0, 1 and 2 of a process started from outside.
+#[derive(Debug)]
+pub enum Stdio {
+    /// Host files (pipes, /dev/null...), read and written as they are.
+    Host([std::os::fd::OwnedFd; 3]),
+    /// A terminal: a pair of the Sentry's devpts, its slave the process's stdio and
+    /// controlling terminal, bridged to this host terminal (`fs::devpts::console`).
+    Terminal(std::os::fd::OwnedFd),
 }
 
 /// What `ps` shows of a process.
@@ -177,6 +201,28 @@ pub struct Sandbox {
     kernel: Arc<Kernel>,
     init: Option<Task>,
     uts: Uts,
+    /// Pid 1's terminal bridge, if it runs on one.
+    console: Option<crate::fs::devpts::console::Bridge>,
+}
+
+/// How long the end of pid 1 waits for its terminal's last output to reach the host.
+const CONSOLE_DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Descriptors 0-2 of a new process on a terminal bridged to `host`: the terminal, and
+/// its slave opened once (one description, as runc dups it).
+fn terminal_stdio(
+    kernel: &Arc<Kernel>,
+    host: std::os::fd::OwnedFd,
+    uid: u32,
+) -> Result<(crate::fs::devpts::console::HostTerminal, FdTable), SandboxError> {
+    let err = |e: Errno| SandboxError::Stdio(std::io::Error::from_raw_os_error(e.0));
+    let (term, slave) =
+        crate::fs::devpts::console::HostTerminal::open(kernel, host, uid).map_err(err)?;
+    let mut fds = FdTable::default();
+    for fd in 0..3 {
+        fds.set(fd, slave.clone(), false).map_err(err)?;
+    }
+    Ok((term, fds))
 }
 
 /// A handle on a sandbox's kernel for those outside it: signals, exec, process lists.
@@ -320,8 +366,40 @@ impl Sandbox {
         root: HostRoot,
         cfg: Config,
     ) -> Result<Sandbox, SandboxError> {
-        let root = root.with_mode(cfg.root_mode);
+        Self::create_with_terminal(platform, root, cfg, None)
+    }
+
+    /// `create`; with `terminal`, pid 1 runs on a terminal of the Sentry's devpts bridged
+    /// to that host terminal (as `Stdio::Terminal`) instead of the Sentry's stdio.
+    pub fn create_with_terminal(
+        platform: Box<dyn Platform>,
+        root: HostRoot,
+        cfg: Config,
+        terminal: Option<std::os::fd::OwnedFd>,
+    ) -> Result<Sandbox, SandboxError> {
+        let through: Vec<Vec<u8>> = cfg
+            .binds
+            .iter()
+            .filter(|b| !b.readonly)
+            .map(|b| b.point.clone())
+            .collect();
+        let writes_to_host = cfg.root_mode == RootMode::WriteThrough || !through.is_empty();
+        let root = root.with_mode(cfg.root_mode).with_write_through(through);
         let kernel = Kernel::new(platform, root, cfg.syscall_patching);
+        for b in &cfg.binds {
+            let _ = kernel.mounts.update(|t| {
+                let mut m = crate::fs::vfs::Mount::new(
+                    &b.point,
+                    crate::fs::vfs::MountFs::Root,
+                    b.flags | if b.readonly { libc::MS_RDONLY } else { 0 },
+                    b"bind",
+                    "",
+                );
+                m.root = b.point.clone();
+                t.push(m);
+                Ok(())
+            });
+        }
         if cfg.ptmx_link {
             let devfs = kernel
                 .mounts
@@ -363,11 +441,20 @@ impl Sandbox {
             cfg.env.clone()
         };
         let (prog, cwd, path) = load(&kernel, &cfg.cwd, &cfg.argv, &env)?;
-        let mut fds = FdTable::default();
-        for (fd, f) in crate::syscalls::host_stdio().map_err(SandboxError::Stdio)? {
-            fds.set(fd, f, false)
-                .map_err(|e| SandboxError::Stdio(std::io::Error::from_raw_os_error(e.0)))?;
-        }
+        let (console, fds) = match terminal {
+            Some(host) => {
+                let (term, fds) = terminal_stdio(&kernel, host, cfg.user.uid)?;
+                (Some(term), fds)
+            }
+            None => {
+                let mut fds = FdTable::default();
+                for (fd, f) in crate::syscalls::host_stdio().map_err(SandboxError::Stdio)? {
+                    fds.set(fd, f, false)
+                        .map_err(|e| SandboxError::Stdio(std::io::Error::from_raw_os_error(e.0)))?;
+                }
+                (None, fds)
+            }
+        };
         let cmd = String::from_utf8_lossy(&cfg.argv[0]).into_owned();
         let uts: Uts = Arc::new(Mutex::new((cfg.hostname.clone(), b"(none)".to_vec())));
         let task =
@@ -381,28 +468,52 @@ impl Sandbox {
             // What needs host files is read now; from here on the Sentry opens none.
             crate::fs::procfs::warm();
             let _ = crate::syscalls::misc::host_cpus();
-            crate::confine::install_for(cfg.root_mode)
-                .map_err(|e| SandboxError::Confine(e.to_string()))?;
+            let mode = if writes_to_host {
+                RootMode::WriteThrough
+            } else {
+                RootMode::Overlay
+            };
+            crate::confine::install_for(mode).map_err(|e| SandboxError::Confine(e.to_string()))?;
         }
+        // Pid 1 is a session leader (runc's init calls setsid) with its terminal as
+        // controlling terminal. The bridge starts here, confined: its threads descend from
+        // this one.
+        let console = match console {
+            Some(term) => {
+                term.attach(&task.tg);
+                Some(term.start().map_err(SandboxError::Stdio)?)
+            }
+            None => None,
+        };
         Ok(Sandbox {
             kernel,
             init: Some(task),
             uts,
+            console,
         })
     }
 
     /// Lets pid 1 run (once).
     pub fn start(&mut self) -> Result<(), SandboxError> {
         let task = self.init.take().ok_or(SandboxError::Started)?;
+        if let Some(b) = &self.console {
+            // A resize of the host terminal since `create` is seen from the first instant.
+            b.sync_winsize();
+        }
         spawn_task(task).map_err(|e| SandboxError::Exec {
             cmd: "init".into(),
             why: describe(e),
         })
     }
 
-    /// Waits until pid 1 is gone; returns its wait status.
+    /// Waits until pid 1 is gone (and its terminal's last output has reached the host, a
+    /// little while at most); returns its wait status.
     pub fn wait(&self) -> i32 {
-        self.kernel.wait_init()
+        let status = self.kernel.wait_init();
+        if let Some(b) = &self.console {
+            b.drained(CONSOLE_DRAIN);
+        }
+        status
     }
 
     /// A handle for signals, exec and process lists.
@@ -498,18 +609,29 @@ impl Control {
     pub fn exec(&self, spec: ExecSpec) -> Result<i32, SandboxError> {
         let env = with_home(&self.kernel.root, spec.user.uid, spec.env.clone());
         let (prog, cwd, path) = load(&self.kernel, &spec.cwd, &spec.argv, &env)?;
-        let mut fds = FdTable::default();
-        let [i, o, e] = spec.stdio;
-        for (fd, h, fl) in [
-            (0, i, libc::O_RDONLY),
-            (1, o, libc::O_WRONLY),
-            (2, e, libc::O_WRONLY),
-        ] {
-            let s = crate::fs::host::HostStream::new(h);
-            let f = crate::fs::OpenFile::new(Arc::new(s) as Arc<dyn crate::fs::FileOps>, fl as u32);
-            fds.set(fd, f, false)
-                .map_err(|e| SandboxError::Stdio(std::io::Error::from_raw_os_error(e.0)))?;
-        }
+        let (term, fds) = match spec.stdio {
+            Stdio::Terminal(host) => {
+                let (term, fds) = terminal_stdio(&self.kernel, host, spec.user.uid)?;
+                (Some(term), fds)
+            }
+            Stdio::Host([i, o, e]) => {
+                let mut fds = FdTable::default();
+                for (fd, h, fl) in [
+                    (0, i, libc::O_RDONLY),
+                    (1, o, libc::O_WRONLY),
+                    (2, e, libc::O_WRONLY),
+                ] {
+                    let s = crate::fs::host::HostStream::new(h);
+                    let f = crate::fs::OpenFile::new(
+                        Arc::new(s) as Arc<dyn crate::fs::FileOps>,
+                        fl as u32,
+                    );
+                    fds.set(fd, f, false)
+                        .map_err(|e| SandboxError::Stdio(std::io::Error::from_raw_os_error(e.0)))?;
+                }
+                (None, fds)
+            }
+        };
         let cmd = String::from_utf8_lossy(&spec.argv[0]).into_owned();
         let task = new_process(
             &self.kernel,
@@ -525,6 +647,12 @@ impl Control {
             why: describe(e),
         })?;
         let pid = task.tg.tgid;
+        if let Some(term) = term {
+            // In a session of its own, the terminal its controlling one; the bridge runs on
+            // by itself until the terminal's last slave is closed.
+            term.attach(&task.tg);
+            term.start().map_err(SandboxError::Stdio)?;
+        }
         spawn_task(task).map_err(|e| SandboxError::Exec {
             cmd,
             why: describe(e),

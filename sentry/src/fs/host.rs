@@ -46,6 +46,9 @@ pub struct HostRoot {
     /// Nodes to close with the next batch.
     pub(super) unused: Arc<std::sync::Mutex<Vec<NodeId>>>,
     mode: RootMode,
+    /// Directories (absolute, normalized) whose changes go to the host even over an
+    /// overlay: a container's bind mounts (volumes).
+    through: Arc<Vec<Vec<u8>>>,
 }
 
 /// What [`HostRoot::walk_run`] found.
@@ -139,7 +142,32 @@ impl HostRoot {
             client: Arc::new(Client::new(sock)),
             unused: Arc::default(),
             mode: RootMode::Overlay,
+            through: Arc::default(),
         }
+    }
+
+    /// The same root, with changes under `dirs` written through to the host (the gofer
+    /// must be writable).
+    pub fn with_write_through(self, dirs: Vec<Vec<u8>>) -> HostRoot {
+        HostRoot {
+            through: Arc::new(dirs),
+            ..self
+        }
+    }
+
+    /// Whether a change at `abs` (a path of the root) goes to the host.
+    pub fn write_through_at(&self, abs: &[u8]) -> bool {
+        if self.mode == RootMode::WriteThrough {
+            return true;
+        }
+        if self.through.is_empty() {
+            return false;
+        }
+        let n = crate::fs::vfs::normalize(b"/", abs);
+        let n = n.strip_suffix(b"/").filter(|s| !s.is_empty()).unwrap_or(&n);
+        self.through
+            .iter()
+            .any(|d| n == &d[..] || (n.starts_with(d) && n.get(d.len()) == Some(&b'/')))
     }
 
     /// The same root, taking changes as `mode` says (the gofer must be writable for

@@ -36,7 +36,7 @@ fn root_mknod(
     mode: u32,
     c: &Creds,
 ) -> Result<Resolution<()>, Errno> {
-    if t.kernel.root.write_through() {
+    if t.kernel.root.write_through_at(abs) {
         return super::writethrough::mknod(t, abs, ty, mode, c);
     }
     let ov = &t.kernel.overlay;

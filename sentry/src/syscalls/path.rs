@@ -191,7 +191,7 @@ pub fn truncate(t: &mut Task, path: u64, len: u64) -> SysResult {
     let c = creds(t);
     t.mounts().resolve(&cwd, &p, |pl| match pl {
         Place::Tmp(rel) => rel.fs.truncate(&rel, len, &c),
-        Place::Host(abs) if t.kernel.root.write_through() => {
+        Place::Host(abs) if t.kernel.root.write_through_at(&abs) => {
             super::writethrough::change(t, &abs, true, Change::Truncate(len))
         }
         Place::Host(abs) => super::rootfs::change(
@@ -244,7 +244,7 @@ pub fn fchownat(t: &mut Task, dirfd: u64, path: u64, uid: u64, gid: u64, flags: 
 
 /// chmod of a path of the root filesystem, checked before a copy-up.
 fn root_chmod(t: &Task, abs: &[u8], mode: u32, c: &Creds) -> Result<Resolution<()>, Errno> {
-    if t.kernel.root.write_through() {
+    if t.kernel.root.write_through_at(abs) {
         return super::writethrough::change(t, abs, true, Change::Chmod(mode));
     }
     super::rootfs::change(
@@ -264,7 +264,7 @@ fn root_chown(
     (uid, gid): (Option<u32>, Option<u32>),
     c: &Creds,
 ) -> Result<Resolution<()>, Errno> {
-    if t.kernel.root.write_through() {
+    if t.kernel.root.write_through_at(abs) {
         return super::writethrough::change(t, abs, follow, Change::Chown(uid, gid));
     }
     super::rootfs::change(
@@ -319,7 +319,7 @@ pub fn utimensat(t: &mut Task, a: [u64; 6]) -> SysResult {
     t.mounts().resolve(&cwd, &p, |pl| match pl {
         Place::Tmp(rel) if follow => rel.fs.utimens(&rel, at, mt, &c),
         Place::Tmp(rel) => rel.fs.lutimens(&rel, at, mt, &c),
-        Place::Host(abs) if t.kernel.root.write_through() => {
+        Place::Host(abs) if t.kernel.root.write_through_at(&abs) => {
             super::writethrough::change(t, &abs, follow, Change::Times(at, mt))
         }
         Place::Host(abs) => super::rootfs::change(

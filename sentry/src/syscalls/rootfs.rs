@@ -90,7 +90,7 @@ pub fn open(
     creds: &Creds,
     check: impl FnOnce(&Stat) -> Result<(), Errno>,
 ) -> Result<Resolution<Opened>, Errno> {
-    if t.kernel.root.write_through() {
+    if t.kernel.root.write_through_at(abs) {
         return super::writethrough::open(t, abs, flags, mode, creds, check);
     }
     let o = |f: i32| f as u32;
@@ -177,7 +177,7 @@ pub fn real_path(t: &Task, abs: &[u8]) -> Result<Resolution<Vec<u8>>, Errno> {
 
 /// mkdir(2).
 pub fn mkdir(t: &Task, abs: &[u8], mode: u32, creds: &Creds) -> Result<Resolution<()>, Errno> {
-    if t.kernel.root.write_through() {
+    if t.kernel.root.write_through_at(abs) {
         return super::writethrough::mkdir(t, abs, mode, creds);
     }
     with(t, abs, false, |f| match f.node {
@@ -198,7 +198,7 @@ pub fn symlink(
     abs: &[u8],
     creds: &Creds,
 ) -> Result<Resolution<()>, Errno> {
-    if t.kernel.root.write_through() {
+    if t.kernel.root.write_through_at(abs) {
         return super::writethrough::symlink(t, target, abs, creds);
     }
     with(t, abs, false, |f| match f.node {
@@ -214,7 +214,7 @@ pub fn symlink(
 
 /// unlink(2) and rmdir(2).
 pub fn remove(t: &Task, abs: &[u8], dir: bool) -> Result<Resolution<()>, Errno> {
-    if t.kernel.root.write_through() {
+    if t.kernel.root.write_through_at(abs) {
         return super::writethrough::remove(t, abs, dir);
     }
     with(t, abs, false, |f| {
@@ -247,7 +247,11 @@ pub fn change(
 
 /// rename(2) and renameat2(2) within the root.
 pub fn rename(t: &Task, from: &[u8], to: &[u8], flags: u32) -> Result<(), Errno> {
-    if t.kernel.root.write_through() {
+    // A bind mount written through and the overlay around it are two mounts.
+    if t.kernel.root.write_through_at(from) != t.kernel.root.write_through_at(to) {
+        return Err(Errno::EXDEV);
+    }
+    if t.kernel.root.write_through_at(from) {
         return super::writethrough::rename(t, from, to, flags);
     }
     let walk = |p: &[u8]| match super::rootfs::walk(t, p, false)? {
@@ -270,7 +274,10 @@ pub fn rename(t: &Task, from: &[u8], to: &[u8], flags: u32) -> Result<(), Errno>
 
 /// link(2) within the root: the file is copied up and linked there.
 pub fn link(t: &Task, from: &[u8], to: &[u8]) -> Result<(), Errno> {
-    if t.kernel.root.write_through() {
+    if t.kernel.root.write_through_at(from) != t.kernel.root.write_through_at(to) {
+        return Err(Errno::EXDEV);
+    }
+    if t.kernel.root.write_through_at(from) {
         return super::writethrough::link(t, from, to);
     }
     let walk = |p: &[u8]| match super::rootfs::walk(t, p, false)? {

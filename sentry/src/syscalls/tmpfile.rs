@@ -39,7 +39,7 @@ pub(super) fn open(
             rel.fs.open(&rel, flags, mode, &c)
         }
         // A write-through root has no unnamed files (the gofer makes none).
-        Place::Host(_) if t.kernel.root.write_through() => Err(Errno::EOPNOTSUPP),
+        Place::Host(ref h) if t.kernel.root.write_through_at(h) => Err(Errno::EOPNOTSUPP),
         Place::Host(abs) => match super::rootfs::walk(t, &abs, true)? {
             Resolution::Escape { target, rest } => Ok(Resolution::Escape { target, rest }),
             Resolution::Done(f) => {
@@ -147,7 +147,7 @@ fn link_file(t: &Task, file: &OpenFile, newdir: u64, new: u64) -> SysResult {
         Place::Tmp(n) if n.is_empty() => Err(Errno::EEXIST),
         Place::Tmp(n) => n.fs.link_open(&*file.ops, &n, &creds(t)).map(|_| 0),
         // Open files of a write-through root are host files: none lives in the Sentry.
-        Place::Host(_) if t.kernel.root.write_through() => Err(Errno::EXDEV),
+        Place::Host(ref h) if t.kernel.root.write_through_at(h) => Err(Errno::EXDEV),
         Place::Host(n) => match super::rootfs::walk(t, &n, false)? {
             Resolution::Escape { .. } => Err(Errno::EXDEV),
             Resolution::Done(f) => match f.node {

@@ -195,15 +195,7 @@ pub fn ioctl(
         TIOCSWINSZ => {
             let mut ws = termios::Winsize::default();
             t.read_mem(arg, &mut ws.0)?;
-            let fg = {
-                let mut st = pty.lock();
-                let changed = st.winsize != ws;
-                st.winsize = ws;
-                st.pgrp.filter(|_| changed)
-            };
-            if let (Some(pg), Some(k)) = (fg, pty.kernel()) {
-                ctl::kill_pgrp(&k, pg, libc::SIGWINCH);
-            }
+            pty.set_winsize(ws);
             Ok(0)
         }
         FIONREAD => {

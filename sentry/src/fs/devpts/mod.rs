@@ -3,6 +3,7 @@
 //! caller's controlling terminal. Nothing of the host's terminals is reachable; /dev/console
 //! is the sandbox's stdout for now.
 
+pub mod console;
 mod ctl;
 mod ioctl;
 mod ldisc;

@@ -205,6 +205,34 @@ impl Pty {
         self.cv.notify_all();
     }
 
+    /// Changes so far (see [`Pty::wait_change`]).
+    pub(super) fn events(&self) -> u64 {
+        self.events.load(Ordering::Relaxed)
+    }
+
+    /// Waits, at most `timeout`, for a change after the count `since` (for a thread of the
+    /// Sentry's own, which has no signals: the console bridge).
+    pub(super) fn wait_change(&self, since: u64, timeout: Duration) {
+        let st = self.lock();
+        if self.events() != since {
+            return;
+        }
+        let _ = self.cv.wait_timeout(st, timeout);
+    }
+
+    /// A new window size (TIOCSWINSZ); a change sends SIGWINCH to the foreground group.
+    pub fn set_winsize(&self, ws: Winsize) {
+        let fg = {
+            let mut st = self.lock();
+            let changed = st.winsize != ws;
+            st.winsize = ws;
+            st.pgrp.filter(|_| changed)
+        };
+        if let (Some(pg), Some(k)) = (fg, self.kernel()) {
+            ctl::kill_pgrp(&k, pg, libc::SIGWINCH);
+        }
+    }
+
     /// Device number of the slave.
     pub fn rdev(&self) -> u64 {
         libc::makedev(PTS_MAJOR, self.index)
@@ -379,8 +407,9 @@ impl Pty {
         r as u16
     }
 
-    /// The master's last description is gone: the slave is hung up.
-    fn master_closed(self: &Arc<Self>) {
+    /// The master's last description is gone (or the host terminal a bridged pair stands
+    /// for hung up): the slave is hung up.
+    pub(super) fn master_closed(self: &Arc<Self>) {
         let session = {
             let mut st = self.lock();
             st.master_open = false;
