@@ -10,6 +10,10 @@ use gofer::protocol::{Owner, SetAttr, ROOT};
 use gofer::seccomp::Mode;
 use gofer::{seccomp, Client, Server};
 
+/// Held by the tests whose forked server waits for its client to hang up: a child forked
+/// by another test meanwhile would inherit that client's socket and keep it open.
+static SERVER_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Forks a child that runs `f` and `_exit`s with its result; the child's pid.
 fn spawn_child(f: impl FnOnce() -> i32) -> libc::pid_t {
     // SAFETY: the child only runs `f` (allocation is fork-safe with glibc) and `_exit`s.
@@ -102,6 +106,7 @@ fn the_lists_are_well_formed() {
 
 #[test]
 fn a_confined_server_serves_a_full_workload() {
+    let _one = SERVER_TESTS.lock().unwrap_or_else(|e| e.into_inner());
     let fx = Fixture::new();
     std::fs::create_dir(fx.root().join("a")).unwrap();
     std::fs::write(fx.root().join("a/f"), b"content").unwrap();
@@ -292,6 +297,7 @@ fn a_read_only_gofer_cannot_change_a_host_file() {
 
 #[test]
 fn a_confined_read_only_server_serves_reads_and_answers_erofs() {
+    let _one = SERVER_TESTS.lock().unwrap_or_else(|e| e.into_inner());
     let fx = Fixture::new();
     std::fs::create_dir(fx.root().join("a")).unwrap();
     std::fs::write(fx.root().join("a/f"), b"content").unwrap();
