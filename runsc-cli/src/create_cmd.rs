@@ -53,7 +53,7 @@ pub fn write_atomic(path: &Path, text: &str) -> anyhow::Result<()> {
 }
 
 /// The cgroup limits of the spec.
-fn resources(r: Option<&crate::oci::Resources>) -> cgroup::Resources {
+pub(crate) fn resources(r: Option<&crate::oci::Resources>) -> cgroup::Resources {
     let mut c = cgroup::Resources::default();
     let Some(r) = r else { return c };
     if let Some(m) = &r.memory {

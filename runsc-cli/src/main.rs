@@ -2,13 +2,14 @@
 
 mod binds;
 mod boot_cmd;
-#[allow(dead_code)] // update and events are still to come
+#[allow(dead_code)]
 mod cgroup;
 mod cli;
 mod console;
 mod control;
 mod create_cmd;
 mod do_cmd;
+mod events_cmd;
 mod exec_cmd;
 mod gofer_cmd;
 mod hooks;
@@ -38,6 +39,8 @@ container commands (as runc's):
   list [--format table|json] [--quiet]
   ps [--format table|json] ID
   pause ID, resume ID
+  events [--stats] [--interval 5s] ID
+  update --resources FILE|- ID
   spec [--bundle DIR]
   features
 
@@ -143,6 +146,8 @@ fn main() -> ExitCode {
         Some("delete") => runc_style(&g, ok(lifecycle::delete_cmd(&g, rest))),
         Some("list") => runc_style(&g, ok(lifecycle::list_cmd(&g, rest))),
         Some("ps") => runc_style(&g, ok(lifecycle::ps_cmd(&g, rest))),
+        Some("events") => runc_style(&g, ok(events_cmd::events_cmd(&g, rest))),
+        Some("update") => runc_style(&g, ok(events_cmd::update_cmd(&g, rest))),
         Some("pause") => runc_style(&g, ok(lifecycle::pause_cmd(&g, rest, true))),
         Some("resume") => runc_style(&g, ok(lifecycle::pause_cmd(&g, rest, false))),
         Some("spec") => runc_style(&g, ok(lifecycle::spec_cmd(rest))),

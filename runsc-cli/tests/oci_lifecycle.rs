@@ -667,3 +667,58 @@ fn exec_with_a_terminal() {
     assert!(b.rv(&["delete", "--force", "x1"]).status.success());
     wait(pid);
 }
+
+#[test]
+fn cgroup_limits_stats_update_and_pause() {
+    become_subreaper();
+    let b = Bundle::new(
+        "cgroup",
+        &["sh", "-c", "echo ready; while :; do sleep 0.05; done"],
+    );
+    let mut spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(b.dir.join("config.json")).unwrap()).unwrap();
+    spec["linux"]["resources"] =
+        serde_json::json!({"memory": {"limit": 67_108_864}, "pids": {"limit": 100}});
+    spec["linux"]["cgroupsPath"] = format!("/rvisor-test/{}", std::process::id()).into();
+    std::fs::write(b.dir.join("config.json"), spec.to_string()).unwrap();
+    let pid = b.create("g1");
+    assert!(b.rv(&["start", "g1"]).status.success());
+    wait_for("ready", || b.out().contains("ready"));
+    let stats = |b: &Bundle| -> serde_json::Value {
+        let o = b.rv(&["events", "--stats", "g1"]);
+        assert!(o.status.success(), "{}", text(&o));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let s = stats(&b);
+    assert_eq!(s["type"], "stats");
+    assert_eq!(s["data"]["memory"]["usage"]["limit"], 67_108_864);
+    assert_eq!(s["data"]["pids"]["limit"], 100);
+    assert!(s["data"]["pids"]["current"].as_u64().unwrap() >= 1, "{s}");
+    let mut child = Command::new(rvisor())
+        .arg("--root")
+        .arg(&b.state)
+        .args(["update", "--resources", "-", "g1"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"pids": {"limit": 50}}"#)
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(stats(&b)["data"]["pids"]["limit"], 50);
+    assert!(b.rv(&["pause", "g1"]).status.success());
+    assert_eq!(b.status("g1"), "paused");
+    assert!(b.rv(&["resume", "g1"]).status.success());
+    assert_eq!(b.status("g1"), "running");
+    assert!(b.rv(&["delete", "--force", "g1"]).status.success());
+    wait(pid);
+    for ctl in ["pids", "memory", "cpu", "cpuacct", "cpuset", "freezer"] {
+        let dir = format!("/sys/fs/cgroup/{ctl}/rvisor-test/{}", std::process::id());
+        assert!(!Path::new(&dir).exists(), "the cgroup {dir} is removed");
+        let _ = std::fs::remove_dir(format!("/sys/fs/cgroup/{ctl}/rvisor-test"));
+    }
+}
