@@ -247,15 +247,20 @@ fn interrupt_stops_a_busy_loop_promptly() {
         assert_eq!(h.run(&mut s), Exit::Interrupted);
         for round in 0..5 {
             let irq = h.ctx.interrupter();
+            let fired = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let f = fired.clone();
             let t = std::thread::spawn(move || {
                 std::thread::sleep(std::time::Duration::from_millis(20));
                 let at = std::time::Instant::now();
+                // Marked before it is sent: a switch that returns after the mark may have been
+                // ended by this interrupt (its signal can merge with a stale one still pending).
+                f.store(true, std::sync::atomic::Ordering::SeqCst);
                 irq.interrupt();
                 at
             });
             let mut exit = h.run(&mut s);
             // A stale interrupt from the round before may end a switch early; run on.
-            while exit == Exit::Interrupted && !t.is_finished() {
+            while exit == Exit::Interrupted && !fired.load(std::sync::atomic::Ordering::SeqCst) {
                 exit = h.run(&mut s);
             }
             let sent = t.join().unwrap();
