@@ -184,7 +184,9 @@ fn v1_host_cgroup() {
     assert!("DT".contains(frozen_state), "state {frozen_state}");
     cg.thaw().expect("thaw");
     assert_eq!(file(dir("freezer"), "freezer.state"), "THAWED");
-    assert_eq!(child.state(), 'S');
+    // Just thawed, it may still be on its way back to sleep.
+    let thawed_state = child.state();
+    assert!("RS".contains(thawed_state), "state {thawed_state}");
 
     let s = cg.stats().expect("stats");
     eprintln!("{s:?}");
