@@ -4,65 +4,14 @@
 use super::SpecError;
 
 /// Every Linux capability, indexed by its number (`CAP_CHOWN` = 0 … `CAP_CHECKPOINT_RESTORE`
-/// = 40).
-pub const CAPABILITIES: [&str; 41] = [
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_DAC_READ_SEARCH",
-    "CAP_FOWNER",
-    "CAP_FSETID",
-    "CAP_KILL",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETPCAP",
-    "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN",
-    "CAP_NET_RAW",
-    "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE",
-    "CAP_SYS_RAWIO",
-    "CAP_SYS_CHROOT",
-    "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",
-    "CAP_SYS_ADMIN",
-    "CAP_SYS_BOOT",
-    "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME",
-    "CAP_SYS_TTY_CONFIG",
-    "CAP_MKNOD",
-    "CAP_LEASE",
-    "CAP_AUDIT_WRITE",
-    "CAP_AUDIT_CONTROL",
-    "CAP_SETFCAP",
-    "CAP_MAC_OVERRIDE",
-    "CAP_MAC_ADMIN",
-    "CAP_SYSLOG",
-    "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",
-    "CAP_AUDIT_READ",
-    "CAP_PERFMON",
-    "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE",
-];
+/// = 40): the Sentry's own table.
+pub use sentry::kernel::creds::CAP_NAMES as CAPABILITIES;
 
 /// The number of capability `name`. The spec spells names `CAP_KILL`; the prefix and the case
 /// are not required here (`kill`, `Cap_Kill` are accepted), which is harmless and matches what
 /// users type. Unknown names are an error, never silently dropped.
 pub fn capability_number(name: &str) -> Result<u32, SpecError> {
-    let upper = name.trim().to_ascii_uppercase();
-    let full = if upper.starts_with("CAP_") {
-        upper
-    } else {
-        format!("CAP_{upper}")
-    };
-    CAPABILITIES
-        .iter()
-        .position(|c| *c == full)
-        .map(|n| n as u32)
+    sentry::kernel::creds::cap_from_name(name.trim())
         .ok_or_else(|| SpecError::UnknownCapability(name.to_string()))
 }
 
