@@ -1,5 +1,5 @@
 //! A container's bind mounts from the host (Docker's /etc/hosts, /etc/resolv.conf,
-//! /etc/hostname, volumes): made by `rvisor boot` on the host, in a mount namespace of its
+//! /etc/hostname, volumes): made by `rvisor boot` on the host, in the mount namespace of its
 //! own (so they vanish with the sandbox and never show on the host), onto the rootfs the
 //! gofer then serves. The Sentry sees them as part of the root and writes through to
 //! them; read-only ones are remounted read-only on the host too.
@@ -106,8 +106,8 @@ fn mount(src: Option<&[u8]>, target: &[u8], flags: libc::c_ulong) -> anyhow::Res
     Ok(())
 }
 
-/// Makes the bind mounts of `b`'s spec onto its rootfs; returns where they are. Does
-/// nothing (and leaves the mount namespace alone) when there are none.
+/// Makes the bind mounts of `b`'s spec onto its rootfs; returns where they are. The caller
+/// is in a mount namespace of its own whose mounts are private ([`crate::jail`]).
 pub fn mount_binds(b: &oci::Bundle) -> anyhow::Result<Vec<sentry::sandbox::BindPoint>> {
     let binds: Vec<&oci::Mount> = b
         .spec
@@ -118,14 +118,6 @@ pub fn mount_binds(b: &oci::Bundle) -> anyhow::Result<Vec<sentry::sandbox::BindP
     if binds.is_empty() {
         return Ok(Vec::new());
     }
-    // SAFETY: unshare and mount with constant arguments; this process is single-threaded
-    // here (boot has started no thread yet).
-    unsafe {
-        if libc::unshare(libc::CLONE_NEWNS) != 0 {
-            return Err(last_err("a mount namespace for the bind mounts"));
-        }
-    }
-    mount(None, b"/", libc::MS_REC | libc::MS_PRIVATE)?;
     let root = std::fs::File::open(&b.rootfs)
         .with_context(|| format!("opening {}", b.rootfs.display()))?;
     let root = OwnedFd::from(root);

@@ -175,6 +175,16 @@ fn host_name() -> Vec<u8> {
     buf[..n].to_vec()
 }
 
+/// The network namespace the spec names by path, if any (else the sandbox makes its own).
+fn network_namespace(b: &oci::Bundle) -> Option<PathBuf> {
+    let l = b.spec.linux.as_ref()?;
+    let ns = l.namespace(&oci::NamespaceType::Network)?;
+    ns.path
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+}
+
 /// Sends the readiness line to `create`.
 fn tell(ready: &OwnedFd, line: &str) {
     if let Ok(fd) = ready.try_clone() {
@@ -206,6 +216,7 @@ fn boot(o: &mut Options) -> anyhow::Result<(sentry::sandbox::Sandbox, UnixListen
     for w in &b.warnings {
         tracing::warn!("{w}");
     }
+    crate::jail::enter_namespaces(network_namespace(&b).as_deref())?;
     let binds = crate::binds::mount_binds(&b)?;
     let writable = binds.iter().any(|p| !p.readonly);
     let cfg = config(&b, binds)?;
@@ -221,13 +232,18 @@ fn boot(o: &mut Options) -> anyhow::Result<(sentry::sandbox::Sandbox, UnixListen
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o600))?;
     let platform = crate::do_cmd::make_platform("seccomp")?;
-    let host_root = crate::do_cmd::start_gofer(&b.rootfs, writable)?;
+    let host_root = crate::do_cmd::start_gofer(&b.rootfs, writable, true)?;
     // A Sentry panic is a bug; it ends the sandbox at once.
     std::panic::set_hook(Box::new(|info| {
         eprintln!("rvisor: internal error (Sentry panic, a bug): {info}");
         std::process::exit(125);
     }));
-    let pid = std::process::id() as i32;
+    // This process is the init of its own pid namespace: its pid on the host is what
+    // the host's /proc calls it.
+    let pid: i32 = std::fs::read_link("/proc/self")
+        .ok()
+        .and_then(|p| p.to_str().and_then(|s| s.parse().ok()))
+        .context("this process's pid on the host")?;
     let st = crate::state::State {
         id: o.id.clone(),
         pid,
@@ -241,6 +257,9 @@ fn boot(o: &mut Options) -> anyhow::Result<(sentry::sandbox::Sandbox, UnixListen
     };
     // The state is written before confinement: from then on the Sentry opens no file.
     root.save(&st)?;
+    // Nothing more of the host is needed: the gofer, the platform's memory file and the
+    // control socket are open.
+    crate::jail::confine_sentry(&root.container_dir(&o.id))?;
     let sandbox =
         sentry::sandbox::Sandbox::create_with_terminal(platform, host_root, cfg, o.console.take())?;
     Ok((sandbox, listener))

@@ -169,7 +169,8 @@ fn create(
                 crate::console::place_fds(&place)
             });
         }
-        let mut child = cmd.spawn().context("starting the sandbox")?;
+        // The sandbox process is the init of a pid namespace of its own.
+        let mut child = crate::jail::spawn_in_new_pid_ns(|| cmd.spawn())?;
         drop(w);
         // The sandbox holds the host terminal now: the caller's master reads EIO once the
         // sandbox lets go of it.

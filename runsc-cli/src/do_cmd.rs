@@ -122,7 +122,7 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
         .collect();
     env.extend(o.env.iter().map(|e| e.as_bytes().to_vec()));
     let writable = o.root_mode == sentry::sandbox::RootMode::WriteThrough;
-    let root = start_gofer(&rootfs, writable)?;
+    let root = start_gofer(&rootfs, writable, false)?;
     let cfg = sentry::sandbox::Config {
         cwd,
         env,
@@ -151,10 +151,11 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
 
 /// Starts `rvisor gofer` serving `rootfs` over a socket pair, read-only unless `writable`
 /// (`--overlay=none`); returns the Sentry's side. The gofer exits when the Sentry's end
-/// closes.
+/// closes. `jail`: the gofer confines itself ([`crate::jail::confine_gofer`]).
 pub(crate) fn start_gofer(
     rootfs: &std::path::Path,
     writable: bool,
+    jail: bool,
 ) -> anyhow::Result<sentry::fs::host::HostRoot> {
     use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
@@ -169,7 +170,14 @@ pub(crate) fn start_gofer(
     if !writable {
         cmd.arg("--read-only");
     }
-    // SAFETY: between fork and exec only async-signal-safe calls (dup2, prctl) run, on
+    if jail {
+        // The path is looked up again in the gofer's own mount namespace, a copy of ours
+        // made before it runs: the descriptor names a mount of ours, which we detach.
+        let abs = std::fs::canonicalize(rootfs)
+            .with_context(|| format!("the root {}", rootfs.display()))?;
+        cmd.arg("--jail-root").arg(abs);
+    }
+    // SAFETY: between fork and exec only async-signal-safe calls (dup2, prctl, unshare) run, on
     // descriptors this process owns until the child execs.
     unsafe {
         cmd.pre_exec(move || {
@@ -182,6 +190,7 @@ pub(crate) fn start_gofer(
                 || s < 0
                 || libc::dup2(r, 3) < 0
                 || libc::dup2(s, 4) < 0
+                || (jail && crate::jail::gofer_pre_exec().is_err())
             {
                 return Err(std::io::Error::last_os_error());
             }

@@ -1,5 +1,7 @@
-//! `rvisor gofer --root-fd N --sock-fd N [--read-only]` (hidden): the gofer process, started
-//! by the CLI with the rootfs directory and its end of the Sentry's socket pair inherited.
+//! `rvisor gofer --root-fd N --sock-fd N [--read-only] [--jail-root PATH]` (hidden): the
+//! gofer process, started by the CLI with the rootfs directory and its end of the Sentry's
+//! socket pair inherited; with `--jail-root`, it first confines itself with PATH, that
+//! directory, as its root.
 
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
@@ -13,13 +15,18 @@ fn fd_arg(v: Option<&String>, name: &str) -> anyhow::Result<RawFd> {
 
 /// Parses the arguments and serves until the Sentry hangs up.
 pub fn run(args: &[String]) -> anyhow::Result<()> {
-    let (mut root, mut sock, mut read_only) = (None, None, false);
+    let (mut root, mut sock, mut read_only, mut jail) = (None, None, false, None);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--root-fd" => root = Some(fd_arg(it.next(), a)?),
             "--sock-fd" => sock = Some(fd_arg(it.next(), a)?),
             "--read-only" => read_only = true,
+            "--jail-root" => {
+                jail = Some(std::path::PathBuf::from(
+                    it.next().context("--jail-root needs a value")?,
+                ))
+            }
             other => bail!("unknown argument {other:?}"),
         }
     }
@@ -34,6 +41,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     // SAFETY: both are open (just checked), distinct, and inherited for the gofer alone;
     // nothing else in this process owns them.
     let (root, sock) = unsafe { (OwnedFd::from_raw_fd(root), OwnedFd::from_raw_fd(sock)) };
+    let root = match jail {
+        Some(path) => crate::jail::confine_gofer(&root, &path, read_only)?,
+        None => root,
+    };
     gofer::serve(root, sock, read_only)?;
     Ok(())
 }

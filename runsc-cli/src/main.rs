@@ -14,6 +14,7 @@ mod exec_cmd;
 mod gofer_cmd;
 mod hooks;
 mod install_cmd;
+mod jail;
 mod lifecycle;
 #[allow(dead_code)]
 mod oci;
