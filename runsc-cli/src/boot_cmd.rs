@@ -194,24 +194,29 @@ fn tell(ready: &OwnedFd, line: &str) {
 
 /// Runs the sandbox; returns the exit code of pid 1 (or of the signal that ended it
 /// before it started).
-pub fn run(args: &[String]) -> anyhow::Result<i32> {
+pub fn run(g: &crate::cli::Global, args: &[String]) -> anyhow::Result<i32> {
     let mut o = parse(args)?;
-    match boot(&mut o) {
+    match boot(&mut o, &g.platform) {
         Ok((sandbox, listener)) => {
             tell(&o.ready, "ok\n");
             drop(o.ready);
             serve(sandbox, listener)
         }
         Err(e) => {
+            // `create` reports it; here it only goes to the log.
+            tracing::error!("{e:#}");
             tell(&o.ready, &format!("error: {e:#}\n"));
-            Err(e)
+            Ok(125)
         }
     }
 }
 
 /// Everything up to a sandbox ready to start: the gofer, the kernel, pid 1, the control
 /// socket, the state file; confined when it returns.
-fn boot(o: &mut Options) -> anyhow::Result<(sentry::sandbox::Sandbox, UnixListener)> {
+fn boot(
+    o: &mut Options,
+    platform: &str,
+) -> anyhow::Result<(sentry::sandbox::Sandbox, UnixListener)> {
     let b = oci::load(&o.bundle)?;
     for w in &b.warnings {
         tracing::warn!("{w}");
@@ -231,7 +236,7 @@ fn boot(o: &mut Options) -> anyhow::Result<(sentry::sandbox::Sandbox, UnixListen
         .with_context(|| format!("creating the control socket {}", sock.display()))?;
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o600))?;
-    let platform = crate::do_cmd::make_platform("seccomp")?;
+    let platform = crate::do_cmd::make_platform(platform)?;
     let host_root = crate::do_cmd::start_gofer(&b.rootfs, writable, true)?;
     // A Sentry panic is a bug; it ends the sandbox at once.
     std::panic::set_hook(Box::new(|info| {

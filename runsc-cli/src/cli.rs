@@ -101,6 +101,8 @@ pub struct Global {
     pub log_json: bool,
     pub debug: bool,
     pub systemd_cgroup: bool,
+    /// `--platform NAME`: where the sandbox runs application code (`rvisor platforms`).
+    pub platform: String,
 }
 
 impl Default for Global {
@@ -111,6 +113,7 @@ impl Default for Global {
             log_json: false,
             debug: false,
             systemd_cgroup: false,
+            platform: "seccomp".to_string(),
         }
     }
 }
@@ -148,6 +151,7 @@ pub fn global(args: &mut Vec<String>) -> anyhow::Result<Global> {
             }
             "debug" => g.debug = inline.as_deref() != Some("false"),
             "systemd-cgroup" => g.systemd_cgroup = inline.as_deref() != Some("false"),
+            "platform" => g.platform = take(args)?,
             // Accepted as runc does; they change nothing here.
             "rootless" | "criu" => {
                 if inline.is_none() && name == "criu" {
@@ -233,6 +237,7 @@ mod tests {
             "--log-format",
             "json",
             "--systemd-cgroup",
+            "--platform=kvm",
             "create",
             "x",
         ]);
@@ -240,6 +245,7 @@ mod tests {
         assert_eq!(g.root, PathBuf::from("/r"));
         assert_eq!(g.log, Some(PathBuf::from("/l.json")));
         assert!(g.log_json && g.systemd_cgroup);
+        assert_eq!(g.platform, "kvm");
         assert_eq!(a, v(&["create", "x"]));
         assert!(global(&mut v(&["--log-format", "xml", "state"])).is_err());
     }

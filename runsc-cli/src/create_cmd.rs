@@ -91,6 +91,7 @@ fn create(
     for w in &b.warnings {
         g.log("warning", &w.to_string());
     }
+    crate::do_cmd::check_platform(&g.platform)?;
     let root = Root::new(&g.root);
     root.reserve(id)?;
     let mut cg: Option<cgroup::Cgroup> = None;
@@ -130,7 +131,9 @@ fn create(
                 cmd.args(["--log-format", "json"]);
             }
         }
-        cmd.arg("boot")
+        cmd.arg("--platform")
+            .arg(&g.platform)
+            .arg("boot")
             .arg("--root")
             .arg(&g.root)
             .arg("--id")

@@ -81,7 +81,19 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
     Ok(o)
 }
 
+/// Whether this host can run platform `name`: one clear error naming the cause if not.
+pub(crate) fn check_platform(name: &str) -> anyhow::Result<()> {
+    match platform::available().into_iter().find(|(n, _)| *n == name) {
+        Some((_, Ok(()))) => Ok(()),
+        Some((_, Err(why))) => bail!("platform {name} cannot run here: {why}"),
+        None if name == "kvm" => bail!("platform kvm is not available yet"),
+        None => bail!("unknown platform {name:?} (try `rvisor platforms`)"),
+    }
+}
+
+/// A new instance of platform `name` over a memory file of its own.
 pub(crate) fn make_platform(name: &str) -> anyhow::Result<Box<dyn platform::Platform>> {
+    check_platform(name)?;
     match name {
         "seccomp" => {
             let mf =

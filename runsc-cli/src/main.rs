@@ -26,7 +26,8 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: rvisor [global flags] <command> [args]
 
 global flags (as runc's): --root DIR (default /run/rvisor), --log FILE,
-  --log-format text|json, --debug, --systemd-cgroup
+  --log-format text|json, --debug, --systemd-cgroup;
+  and --platform seccomp|kvm (default seccomp; see `rvisor platforms`)
 
 container commands (as runc's):
   create --bundle DIR [--pid-file FILE] ID
@@ -156,7 +157,7 @@ fn main() -> ExitCode {
             println!("{}", oci::features_json());
             ExitCode::SUCCESS
         }
-        Some("boot") => match boot_cmd::run(rest) {
+        Some("boot") => match boot_cmd::run(&g, rest) {
             Ok(code) => ExitCode::from(code as u8),
             Err(e) => {
                 eprintln!("rvisor boot: {e:#}");

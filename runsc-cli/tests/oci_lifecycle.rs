@@ -147,6 +147,12 @@ fn bad_input_is_one_clear_error_and_leaves_nothing() {
         check(&b.rv(&[cmd, "nosuch"]), "does not exist");
     }
     check(&create("../x"), "invalid container id");
+    let bundle = b.dir.to_str().unwrap();
+    check(
+        &b.rv(&["--platform", "nope", "create", "--bundle", bundle, "p1"]),
+        "unknown platform \"nope\"",
+    );
+    assert!(!b.state.join("p1").exists());
     become_subreaper();
     let pid = b.create("dup");
     check(&create("dup"), "exists");
