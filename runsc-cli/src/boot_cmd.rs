@@ -84,18 +84,25 @@ fn config(
             continue;
         }
         match kind {
-            "tmpfs" | "proc" | "sysfs" => mounts.push(sentry::sandbox::MountRequest {
-                target: m.destination.clone().into_bytes(),
-                fstype: kind.to_string(),
-                flags: opts.flags,
-                data: opts.data.into_bytes(),
-            }),
+            // cgroup, cgroup2: the Sentry's cgroup v2 view, read-only.
+            "tmpfs" | "proc" | "sysfs" | "cgroup" | "cgroup2" => {
+                mounts.push(sentry::sandbox::MountRequest {
+                    target: m.destination.clone().into_bytes(),
+                    fstype: kind.to_string(),
+                    flags: opts.flags,
+                    data: opts.data.into_bytes(),
+                })
+            }
             // The Sentry's own /dev/pts stands for it.
             "devpts" if m.destination == "/dev/pts" => {}
+            // Not made: `oci::validate` said so (the Sentry has no POSIX message queues).
+            "mqueue" => {}
             // No counterpart yet.
             _ => tracing::warn!("mount of type {kind} onto {}: not made", m.destination),
         }
     }
+    let linux = b.spec.linux.as_ref();
+    let paths = |v: Option<&Vec<String>>| bytes(v.map_or(&[][..], Vec::as_slice));
     Ok(sentry::sandbox::Config {
         cwd: p.cwd.clone().into_bytes(),
         env: bytes(&p.env),
@@ -109,10 +116,14 @@ fn config(
             groups: p.user.additional_gids.clone(),
             umask: p.user.umask.unwrap_or(0o022),
             caps: capabilities(p.capabilities.as_ref())?,
+            rlimits: rlimits(&p.rlimits)?,
+            no_new_privs: p.no_new_privileges,
         },
         hostname,
         readonly_root: b.spec.root.as_ref().is_some_and(|r| r.readonly),
         mounts,
+        masked_paths: paths(linux.map(|l| &l.masked_paths)),
+        readonly_paths: paths(linux.map(|l| &l.readonly_paths)),
         private_tmp: false,
         set_home: true,
         ptmx_link: true,
@@ -132,6 +143,19 @@ pub fn capabilities(
         bounding: oci::capability_mask(&c.bounding)?,
         ambient: oci::capability_mask(&c.ambient)?,
     }))
+}
+
+/// A spec process's `rlimits` for the Sentry (names checked by `oci::check_process`).
+pub fn rlimits(r: &[oci::Rlimit]) -> anyhow::Result<Vec<sentry::sandbox::Rlimit>> {
+    r.iter()
+        .map(|l| {
+            Ok(sentry::sandbox::Rlimit {
+                resource: oci::rlimit_resource(&l.kind)?,
+                soft: l.soft,
+                hard: l.hard,
+            })
+        })
+        .collect()
 }
 
 /// Makes the host's view of this process's command line (`ps`, `docker top`) the
@@ -422,6 +446,16 @@ fn answer(
                                 ambient,
                             }
                         }),
+                    rlimits: e
+                        .rlimits
+                        .iter()
+                        .map(|&(resource, soft, hard)| sentry::sandbox::Rlimit {
+                            resource,
+                            soft,
+                            hard,
+                        })
+                        .collect(),
+                    no_new_privs: e.no_new_privs,
                 },
                 stdio,
             };

@@ -50,6 +50,12 @@ pub struct ExecRequest {
     /// host terminal to bridge it to (else three: stdin, stdout, stderr).
     #[serde(default)]
     pub terminal: bool,
+    /// Resource limits set before it runs: (RLIMIT_* number, soft, hard).
+    #[serde(default)]
+    pub rlimits: Vec<(u32, u64, u64)>,
+    /// It starts with no_new_privs set.
+    #[serde(default)]
+    pub no_new_privs: bool,
 }
 
 /// One process, as `ps` lists it.

@@ -146,6 +146,8 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
         hostname: b"rvisor".to_vec(),
         readonly_root: false,
         mounts: Vec::new(),
+        masked_paths: Vec::new(),
+        readonly_paths: Vec::new(),
         private_tmp: true,
         set_home: false,
         ptmx_link: false,

@@ -66,6 +66,9 @@ fn request(
                 bail!("exec: no command given");
             }
             p.terminal = a.flag("tty") || a.flag("t");
+            if a.flag("no-new-privs") {
+                p.no_new_privileges = true;
+            }
             if let Some(c) = a.value("cwd") {
                 p.cwd = c.to_string();
             }
@@ -96,8 +99,14 @@ fn request(
             c.ambient,
         ]
     });
+    let rlimits = crate::boot_cmd::rlimits(&p.rlimits)?
+        .into_iter()
+        .map(|l| (l.resource, l.soft, l.hard))
+        .collect();
     let req = ExecRequest {
         caps,
+        rlimits,
+        no_new_privs: p.no_new_privileges,
         args: p.args,
         env: p.env,
         cwd: p.cwd,

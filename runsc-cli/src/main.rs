@@ -42,7 +42,9 @@ container commands (as runc's):
   ps [--format table|json] ID
   pause ID, resume ID
   events [--stats] [--interval 5s] ID
-  update --resources FILE|- ID
+  update [--resources FILE|-] [--memory N[kmg]] [--memory-swap N] [--memory-reservation N]
+         [--cpu-shares N] [--cpu-quota N] [--cpu-period N] [--cpuset-cpus LIST]
+         [--cpuset-mems LIST] [--pids-limit N] ID
   spec [--bundle DIR]
   features
 

@@ -7,7 +7,12 @@ use platform::Platform;
 use crate::errno::Errno;
 use crate::fs::host::HostRoot;
 use crate::fs::FdTable;
-use crate::kernel::{load_program, spawn_task, Kernel, SigAction, Task, TgState, ThreadGroup};
+use crate::kernel::{
+    load_program_as, spawn_task, Exec, Kernel, SigAction, Task, TgState, ThreadGroup,
+};
+
+mod setup;
+use setup::{hide_paths, masked_program, rlimits_with};
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -33,6 +38,12 @@ pub struct Config {
     pub readonly_root: bool,
     /// Mounts made before pid 1 runs, in order.
     pub mounts: Vec<MountRequest>,
+    /// Paths hidden after those mounts (`linux.maskedPaths`): a directory under an empty
+    /// read-only tmpfs, anything else under /dev/null; absent ones are skipped.
+    pub masked_paths: Vec<Vec<u8>>,
+    /// Paths made read-only after the masks (`linux.readonlyPaths`): each gets a read-only
+    /// bind of itself; absent ones are skipped.
+    pub readonly_paths: Vec<Vec<u8>>,
     /// A private tmpfs on /tmp (`rvisor do`); a container's /tmp is its image's.
     pub private_tmp: bool,
     /// HOME from /etc/passwd when the environment has none (containers, as runc does).
@@ -55,11 +66,11 @@ pub struct BindPoint {
     pub flags: u64,
 }
 
-/// A tmpfs, proc or sysfs mount made at boot (`syscalls::mount::mount_at_boot`).
+/// A tmpfs, proc, sysfs or cgroup mount made at boot (`syscalls::mount::mount_at_boot`).
 #[derive(Clone, Debug)]
 pub struct MountRequest {
     pub target: Vec<u8>,
-    /// "tmpfs", "proc" or "sysfs".
+    /// "tmpfs", "proc", "sysfs", or "cgroup"/"cgroup2" (the read-only cgroup v2 view).
     pub fstype: String,
     /// MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC and the access-time flags.
     pub flags: u64,
@@ -89,6 +100,24 @@ pub enum SandboxError {
     /// Stdio could not be set up.
     #[error("stdio: {0}")]
     Stdio(std::io::Error),
+    /// A resource limit could not be set (as setrlimit(2) would refuse it).
+    #[error("setting rlimit {resource}: {why}")]
+    Rlimit {
+        /// The RLIMIT_* number.
+        resource: u32,
+        /// The errno, spelled out.
+        why: String,
+    },
+    /// A masked or read-only path could not be made so.
+    #[error("{what} {path}: {why}")]
+    Path {
+        /// "masking" or "making read-only".
+        what: &'static str,
+        /// The path, as the spec gives it.
+        path: String,
+        /// The errno, spelled out.
+        why: String,
+    },
     /// A mount of the spec could not be made.
     #[error("mounting {target}: {why}")]
     Mount {
@@ -128,7 +157,7 @@ fn search_path(root: &HostRoot, cwd: &[u8], env: &[Vec<u8>], cmd: &[u8]) -> Vec<
     cmd.to_vec()
 }
 
-/// Who the first process runs as.
+/// Who the first process (or an exec'd one) runs as, and with what limits.
 #[derive(Clone, Debug)]
 pub struct User {
     pub uid: u32,
@@ -138,6 +167,20 @@ pub struct User {
     pub umask: u32,
     /// Capability sets (the spec's); None: all of them.
     pub caps: Option<crate::kernel::creds::Capabilities>,
+    /// Resource limits set before it runs (`process.rlimits`); the others keep the
+    /// Sentry's defaults.
+    pub rlimits: Vec<Rlimit>,
+    /// It starts with no_new_privs set (`process.noNewPrivileges`).
+    pub no_new_privs: bool,
+}
+
+/// One resource limit, as setrlimit(2) takes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rlimit {
+    /// RLIMIT_* number.
+    pub resource: u32,
+    pub soft: u64,
+    pub hard: u64,
 }
 
 impl Default for User {
@@ -148,21 +191,27 @@ impl Default for User {
             groups: Vec::new(),
             umask: 0o022,
             caps: None,
+            rlimits: Vec::new(),
+            no_new_privs: false,
         }
     }
 }
 
 impl User {
-    /// The credentials the process starts with: what the runtime's setup and the first
-    /// execve leave (root keeps the bounding set; another user only its ambient
-    /// capabilities).
-    fn credentials(&self) -> crate::kernel::creds::Credentials {
-        crate::kernel::caps::first_process(
+    /// The credentials the runtime's setup leaves before it executes the program: the ids
+    /// and the capability sets given, ambient ones only where permitted and inheritable.
+    /// The execve then makes the process's own (`kernel::caps::exec`: root keeps the
+    /// bounding set, another user only its ambient capabilities, a set-id program raises
+    /// them unless no_new_privs is set).
+    fn setup_credentials(&self) -> crate::kernel::creds::Credentials {
+        let mut c = crate::kernel::creds::Credentials::new(
             self.uid,
             self.gid,
             self.groups.clone(),
             self.caps.unwrap_or_default(),
-        )
+        );
+        c.caps.ambient &= c.caps.permitted & c.caps.inheritable;
+        c
     }
 }
 
@@ -243,13 +292,18 @@ fn new_process(
     path: &[u8],
     cwd: Vec<u8>,
     user: &User,
-    fds: FdTable,
+    mut fds: FdTable,
     uts: Uts,
 ) -> Result<Task, Errno> {
+    // Checked by the caller first, for the error it names.
+    let rlimits = rlimits_with(&user.rlimits).map_err(|_| Errno::EINVAL)?;
     let pid = kernel.alloc_pid();
-    let creds = user.credentials();
+    let creds = prog.creds.clone();
     let mut state = TgState::new(None, pid, pid, [SigAction::default(); 64]);
     state.creds = creds.clone();
+    state.rlimits = rlimits;
+    state.no_new_privs = user.no_new_privs;
+    fds.set_limit(rlimits[libc::RLIMIT_NOFILE as usize].0);
     let tg = Arc::new(ThreadGroup {
         tgid: pid,
         state: Mutex::new(state),
@@ -333,6 +387,7 @@ fn load(
     cwd: &[u8],
     argv: &[Vec<u8>],
     env: &[Vec<u8>],
+    user: &User,
 ) -> Result<(crate::kernel::Program, Vec<u8>, Vec<u8>), SandboxError> {
     let cmd = argv.first().ok_or(SandboxError::NoCommand)?.clone();
     let exec_err = |e: Errno| SandboxError::Exec {
@@ -346,13 +401,21 @@ fn load(
         .path
         .clone();
     let path = search_path(&kernel.root, &cwd, env, &cmd);
-    let prog = load_program(
+    // Executed as the runtime's execve does it: as the user, after the setup, with
+    // no_new_privs already set if asked.
+    let setup = user.setup_credentials();
+    let who = Exec {
+        creds: &setup,
+        no_new_privs: user.no_new_privs,
+    };
+    let prog = load_program_as(
         kernel,
         &kernel.mounts.snapshot(),
         &cwd,
         &path,
         argv.to_vec(),
         env.to_vec(),
+        &who,
     )
     .map_err(exec_err)?;
     Ok((prog, cwd, path))
@@ -435,12 +498,13 @@ impl Sandbox {
                     why: describe(e),
                 })?;
         }
+        rlimits_with(&cfg.user.rlimits)?;
         let env = if cfg.set_home {
             with_home(&kernel.root, cfg.user.uid, cfg.env.clone())
         } else {
             cfg.env.clone()
         };
-        let (prog, cwd, path) = load(&kernel, &cfg.cwd, &cfg.argv, &env)?;
+        let (prog, cwd, path) = load(&kernel, &cfg.cwd, &cfg.argv, &env, &cfg.user)?;
         let (console, fds) = match terminal {
             Some(host) => {
                 let (term, fds) = terminal_stdio(&kernel, host, cfg.user.uid)?;
@@ -457,13 +521,18 @@ impl Sandbox {
         };
         let cmd = String::from_utf8_lossy(&cfg.argv[0]).into_owned();
         let uts: Uts = Arc::new(Mutex::new((cfg.hostname.clone(), b"(none)".to_vec())));
-        let task =
-            new_process(&kernel, prog, &path, cwd, &cfg.user, fds, uts.clone()).map_err(|e| {
-                SandboxError::Exec {
-                    cmd,
-                    why: describe(e),
-                }
+        let mut task = new_process(&kernel, prog, &path, cwd, &cfg.user, fds, uts.clone())
+            .map_err(|e| SandboxError::Exec {
+                cmd: cmd.clone(),
+                why: describe(e),
             })?;
+        let masks = hide_paths(&mut task, &cfg)?;
+        if let Some(e) = masked_program(&task, &masks) {
+            return Err(SandboxError::Exec {
+                cmd,
+                why: describe(e),
+            });
+        }
         if cfg.confine {
             // What needs host files is read now; from here on the Sentry opens none.
             crate::fs::procfs::warm();
@@ -607,8 +676,9 @@ impl Control {
 
     /// Starts a process in the sandbox, in a session of its own; returns its pid.
     pub fn exec(&self, spec: ExecSpec) -> Result<i32, SandboxError> {
+        rlimits_with(&spec.user.rlimits)?;
         let env = with_home(&self.kernel.root, spec.user.uid, spec.env.clone());
-        let (prog, cwd, path) = load(&self.kernel, &spec.cwd, &spec.argv, &env)?;
+        let (prog, cwd, path) = load(&self.kernel, &spec.cwd, &spec.argv, &env, &spec.user)?;
         let (term, fds) = match spec.stdio {
             Stdio::Terminal(host) => {
                 let (term, fds) = terminal_stdio(&self.kernel, host, spec.user.uid)?;

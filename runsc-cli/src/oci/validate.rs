@@ -16,7 +16,9 @@
 //! | no `pid`/`ipc`/`uts`/`mount` namespace (sharing the host's) | warning: the sandbox always has its own |
 //! | `cgroup`, `time` namespaces | accepted (the Sentry's views are private anyway); `timeOffsets` warned as ignored |
 //! | hooks | accepted (the create/start/delete commands run them) |
-//! | mount types bind, tmpfs, proc, sysfs, devpts, mqueue, cgroup, cgroup2 | accepted |
+//! | mount types bind, tmpfs, proc, sysfs, devpts | accepted |
+//! | mount types `cgroup`, `cgroup2` | accepted: the sandbox's cgroup v2 view (one group, the sandbox), always read-only, shown as `cgroup2`; a warning if the mount is not asked read-only |
+//! | mount type `mqueue` | warning: not mounted — the Sentry has no POSIX message queues (mq_open fails with ENOSYS) |
 //! | any other mount type (overlay, nfs, …) or an untyped non-bind mount | warning: that mount is skipped |
 //! | `shared`/`rshared` propagation (mount option or `rootfsPropagation`) | warning: mounts made inside the sandbox never reach the host |
 //! | `linux.seccomp` | warning: not applied — the Sentry serves every application syscall and its own host filter is the boundary |
@@ -26,7 +28,9 @@
 //! | `sysctl` outside `kernel.*`, `fs.mqueue.*`, `net.*` | error, as runc (not namespaced: would change the host) |
 //! | `linux.devices` other than the Sentry's own (null, zero, full, random, urandom, tty, console, ptmx) | warning: not available in the sandbox |
 //! | empty `ociVersion` | warning |
-//! | `linux.resources`, `cgroupsPath`, rlimits, capabilities, `noNewPrivileges`, `oomScoreAdj`, `maskedPaths`, `readonlyPaths`, `hostname`, `domainname`, annotations | accepted |
+//! | `process.rlimits`, `noNewPrivileges`, capabilities | applied to pid 1 and to exec'd processes |
+//! | `maskedPaths`, `readonlyPaths` | applied in the Sentry's mount table before pid 1 runs, after the spec's mounts, as runc makes them (absent paths skipped) |
+//! | `linux.resources`, `cgroupsPath`, `oomScoreAdj`, `hostname`, `domainname`, annotations | accepted |
 
 use std::fmt;
 
@@ -39,7 +43,7 @@ use super::SpecError;
 /// Mount types rvisor mounts (bind mounts are recognised by [`super::Mount::is_bind`] whatever
 /// their type says).
 pub const SUPPORTED_MOUNT_TYPES: &[&str] = &[
-    "bind", "tmpfs", "proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2",
+    "bind", "tmpfs", "proc", "sysfs", "devpts", "cgroup", "cgroup2",
 ];
 
 /// Device nodes the Sentry's devfs provides itself; listing them in `linux.devices` is fine.
@@ -153,6 +157,24 @@ fn validate_mounts(spec: &Spec, w: &mut Vec<Warning>) -> Result<(), SpecError> {
         }
         if !m.is_bind() {
             match m.kind.as_deref() {
+                Some("cgroup" | "cgroup2") if opts.flags & libc::MS_RDONLY == 0 => {
+                    w.push(Warning::new(
+                        format!("{at}.options"),
+                        format!(
+                            "the cgroup mount on {} is read-only: the sandbox's cgroup view \
+                             cannot be changed",
+                            m.destination
+                        ),
+                    ))
+                }
+                Some("mqueue") => w.push(Warning::new(
+                    format!("{at}.type"),
+                    format!(
+                        "mqueue on {} is not mounted: the Sentry has no POSIX message queues \
+                         (mq_open fails with ENOSYS)",
+                        m.destination
+                    ),
+                )),
                 Some(t) if SUPPORTED_MOUNT_TYPES.contains(&t) => {}
                 Some(t) => w.push(Warning::new(
                     format!("{at}.type"),

@@ -106,6 +106,13 @@ pub fn node_at(t: &Task, comps: &[&[u8]]) -> Result<Found, Errno> {
     }
 }
 
+/// The node at `comps` of the cgroup2 view (a `cgroup2` mount): sysfs's `fs/cgroup`.
+pub fn cgroup_node_at(t: &Task, comps: &[&[u8]]) -> Result<Found, Errno> {
+    let mut all: Vec<&[u8]> = vec![b"fs", b"cgroup"];
+    all.extend_from_slice(comps);
+    node_at(t, &all)
+}
+
 /// The container's cgroup (v2): the sandbox is one cgroup holding every process.
 fn cgroup_file(t: &Task, name: &[u8]) -> Result<Found, Errno> {
     let groups = t.kernel.groups();

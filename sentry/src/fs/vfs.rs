@@ -65,6 +65,8 @@ pub enum PseudoFs {
     Proc,
     /// sysfs.
     Sys,
+    /// The sandbox's cgroup v2 view (sysfs's `fs/cgroup`, mounted as `cgroup2`).
+    Cgroup,
 }
 
 /// A path inside one of the tmpfs mounts; reads as the path relative to the filesystem's
@@ -169,6 +171,7 @@ impl MountFs {
             MountFs::Tmpfs(_) | MountFs::Dev => "tmpfs",
             MountFs::Pseudo(PseudoFs::Proc) => "proc",
             MountFs::Pseudo(PseudoFs::Sys) => "sysfs",
+            MountFs::Pseudo(PseudoFs::Cgroup) => "cgroup2",
             MountFs::Devpts => "devpts",
         }
     }
@@ -192,6 +195,7 @@ impl MountFs {
             MountFs::Tmpfs(fs) => fs.dev(),
             MountFs::Pseudo(PseudoFs::Proc) => 0x16,
             MountFs::Pseudo(PseudoFs::Sys) => 0x15,
+            MountFs::Pseudo(PseudoFs::Cgroup) => 0x1a,
             MountFs::Dev => 0x2,
             MountFs::Devpts => 0x18,
         }

@@ -13,7 +13,7 @@ mod memory;
 pub(crate) mod misc;
 mod mknod;
 mod mount;
-pub use mount::mount_at_boot;
+pub use mount::{mask_at_boot, mount_at_boot, readonly_at_boot};
 mod names;
 mod openat2;
 mod path;

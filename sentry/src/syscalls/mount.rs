@@ -3,12 +3,17 @@
 //! flags, moves, and propagation changes (accepted: there is one namespace tree and no
 //! peer group to propagate to). Nothing here reaches the host: a mount only changes the
 //! Sentry's table (`fs::vfs`), and a bind mount's source is resolved in the sandbox.
+//!
+//! And the mounts a container's spec asks for before its first process runs: its own
+//! mounts ([`mount_at_boot`]), then its masked ([`mask_at_boot`]) and read-only
+//! ([`readonly_at_boot`]) paths, as runc makes them.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::file::stat_of;
 use super::openat2::real_path;
 use crate::errno::{Errno, SysResult};
+use crate::fs::file::Stat;
 use crate::fs::tmpfs::{Limits, Tmpfs};
 use crate::fs::vfs::{self, Mount, MountFs, Mounts, PseudoFs};
 use crate::kernel::creds::CAP_SYS_ADMIN;
@@ -120,7 +125,9 @@ pub fn mount(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 /// A mount made before the first process runs (from a container's spec): a new tmpfs,
-/// proc or sysfs at `target` (absolute), with mount(2)'s flags and data.
+/// proc or sysfs at `target` (absolute), with mount(2)'s flags and data; or, for "cgroup"
+/// and "cgroup2", the sandbox's cgroup v2 view (sysfs's `fs/cgroup`, the one cgroup the
+/// sandbox is), always read-only, shown as a `cgroup2` mount.
 pub fn mount_at_boot(
     kernel: &Kernel,
     target: &[u8],
@@ -139,7 +146,12 @@ pub fn mount_at_boot(
         "tmpfs" => new_tmpfs(kernel, data)?,
         "proc" => (MountFs::Pseudo(PseudoFs::Proc), String::new()),
         "sysfs" => (MountFs::Pseudo(PseudoFs::Sys), String::new()),
+        "cgroup" | "cgroup2" => (MountFs::Pseudo(PseudoFs::Cgroup), String::new()),
         _ => return Err(Errno::ENODEV),
+    };
+    let flags = match fs {
+        MountFs::Pseudo(PseudoFs::Cgroup) => flags | MS_RDONLY,
+        _ => flags,
     };
     let m = Mount::new(
         &trim(target),
@@ -164,6 +176,72 @@ pub fn mount_at_boot(
         tab.push(m);
         Ok(())
     })
+}
+
+/// Where a boot-time change of `path` (absolute) applies, with symlinks followed as
+/// mount(2) follows them, and what is there; None when nothing is.
+fn boot_target(t: &Task, path: &[u8]) -> Result<Option<(Vec<u8>, Stat)>, Errno> {
+    if path.first() != Some(&b'/') {
+        return Err(Errno::EINVAL);
+    }
+    let target = match real_path(t, path, true) {
+        Ok(p) => trim(&p),
+        Err(Errno::ENOENT) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    match stat_of(t, libc::AT_FDCWD as u64, &target, true) {
+        Ok(st) => Ok(Some((target, st))),
+        Err(Errno::ENOENT) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// One `linux.maskedPaths` entry, before the first process runs, as runc's maskPath: if
+/// `path` exists, a directory gets an empty read-only tmpfs over it, anything else a bind
+/// of the sandbox's /dev/null (reads find nothing, writes vanish). `t` is the first process,
+/// not yet running (its root and mount namespace; it should have every capability). Returns
+/// where the mask was made (None: nothing was there).
+pub fn mask_at_boot(t: &Task, path: &[u8]) -> Result<Option<Vec<u8>>, Errno> {
+    let Some((target, st)) = boot_target(t, path)? else {
+        return Ok(None);
+    };
+    let m = if st.mode & libc::S_IFMT == libc::S_IFDIR {
+        let (fs, options) = new_tmpfs(&t.kernel, b"")?;
+        Mount::new(
+            &target,
+            fs,
+            MS_RDONLY | libc::MS_RELATIME,
+            b"tmpfs",
+            &options,
+        )
+    } else {
+        let mut null = bind_source(&t.mounts(), b"/dev/null")?;
+        null.point = target.clone();
+        null
+    };
+    t.mnt.update(|tab| {
+        tab.push(m);
+        Ok(())
+    })?;
+    Ok(Some(target))
+}
+
+/// One `linux.readonlyPaths` entry, before the first process runs, as runc's readonlyPath:
+/// if `path` exists, a recursive bind of it onto itself whose top is then remounted
+/// read-only (keeping nosuid, nodev and noexec): changes there fail with EROFS. `t` as for
+/// [`mask_at_boot`]. Returns where the bind was made (None: nothing was there).
+pub fn readonly_at_boot(t: &Task, path: &[u8]) -> Result<Option<Vec<u8>>, Errno> {
+    let Some((target, _)) = boot_target(t, path)? else {
+        return Ok(None);
+    };
+    bind(t, &target, &target, true)?;
+    t.mnt.update(|tab| {
+        let i = mount_at(tab, &target).ok_or(Errno::EINVAL)?;
+        let keep = tab[i].flags & (libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC);
+        tab[i].flags = keep | MS_RDONLY | libc::MS_RELATIME;
+        Ok(())
+    })?;
+    Ok(Some(target))
 }
 
 /// A new tmpfs from the options of mount(2)'s data: size (bytes, k, m, g, or % of the
@@ -331,12 +409,17 @@ pub(super) enum Change {
 
 /// EROFS when `p` (from `cwd`) lies in a mount made read-only and the change would be made,
 /// after the errors Linux gives first (a missing file or directory, an existing name).
-/// procfs and sysfs keep their own answers. The mount is found from the path as written.
+/// procfs and sysfs mounted whole keep their own answers (a read-only bind of a part of
+/// them, as `readonlyPaths` makes, and the cgroup view do not). The mount is found from the
+/// path as written.
 pub(super) fn writable(t: &Task, cwd: &[u8], p: &[u8], change: Change) -> Result<(), Errno> {
     let abs = vfs::normalize(cwd, p);
     let mounts = t.mounts();
+    let own_answers = |m: &Mount| {
+        matches!(m.fs, MountFs::Pseudo(PseudoFs::Proc | PseudoFs::Sys)) && m.root.is_empty()
+    };
     match mounts.mount_of(&abs) {
-        Some(m) if m.flags & MS_RDONLY != 0 && !matches!(m.fs, MountFs::Pseudo(_)) => {}
+        Some(m) if m.flags & MS_RDONLY != 0 && !own_answers(m) => {}
         _ => return Ok(()),
     }
     let at = libc::AT_FDCWD as u64;

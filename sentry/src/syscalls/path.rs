@@ -438,6 +438,7 @@ fn statfs_bytes(t: &Task, abs: &[u8]) -> [u8; 120] {
     const PROC_SUPER_MAGIC: u64 = 0x9fa0;
     const SYSFS_MAGIC: u64 = 0x6265_6572;
     const DEVPTS_SUPER_MAGIC: u64 = 0x1cd1;
+    const CGROUP2_SUPER_MAGIC: u64 = 0x6367_7270;
     let mut b = [0u8; 120];
     let mounts = t.mounts();
     let Some(m) = mounts.mount_of(abs) else {
@@ -448,6 +449,7 @@ fn statfs_bytes(t: &Task, abs: &[u8]) -> [u8; 120] {
         MountFs::Root => OVERLAYFS_SUPER_MAGIC,
         MountFs::Pseudo(vfs::PseudoFs::Sys) => SYSFS_MAGIC,
         MountFs::Pseudo(vfs::PseudoFs::Proc) => PROC_SUPER_MAGIC,
+        MountFs::Pseudo(vfs::PseudoFs::Cgroup) => CGROUP2_SUPER_MAGIC,
         MountFs::Devpts => DEVPTS_SUPER_MAGIC,
     };
     // ST_RDONLY, ST_NOSUID, ST_NODEV and ST_NOEXEC have the values of the MS_ flags.

@@ -1,0 +1,694 @@
+//! The parts of a bundle's spec the Sentry applies inside the sandbox, checked from inside a
+//! busybox container run by the real binary: `linux.maskedPaths` and `linux.readonlyPaths`
+//! (made in the Sentry's mount table, over the root, procfs and sysfs), `process.rlimits`
+//! and `process.noNewPrivileges` (pid 1 and exec'd processes, setuid execution included),
+//! cgroup and mqueue mounts; and `rvisor update`'s single-value flags on the sandbox's cgroup.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+fn rvisor() -> &'static str {
+    env!("CARGO_BIN_EXE_rvisor")
+}
+
+/// Where the fixtures live.
+fn base() -> PathBuf {
+    PathBuf::from("/var/tmp/rvisor-oci-spec")
+}
+
+/// The probe's source: a static program printing what it runs as, `euid=N nnp=N
+/// nofile=SOFT/HARD` (geteuid, prctl(PR_GET_NO_NEW_PRIVS), getrlimit(RLIMIT_NOFILE)).
+const PROBE_C: &str = r#"#include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+int main(void) {
+	struct rlimit r;
+	if (getrlimit(RLIMIT_NOFILE, &r) != 0)
+		return 1;
+	printf("euid=%d nnp=%d nofile=%llu/%llu\n", (int)geteuid(),
+	       prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0), (unsigned long long)r.rlim_cur,
+	       (unsigned long long)r.rlim_max);
+	return 0;
+}
+"#;
+
+/// The probe, built once and kept (named by a hash of its source; made under a temporary
+/// name and renamed, so that test processes running at once never see half of it).
+fn probe() -> &'static Path {
+    static PROBE: OnceLock<PathBuf> = OnceLock::new();
+    PROBE.get_or_init(|| {
+        let hash = PROBE_C.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        let dir = base().join("probe");
+        std::fs::create_dir_all(&dir).unwrap();
+        let exe = dir.join(format!("probe-{hash:016x}"));
+        if exe.exists() {
+            return exe;
+        }
+        let tmp = dir.join(format!("tmp-{}", std::process::id()));
+        let src = tmp.with_extension("c");
+        std::fs::write(&src, PROBE_C).unwrap();
+        let st = Command::new("gcc")
+            .args(["-static", "-O2", "-o"])
+            .arg(&tmp)
+            .arg(&src)
+            .status()
+            .expect("gcc, to build the probe");
+        assert!(st.success(), "building the probe");
+        std::fs::rename(&tmp, &exe).unwrap();
+        let _ = std::fs::remove_file(&src);
+        exe
+    })
+}
+
+/// A bundle: a busybox root with the probe installed setuid-root as /bin/probe, and the
+/// config.json of `rvisor spec` running `sh -c SCRIPT`, changed by `edit`.
+struct Bundle {
+    dir: PathBuf,
+    state: PathBuf,
+}
+
+impl Bundle {
+    fn new(name: &str, script: &str, edit: impl FnOnce(&mut Value)) -> Bundle {
+        let dir = base().join(format!("{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let root = dir.join("rootfs");
+        for d in ["bin", "tmp", "etc", "proc", "dev", "sys", "opt"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        std::fs::copy("/bin/busybox", root.join("bin/busybox")).expect("busybox-static");
+        let list = Command::new("/bin/busybox").arg("--list").output().unwrap();
+        for applet in String::from_utf8_lossy(&list.stdout).lines() {
+            if applet != "busybox" {
+                let _ = symlink("busybox", root.join("bin").join(applet));
+            }
+        }
+        std::fs::copy(probe(), root.join("bin/probe")).unwrap();
+        std::fs::set_permissions(
+            root.join("bin/probe"),
+            std::fs::Permissions::from_mode(0o4755),
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("etc/passwd"),
+            "root:x:0:0:root:/:/bin/sh\nu:x:1000:1000::/:/bin/sh\n",
+        )
+        .unwrap();
+        let st = Command::new(rvisor())
+            .args(["spec", "--bundle"])
+            .arg(&dir)
+            .status()
+            .unwrap();
+        assert!(st.success(), "rvisor spec");
+        let mut spec: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+        spec["process"]["terminal"] = false.into();
+        spec["process"]["args"] = json!(["sh", "-c", script]);
+        edit(&mut spec);
+        std::fs::write(dir.join("config.json"), spec.to_string()).unwrap();
+        let state = dir.join("state");
+        Bundle { dir, state }
+    }
+
+    fn rootfs(&self) -> PathBuf {
+        self.dir.join("rootfs")
+    }
+
+    /// Runs `rvisor --root STATE --log LOG --log-format json ARGS`.
+    fn rv(&self, args: &[&str]) -> Output {
+        Command::new(rvisor())
+            .arg("--root")
+            .arg(&self.state)
+            .arg("--log")
+            .arg(self.dir.join("log.json"))
+            .args(["--log-format", "json"])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// `rvisor run`: the container's output, once it exited 0.
+    fn run(&self, id: &str) -> String {
+        let o = self.rv(&["run", "--bundle", self.dir.to_str().unwrap(), id]);
+        assert!(o.status.success(), "run: {}", text(&o));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// `create` then `start`, with the container's output going to a file; returns the
+    /// sandbox's pid.
+    fn start(&self, id: &str) -> i32 {
+        let out = std::fs::File::create(self.dir.join("out")).unwrap();
+        let st = Command::new(rvisor())
+            .arg("--root")
+            .arg(&self.state)
+            .args(["create", "--bundle"])
+            .arg(&self.dir)
+            .arg("--pid-file")
+            .arg(self.dir.join("init.pid"))
+            .arg(id)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .status()
+            .unwrap();
+        assert!(st.success(), "create: {}", self.out());
+        let o = self.rv(&["start", id]);
+        assert!(o.status.success(), "start: {}", text(&o));
+        wait_for("ready", || self.out().contains("ready"));
+        std::fs::read_to_string(self.dir.join("init.pid"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    fn out(&self) -> String {
+        std::fs::read_to_string(self.dir.join("out")).unwrap_or_default()
+    }
+
+    /// The messages logged at `level`.
+    fn logged(&self, level: &str) -> Vec<String> {
+        let log = std::fs::read_to_string(self.dir.join("log.json")).unwrap_or_default();
+        log.lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["level"] == level)
+            .map(|v| v["msg"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    /// Ends a container `start` made.
+    fn delete(&self, id: &str, pid: i32) {
+        let o = self.rv(&["delete", "--force", id]);
+        assert!(o.status.success(), "delete: {}", text(&o));
+        wait(pid);
+    }
+}
+
+impl Drop for Bundle {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// `key=value` lines of a script's output.
+fn values(out: &str) -> BTreeMap<String, String> {
+    out.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// This test process adopts orphans (as containerd's shim does), so that it can wait for
+/// the sandbox process `create` left behind.
+fn become_subreaper() {
+    // SAFETY: prctl with integer arguments.
+    assert_eq!(unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1) }, 0);
+}
+
+fn wait(pid: i32) {
+    let mut status = 0;
+    // SAFETY: waitpid with a valid status pointer.
+    let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert_eq!(r, pid, "waitpid: {}", std::io::Error::last_os_error());
+}
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let until = Instant::now() + Duration::from_secs(30);
+    while !f() {
+        assert!(Instant::now() < until, "waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+const EROFS: &str = "Read-only file system";
+
+#[test]
+fn masked_paths_hide_files_and_directories() {
+    let script = r#"
+        echo secret=$(wc -c < /etc/secret)
+        echo secret_type=$(stat -c %F:%t:%T /etc/secret)
+        echo secret_write=$(sh -c 'echo x > /etc/secret && echo ok' 2>&1)
+        echo visible=$(cat /etc/visible)
+        echo linked=$(wc -c < /etc/secret2)
+        echo private=$(ls -A /opt/private | wc -l)
+        echo private_touch=$(touch /opt/private/new 2>&1)
+        echo firmware=$(grep -c '^tmpfs /sys/firmware tmpfs ro,' /proc/self/mounts)
+        echo private_mount=$(grep -c '^tmpfs /opt/private tmpfs ro,' /proc/self/mounts)
+        echo secret_mount=$(grep -c ' /etc/secret tmpfs ' /proc/self/mounts)
+        echo kcore=$(ls /proc/kcore 2>&1 >/dev/null | grep -c 'No such file')
+    "#;
+    let b = Bundle::new("masked", script, |s| {
+        s["root"]["readonly"] = false.into();
+        s["linux"]["maskedPaths"] = json!([
+            "/etc/secret",
+            "/etc/link",
+            "/opt/private",
+            "/sys/firmware",
+            "/proc/kcore",
+            "/no/such/path",
+        ]);
+        s["linux"]["readonlyPaths"] = json!([]);
+    });
+    let root = b.rootfs();
+    std::fs::write(root.join("etc/secret"), "top secret\n").unwrap();
+    std::fs::write(root.join("etc/secret2"), "also secret\n").unwrap();
+    symlink("secret2", root.join("etc/link")).unwrap();
+    std::fs::write(root.join("etc/visible"), "shown\n").unwrap();
+    std::fs::create_dir_all(root.join("opt/private")).unwrap();
+    std::fs::write(root.join("opt/private/key"), "k\n").unwrap();
+    let out = b.run("m1");
+    let v = values(&out);
+    let want = [
+        ("secret", "0"),
+        // As runc: /dev/null is bound over a file; what is written there vanishes.
+        ("secret_type", "character special file:1:3"),
+        ("secret_write", "ok"),
+        ("visible", "shown"),
+        // A symlink is followed to what it names.
+        ("linked", "0"),
+        ("private", "0"),
+        (
+            "private_touch",
+            &format!("touch: /opt/private/new: {EROFS}"),
+        ),
+        ("firmware", "1"),
+        ("private_mount", "1"),
+        ("secret_mount", "1"),
+        // An absent path is skipped, not made.
+        ("kcore", "1"),
+    ];
+    for (k, val) in want {
+        assert_eq!(v.get(k).map(String::as_str), Some(val), "{k}:\n{out}");
+    }
+    // The host's files are untouched.
+    assert_eq!(
+        std::fs::read_to_string(root.join("etc/secret")).unwrap(),
+        "top secret\n"
+    );
+
+    // The container's own program, masked, is not run: as runc masks before it executes
+    // it, the program is /dev/null (EACCES) or gone with its directory (ENOENT).
+    for (masked, exe, why) in [
+        ("/bin/probe", "/bin/probe", "Permission denied"),
+        ("/bin", "/bin/probe", "No such file or directory"),
+    ] {
+        let b = Bundle::new("masked-exe", "", |s| {
+            s["process"]["args"] = json!([exe]);
+            s["linux"]["maskedPaths"] = json!([masked]);
+        });
+        let o = b.rv(&["run", "--bundle", b.dir.to_str().unwrap(), "m2"]);
+        assert!(!o.status.success(), "{}", text(&o));
+        assert!(!String::from_utf8_lossy(&o.stdout).contains("euid="));
+        let errors = b.logged("error").join("\n");
+        assert!(errors.contains(why), "{masked}: {errors}");
+    }
+}
+
+#[test]
+fn readonly_paths_refuse_changes_with_erofs() {
+    let script = r#"
+        echo rofile=$(cat /etc/ro-file)
+        echo rofile_write=$(sh -c 'echo x > /etc/ro-file' 2>&1)
+        echo rodir_touch=$(touch /etc/ro-dir/new 2>&1)
+        echo rodir_rm=$(rm /etc/ro-dir/f 2>&1)
+        echo rodir_f=$(cat /etc/ro-dir/f)
+        echo procsys=$(sh -c 'echo x > /proc/sys/kernel/hostname' 2>&1)
+        echo procsys_read=$(cat /proc/sys/kernel/ostype)
+        echo other=$(echo y > /etc/other && cat /etc/other)
+        echo tmp=$(echo z > /etc/ro-dir-sibling && cat /etc/ro-dir-sibling)
+        grep -E ' /etc/ro-file | /etc/ro-dir | /proc/sys ' /proc/self/mounts | sed 's/^/mount=/'
+    "#;
+    let b = Bundle::new("readonly", script, |s| {
+        s["root"]["readonly"] = false.into();
+        s["linux"]["readonlyPaths"] =
+            json!(["/etc/ro-file", "/etc/ro-dir", "/proc/sys", "/no/such"]);
+    });
+    let root = b.rootfs();
+    std::fs::write(root.join("etc/ro-file"), "original\n").unwrap();
+    std::fs::create_dir_all(root.join("etc/ro-dir")).unwrap();
+    std::fs::write(root.join("etc/ro-dir/f"), "kept\n").unwrap();
+    let out = b.run("r1");
+    let v = values(&out);
+    let want = [
+        ("rofile", "original".to_string()),
+        (
+            "rofile_write",
+            format!("sh: can't create /etc/ro-file: {EROFS}"),
+        ),
+        ("rodir_touch", format!("touch: /etc/ro-dir/new: {EROFS}")),
+        (
+            "rodir_rm",
+            format!("rm: can't remove '/etc/ro-dir/f': {EROFS}"),
+        ),
+        ("rodir_f", "kept".to_string()),
+        (
+            "procsys",
+            format!("sh: can't create /proc/sys/kernel/hostname: {EROFS}"),
+        ),
+        ("procsys_read", "Linux".to_string()),
+        // Elsewhere the root stays writable.
+        ("other", "y".to_string()),
+        ("tmp", "z".to_string()),
+    ];
+    for (k, val) in want {
+        assert_eq!(v.get(k), Some(&val), "{k}:\n{out}");
+    }
+    let mounts: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("mount="))
+        .collect();
+    assert_eq!(mounts.len(), 3, "{out}");
+    for (point, kind) in [
+        ("/etc/ro-file", "overlay"),
+        ("/etc/ro-dir", "overlay"),
+        ("/proc/sys", "proc"),
+    ] {
+        assert!(
+            mounts
+                .iter()
+                .any(|m| m.contains(&format!(" {point} {kind} ro,"))),
+            "{point}: {mounts:?}"
+        );
+    }
+}
+
+#[test]
+fn rlimits_and_no_new_privileges_apply_to_pid_1() {
+    let script = r#"
+        grep -E '^Max (open files|processes|core file size) ' /proc/self/limits
+        echo soft=$(ulimit -n) hard=$(ulimit -Hn)
+        grep NoNewPrivs /proc/self/status
+        echo probe: $(/bin/probe)
+    "#;
+    let spec = |nnp: bool| {
+        move |s: &mut Value| {
+            s["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+            s["process"]["noNewPrivileges"] = nnp.into();
+            s["process"]["rlimits"] = json!([
+                {"type": "RLIMIT_NOFILE", "soft": 512, "hard": 2048},
+                {"type": "RLIMIT_NPROC", "soft": 200, "hard": 300},
+                {"type": "RLIMIT_CORE", "soft": 1000, "hard": 2000},
+            ]);
+        }
+    };
+    let b = Bundle::new("rlimits", script, spec(true));
+    let out = b.run("l1");
+    let lines: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let limit = |name: &str| {
+        lines
+            .iter()
+            .find(|l| l.join(" ").starts_with(name))
+            .map(|l| l[l.len() - 3..l.len() - 1].join(" "))
+    };
+    assert_eq!(
+        limit("Max core file size").as_deref(),
+        Some("1000 2000"),
+        "{out}"
+    );
+    assert_eq!(limit("Max processes").as_deref(), Some("200 300"), "{out}");
+    assert_eq!(
+        limit("Max open files").as_deref(),
+        Some("512 2048"),
+        "{out}"
+    );
+    assert!(out.contains("soft=512 hard=2048\n"), "{out}");
+    assert!(out.contains("NoNewPrivs:\t1\n"), "{out}");
+    // A setuid-root program run by uid 1000 does not become root.
+    assert!(
+        out.contains("probe: euid=1000 nnp=1 nofile=512/2048\n"),
+        "{out}"
+    );
+
+    // Without noNewPrivileges, the same program does.
+    let b = Bundle::new("rlimits-nnp0", script, spec(false));
+    let out = b.run("l2");
+    assert!(out.contains("NoNewPrivs:\t0\n"), "{out}");
+    assert!(
+        out.contains("probe: euid=0 nnp=0 nofile=512/2048\n"),
+        "{out}"
+    );
+
+    // A limit setrlimit(2) would refuse stops the container before it runs.
+    let b = Bundle::new("rlimits-bad", "echo ran", |s| {
+        s["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 1, "hard": 4_194_304}]);
+    });
+    let o = b.rv(&["run", "--bundle", b.dir.to_str().unwrap(), "l3"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("ran"));
+    let errors = b.logged("error").join("\n");
+    assert!(
+        errors.contains("setting rlimit 7: Operation not permitted"),
+        "{errors}"
+    );
+}
+
+#[test]
+fn exec_gets_the_process_settings() {
+    become_subreaper();
+    let b = Bundle::new("exec", "echo ready; while :; do sleep 0.05; done", |s| {
+        s["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+        s["process"]["noNewPrivileges"] = false.into();
+        s["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 300, "hard": 600}]);
+    });
+    let pid = b.start("x1");
+    let probe = |args: &[&str]| {
+        let o = b.rv(args);
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    // The container's own process settings.
+    assert_eq!(
+        probe(&["exec", "x1", "/bin/probe"]),
+        "euid=0 nnp=0 nofile=300/600\n"
+    );
+    // runc's --no-new-privs.
+    assert_eq!(
+        probe(&["exec", "--no-new-privs", "x1", "/bin/probe"]),
+        "euid=1000 nnp=1 nofile=300/600\n"
+    );
+    // A --process file's own.
+    let file = b.dir.join("process.json");
+    let process = |rlimits: Value| {
+        json!({
+            "args": ["/bin/probe"], "cwd": "/", "env": ["PATH=/bin"],
+            "user": {"uid": 1000, "gid": 1000}, "noNewPrivileges": true, "rlimits": rlimits,
+        })
+        .to_string()
+    };
+    std::fs::write(
+        &file,
+        process(json!([{"type": "RLIMIT_NOFILE", "soft": 100, "hard": 200}])),
+    )
+    .unwrap();
+    let file_arg = file.to_str().unwrap();
+    assert_eq!(
+        probe(&["exec", "--process", file_arg, "x1"]),
+        "euid=1000 nnp=1 nofile=100/200\n"
+    );
+    // One setrlimit(2) would refuse: that exec fails, the container runs on.
+    std::fs::write(
+        &file,
+        process(json!([{"type": "RLIMIT_NOFILE", "soft": 1, "hard": 4_194_304}])),
+    )
+    .unwrap();
+    let o = b.rv(&["exec", "--process", file_arg, "x1"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    let errors = b.logged("error").join("\n");
+    assert!(
+        errors.contains("setting rlimit 7: Operation not permitted"),
+        "{errors}"
+    );
+    assert_eq!(
+        probe(&["exec", "x1", "sh", "-c", "grep NoNewPrivs /proc/1/status"]),
+        "NoNewPrivs:\t0\n"
+    );
+    b.delete("x1", pid);
+}
+
+#[test]
+fn cgroup_mounts_are_a_read_only_cgroup2_view_and_mqueue_is_not_faked() {
+    let script = r#"
+        grep -E ' /sys/fs/cgroup | /dev/mqueue ' /proc/self/mounts | sed 's/^/mount=/'
+        echo controllers=$(cat /sys/fs/cgroup/cgroup.controllers)
+        echo procs=$(cat /sys/fs/cgroup/cgroup.procs | head -n 1)
+        echo magic=$(stat -f -c %t /sys/fs/cgroup)
+        echo mkdir=$(mkdir /sys/fs/cgroup/sub 2>&1)
+        echo write=$(sh -c 'echo 1 > /sys/fs/cgroup/cgroup.procs' 2>&1)
+        echo mqueue=$(ls -A /dev/mqueue | wc -l)
+    "#;
+    let b = Bundle::new("cgroup-view", script, |s| {
+        let mounts = s["mounts"].as_array_mut().unwrap();
+        mounts.push(
+            json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+                           "options": ["nosuid", "noexec", "nodev"]}),
+        );
+        mounts.push(
+            json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+                           "options": ["nosuid", "noexec", "nodev", "relatime"]}),
+        );
+    });
+    let out = b.run("c1");
+    let mounts: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("mount="))
+        .collect();
+    assert_eq!(
+        mounts,
+        ["cgroup /sys/fs/cgroup cgroup2 ro,nosuid,nodev,noexec,relatime 0 0"],
+        "{out}"
+    );
+    let v = values(&out);
+    let want = [
+        ("controllers", "cpu memory pids".to_string()),
+        ("procs", "1".to_string()),
+        ("magic", "63677270".to_string()),
+        (
+            "mkdir",
+            format!("mkdir: can't create directory '/sys/fs/cgroup/sub': {EROFS}"),
+        ),
+        (
+            "write",
+            format!("sh: can't create /sys/fs/cgroup/cgroup.procs: {EROFS}"),
+        ),
+        ("mqueue", "0".to_string()),
+    ];
+    for (k, val) in want {
+        assert_eq!(v.get(k), Some(&val), "{k}:\n{out}");
+    }
+    let warnings = b.logged("warning").join("\n");
+    assert!(
+        warnings.contains("mqueue on /dev/mqueue is not mounted"),
+        "{warnings}"
+    );
+    assert!(
+        warnings.contains("the cgroup mount on /sys/fs/cgroup is read-only"),
+        "{warnings}"
+    );
+}
+
+/// The value of one file of the container's host cgroup, v1 (`ctl/...`) or v2.
+fn cgroup_file(v1: &str, v2: &str, path: &str) -> String {
+    let (dir, file) = if Path::new("/sys/fs/cgroup/cpu").is_dir() {
+        let (ctl, file) = v1.split_once('/').unwrap();
+        (format!("/sys/fs/cgroup/{ctl}{path}"), file)
+    } else {
+        (format!("/sys/fs/cgroup{path}"), v2)
+    };
+    std::fs::read_to_string(Path::new(&dir).join(file))
+        .unwrap_or_else(|e| panic!("{dir}/{file}: {e}"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn update_takes_runc_single_value_flags() {
+    become_subreaper();
+    let path = format!("/rvisor-test-ocispec/{}", std::process::id());
+    let b = Bundle::new("update", "echo ready; while :; do sleep 0.05; done", |s| {
+        s["linux"]["resources"] = json!({"memory": {"limit": 67_108_864}, "pids": {"limit": 100}});
+        s["linux"]["cgroupsPath"] = path.clone().into();
+    });
+    let pid = b.start("u1");
+    let stats = || -> Value {
+        let o = b.rv(&["events", "--stats", "u1"]);
+        assert!(o.status.success(), "{}", text(&o));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let o = b.rv(&[
+        "update",
+        "--memory",
+        "32m",
+        "--memory-reservation=16M",
+        "--cpu-shares",
+        "512",
+        "--cpu-period=100000",
+        "--cpu-quota=50000",
+        "--cpuset-cpus=0",
+        "--pids-limit=40",
+        "u1",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let s = stats();
+    assert_eq!(s["data"]["memory"]["usage"]["limit"], 32 << 20, "{s}");
+    assert_eq!(s["data"]["pids"]["limit"], 40, "{s}");
+    if Path::new("/sys/fs/cgroup/cpu").is_dir() {
+        assert_eq!(cgroup_file("cpu/cpu.shares", "", &path), "512");
+        assert_eq!(cgroup_file("cpu/cpu.cfs_quota_us", "", &path), "50000");
+        assert_eq!(cgroup_file("cpuset/cpuset.cpus", "", &path), "0");
+        assert_eq!(
+            cgroup_file("memory/memory.soft_limit_in_bytes", "", &path),
+            (16u64 << 20).to_string()
+        );
+    } else {
+        assert_eq!(cgroup_file("", "cpu.max", &path), "50000 100000");
+        assert_eq!(cgroup_file("", "cpuset.cpus", &path), "0");
+        assert_eq!(
+            cgroup_file("", "memory.low", &path),
+            (16u64 << 20).to_string()
+        );
+    }
+    // Flags not given leave their values; ignored ones warn; "-1" is unlimited.
+    let o = b.rv(&[
+        "update",
+        "--kernel-memory",
+        "10m",
+        "--pids-limit",
+        "-1",
+        "u1",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("--kernel-memory: kernel memory settings are ignored"),
+        "{}",
+        text(&o)
+    );
+    let s = stats();
+    assert_eq!(s["data"]["memory"]["usage"]["limit"], 32 << 20, "{s}");
+    assert_eq!(s["data"]["pids"]["limit"], 0, "unlimited: {s}");
+    // Bad values: one clear error, nothing changed.
+    for (args, want) in [
+        (&["--memory", "lots"][..], "invalid value for memory"),
+        (&["--cpu-shares", "-1"][..], "invalid value for cpu-shares"),
+        (
+            &["--blkio-weight", "5"][..],
+            "invalid value for blkio-weight",
+        ),
+        (&["--swappiness", "5"][..], "flag provided but not defined"),
+    ] {
+        let mut all = args.to_vec();
+        all.push("u1");
+        let o = b.rv(&["update"].iter().chain(&all).copied().collect::<Vec<_>>());
+        assert!(!o.status.success(), "{args:?}: {}", text(&o));
+        let errors = b.logged("error").join("\n");
+        assert!(errors.contains(want), "{args:?}: {errors}");
+    }
+    assert_eq!(stats()["data"]["memory"]["usage"]["limit"], 32 << 20);
+    b.delete("u1", pid);
+    for ctl in ["pids", "memory", "cpu", "cpuacct", "cpuset", "freezer", ""] {
+        let _ = std::fs::remove_dir(format!("/sys/fs/cgroup/{ctl}/rvisor-test-ocispec"));
+    }
+}

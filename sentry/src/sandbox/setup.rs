@@ -1,0 +1,123 @@
+//! The process settings and path changes a sandbox applies before its processes run:
+//! resource limits (`process.rlimits`), and masked and read-only paths.
+
+use super::{describe, Config, Rlimit, SandboxError};
+use crate::errno::Errno;
+use crate::kernel::Task;
+
+/// The limits a process starts with: the Sentry's defaults with `set` applied, checked as
+/// setrlimit(2) checks them (EINVAL for an unknown resource or a soft limit above the hard
+/// one, EPERM for more open files than nr_open). What fails is named.
+pub(super) fn rlimits_with(set: &[Rlimit]) -> Result<[(u64, u64); 16], SandboxError> {
+    let mut r = crate::kernel::DEFAULT_RLIMITS;
+    for l in set {
+        let fail = |e: Errno| SandboxError::Rlimit {
+            resource: l.resource,
+            why: describe(e),
+        };
+        let slot = r.get_mut(l.resource as usize).ok_or(fail(Errno::EINVAL))?;
+        if l.soft > l.hard {
+            return Err(fail(Errno::EINVAL));
+        }
+        if l.resource == libc::RLIMIT_NOFILE && l.hard > NR_OPEN {
+            return Err(fail(Errno::EPERM));
+        }
+        *slot = (l.soft, l.hard);
+    }
+    Ok(r)
+}
+
+/// The most open files a process may have (fs.nr_open), as prlimit64 enforces it.
+const NR_OPEN: u64 = 1 << 20;
+
+/// Applies `cfg`'s masked, then read-only, paths (`syscalls::mask_at_boot`,
+/// `readonly_at_boot`) in the mount namespace of `task`, the first process, not yet
+/// running: paths are looked up as the runtime's setup looks them up, as root with every
+/// capability. Returns where masks were made.
+pub(super) fn hide_paths(task: &mut Task, cfg: &Config) -> Result<Vec<Vec<u8>>, SandboxError> {
+    if cfg.masked_paths.is_empty() && cfg.readonly_paths.is_empty() {
+        return Ok(Vec::new());
+    }
+    let own = std::mem::take(&mut task.creds);
+    let mut masks = Vec::new();
+    let mut result = Ok(());
+    let masked = cfg.masked_paths.iter().map(|p| (true, p));
+    for (mask, p) in masked.chain(cfg.readonly_paths.iter().map(|p| (false, p))) {
+        let r = if mask {
+            crate::syscalls::mask_at_boot(task, p)
+        } else {
+            crate::syscalls::readonly_at_boot(task, p)
+        };
+        match r {
+            Ok(Some(point)) if mask => masks.push(point),
+            Ok(_) => {}
+            Err(e) => {
+                result = Err(SandboxError::Path {
+                    what: if mask { "masking" } else { "making read-only" },
+                    path: String::from_utf8_lossy(p).into_owned(),
+                    why: describe(e),
+                });
+                break;
+            }
+        }
+    }
+    task.creds = own;
+    result.map(|()| masks)
+}
+
+/// What executing pid 1's program would have given had the masks (made at `masks`) been
+/// there when it was loaded, as runc makes them before it executes it: EACCES for the
+/// program itself masked, ENOENT for one in a masked directory. The path is compared as
+/// it was executed.
+pub(super) fn masked_program(task: &Task, masks: &[Vec<u8>]) -> Option<Errno> {
+    let exe = crate::fs::vfs::normalize(&task.cwd(), &task.exe);
+    let under = |m: &Vec<u8>| m == b"/" || (exe.starts_with(m) && exe.get(m.len()) == Some(&b'/'));
+    if masks.contains(&exe) {
+        Some(Errno::EACCES)
+    } else if masks.iter().any(under) {
+        Some(Errno::ENOENT)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limit(resource: u32, soft: u64, hard: u64) -> Rlimit {
+        Rlimit {
+            resource,
+            soft,
+            hard,
+        }
+    }
+
+    #[test]
+    fn rlimits_apply_over_the_defaults_as_setrlimit_checks_them() {
+        let r = rlimits_with(&[
+            limit(libc::RLIMIT_NOFILE, 512, 2048),
+            limit(libc::RLIMIT_CORE, 0, 0),
+        ])
+        .unwrap();
+        assert_eq!(r[libc::RLIMIT_NOFILE as usize], (512, 2048));
+        assert_eq!(r[libc::RLIMIT_CORE as usize], (0, 0));
+        let stack = libc::RLIMIT_STACK as usize;
+        assert_eq!(r[stack], crate::kernel::DEFAULT_RLIMITS[stack]);
+        assert_eq!(rlimits_with(&[]).unwrap(), crate::kernel::DEFAULT_RLIMITS);
+        let err = |set: &[Rlimit]| rlimits_with(set).unwrap_err().to_string();
+        assert_eq!(
+            err(&[limit(16, 1, 1)]),
+            "setting rlimit 16: Invalid argument (os error 22)"
+        );
+        assert_eq!(
+            err(&[limit(libc::RLIMIT_CPU, 2, 1)]),
+            "setting rlimit 0: Invalid argument (os error 22)"
+        );
+        assert_eq!(
+            err(&[limit(libc::RLIMIT_NOFILE, 1, (1 << 20) + 1)]),
+            "setting rlimit 7: Operation not permitted (os error 1)"
+        );
+        assert!(rlimits_with(&[limit(libc::RLIMIT_NOFILE, 1 << 20, 1 << 20)]).is_ok());
+    }
+}
