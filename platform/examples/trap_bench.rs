@@ -3,7 +3,8 @@
 //!
 //! `cargo run --release -p platform --example trap_bench`; the last line is
 //! `trap_roundtrip_us=<median> native_us=<median>` (seccomp, the default platform);
-//! other platforms get a `<name>_roundtrip_us=` line before it.
+//! every platform gets a `<name>_roundtrip_us=` line before it (`kvm_roundtrip_us=` when
+//! this host can run the kvm platform, otherwise a note on stderr saying why not).
 
 use std::arch::global_asm;
 use std::time::Instant;
@@ -85,7 +86,15 @@ fn trap_us(p: &dyn platform::Platform) -> f64 {
 }
 
 fn main() {
-    let platforms = platform::all_platforms();
+    let mut platforms = platform::all_platforms();
+    if !platforms.iter().any(|p| p.name() == "kvm") {
+        let kvm = platform::MemoryFile::new("rvisor-bench-memory")
+            .and_then(|mf| platform::kvm::KvmPlatform::new(std::sync::Arc::new(mf)));
+        match kvm {
+            Ok(p) => platforms.push(Box::new(p)),
+            Err(e) => eprintln!("kvm platform unavailable: {e}"),
+        }
+    }
     let mut seccomp = None;
     for p in &platforms {
         let us = trap_us(p.as_ref());

@@ -5,12 +5,14 @@
 //! [`MemoryFile`], and reports why it stopped ([`Exit`]). See `DESIGN.md`, "The platform seam".
 //!
 //! Implementations: [`seccomp`] (the default; a stub process per address space, every
-//! application syscall trapped by a seccomp filter).
+//! application syscall trapped by a seccomp filter) and [`kvm`] (application threads in
+//! ring 3 of a KVM virtual machine, every syscall and exception a VM exit).
 
 #![cfg(all(target_os = "linux", target_arch = "x86_64"))]
 
 mod cpu;
 mod error;
+pub mod kvm;
 mod memfile;
 pub mod seccomp;
 mod sys;
@@ -182,7 +184,10 @@ pub trait Context: Send {
 
 /// Every platform this host can run, with the reason for each one it cannot.
 pub fn available() -> Vec<(&'static str, std::result::Result<(), String>)> {
-    vec![("seccomp", seccomp::SeccompPlatform::probe())]
+    vec![
+        ("seccomp", seccomp::SeccompPlatform::probe()),
+        ("kvm", kvm::available()),
+    ]
 }
 
 /// One instance of every platform this host can run, each over its own memory file.
@@ -191,6 +196,13 @@ pub fn all_platforms() -> Vec<Box<dyn Platform>> {
     if seccomp::SeccompPlatform::probe().is_ok() {
         if let Ok(mf) = MemoryFile::new("rvisor-memory") {
             if let Ok(p) = seccomp::SeccompPlatform::new(Arc::new(mf)) {
+                v.push(Box::new(p));
+            }
+        }
+    }
+    if kvm::available().is_ok() {
+        if let Ok(mf) = MemoryFile::new("rvisor-memory") {
+            if let Ok(p) = kvm::KvmPlatform::new(Arc::new(mf)) {
                 v.push(Box::new(p));
             }
         }

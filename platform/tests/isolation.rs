@@ -291,3 +291,96 @@ fn a_stub_killed_from_outside_is_an_error_not_a_hang() {
         assert!(h.ctx.switch(&h.aspace, &mut s).is_err());
     });
 }
+
+#[test]
+fn the_kvm_stub_tables_and_vcpu_pages_are_out_of_the_applications_reach() {
+    use platform::kvm::layout::{kva, vcpu_page, GDT, KERNEL_REGION, KERNEL_VA, STUB_CODE};
+    on_platform("kvm", |p| {
+        let max = p.max_user_address();
+        let mut h = Harness::new(p, &[0x48, 0x8b, 0x07, 0x48, 0x89, 0x07]); // mov rax, [rdi]; mov [rdi], rax
+        for addr in [
+            kva(STUB_CODE),
+            kva(GDT),
+            kva(vcpu_page(0)),
+            kva(KERNEL_REGION),
+        ] {
+            let mut s = Harness::start_state();
+            s.regs.rdi = addr;
+            let read = h.run(&mut s);
+            assert_eq!(
+                read,
+                Exit::Fault {
+                    addr,
+                    access: platform::Access::Read
+                },
+                "read of {addr:#x}"
+            );
+            s.regs.rip = CODE + 3;
+            let write = h.run(&mut s);
+            assert_eq!(
+                write,
+                Exit::Fault {
+                    addr,
+                    access: platform::Access::Write
+                },
+                "write to {addr:#x}"
+            );
+        }
+        // Jumping into the stub: an instruction fetch the application may not make.
+        let mut s = Harness::start_state();
+        s.regs.rip = kva(STUB_CODE);
+        assert_eq!(
+            h.run(&mut s),
+            Exit::Fault {
+                addr: kva(STUB_CODE),
+                access: platform::Access::Execute
+            }
+        );
+        // The Sentry cannot map there either, nor past the user limit.
+        let r = h.platform.memory_file().allocate(4096).unwrap();
+        for addr in [KERNEL_VA, max, max - 4096 + 8192] {
+            assert!(
+                matches!(
+                    h.aspace.map(addr & !4095, 4096, r.offset, Prot::ALL),
+                    Err(PlatformError::InvalidArgument(_))
+                ),
+                "map at {addr:#x}"
+            );
+        }
+        assert!(h.aspace.map(max - 4096, 8192, r.offset, Prot::ALL).is_err());
+        // A return to a non-canonical rip is the application's SIGSEGV, not a platform error.
+        let mut s = Harness::start_state();
+        s.regs.rip = 1 << 47;
+        match h.run(&mut s) {
+            Exit::Signal(i) => assert_eq!(i.signo, libc::SIGSEGV),
+            e => panic!("non-canonical rip gave {e:?}"),
+        }
+        // Unmapping the whole user half is quick (empty tables are skipped) and complete.
+        let t = std::time::Instant::now();
+        h.aspace.unmap(0, max).unwrap();
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            t.elapsed()
+        );
+        let mut s = Harness::start_state();
+        assert_eq!(
+            h.run(&mut s),
+            Exit::Fault {
+                addr: CODE,
+                access: platform::Access::Execute
+            }
+        );
+        h.map_bytes(CODE, &[0x48, 0x8b, 0x07], Prot::READ_EXEC);
+        // And the context still works afterwards.
+        let mut s = Harness::start_state();
+        s.regs.rdi = DATA;
+        assert_eq!(
+            h.run(&mut s),
+            Exit::Fault {
+                addr: DATA,
+                access: platform::Access::Read
+            }
+        );
+    });
+}

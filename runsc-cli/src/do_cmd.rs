@@ -86,7 +86,6 @@ pub(crate) fn check_platform(name: &str) -> anyhow::Result<()> {
     match platform::available().into_iter().find(|(n, _)| *n == name) {
         Some((_, Ok(()))) => Ok(()),
         Some((_, Err(why))) => bail!("platform {name} cannot run here: {why}"),
-        None if name == "kvm" => bail!("platform kvm is not available yet"),
         None => bail!("unknown platform {name:?} (try `rvisor platforms`)"),
     }
 }
@@ -102,7 +101,12 @@ pub(crate) fn make_platform(name: &str) -> anyhow::Result<Box<dyn platform::Plat
                 .context("the seccomp platform")?;
             Ok(Box::new(p))
         }
-        "kvm" => bail!("platform kvm is not available yet"),
+        "kvm" => {
+            let mf =
+                platform::MemoryFile::new("rvisor-memory").context("creating the memory file")?;
+            let p = platform::kvm::KvmPlatform::new(Arc::new(mf)).context("the kvm platform")?;
+            Ok(Box::new(p))
+        }
         other => bail!("unknown platform {other:?} (try `rvisor platforms`)"),
     }
 }

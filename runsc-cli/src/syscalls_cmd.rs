@@ -52,6 +52,12 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             sentry::confine::WRITE_THROUGH.len()
         );
         list_entries(&mut out, sentry::confine::WRITE_THROUGH);
+        let _ = writeln!(
+            out,
+            "sentry on the kvm platform adds ({} syscall, its own arguments):",
+            sentry::confine::KVM.len()
+        );
+        list_entries(&mut out, sentry::confine::KVM);
     }
     if gofer {
         if sentry {

@@ -46,6 +46,13 @@ const IOCTLS: ArgRule = ArgRule {
     ],
 };
 
+/// ioctl requests of the kvm platform's vCPUs ([`platform::kvm::HOST_IOCTLS`]).
+const KVM_IOCTLS: ArgRule = ArgRule {
+    arg: 1,
+    mask: 0xffff_ffff,
+    values: platform::kvm::HOST_IOCTLS,
+};
+
 /// fcntl commands: descriptor flags and duplicates.
 const FCNTLS: ArgRule = ArgRule {
     arg: 1,
@@ -212,6 +219,16 @@ pub const WRITE_THROUGH: &[Allowed] = &[
     ),
 ];
 
+/// What a Sentry on the kvm platform adds to [`ALLOWED`]: its vCPUs' ioctls (the VM, its
+/// memory and the vCPU kick handler are set up before the filter; new vCPUs' `kvm_run`
+/// pages are mapped with `mmap`, already allowed).
+pub const KVM: &[Allowed] = &[only(
+    "ioctl",
+    libc::SYS_ioctl,
+    "kvm platform: create and set up vCPUs, run them, their registers",
+    KVM_IOCTLS,
+)];
+
 /// Syscalls that fail with EACCES instead of killing: glibc's malloc opens
 /// /proc/sys/vm/overcommit_memory when it trims a thread arena, and copes with a refusal.
 pub const REFUSED: &[(&str, libc::c_long)] =
@@ -222,11 +239,14 @@ pub fn allowed() -> &'static [Allowed] {
     ALLOWED
 }
 
-/// The list of a Sentry whose root is in `mode`.
-pub fn allowed_for(mode: RootMode) -> Vec<Allowed> {
+/// The list of a Sentry whose root is in `mode`, on platform `platform`.
+pub fn allowed_for(mode: RootMode, platform: &str) -> Vec<Allowed> {
     let mut list = ALLOWED.to_vec();
     if mode == RootMode::WriteThrough {
         list.extend_from_slice(WRITE_THROUGH);
+    }
+    if platform == "kvm" {
+        list.extend_from_slice(KVM);
     }
     list
 }
@@ -234,13 +254,20 @@ pub fn allowed_for(mode: RootMode) -> Vec<Allowed> {
 /// Confines the calling thread and every thread it starts from now on to [`ALLOWED`]
 /// (sets no_new_privs first).
 pub fn install() -> Result<(), gofer::Error> {
-    install_for(RootMode::Overlay)
+    install_for(RootMode::Overlay, "seccomp")
 }
 
 /// Confines the calling thread and every thread it starts from now on to the list of a
-/// Sentry whose root is in `mode` ([`allowed_for`]; sets no_new_privs first).
-pub fn install_for(mode: RootMode) -> Result<(), gofer::Error> {
-    let mut f = gofer::seccomp::build_list(&allowed_for(mode))?;
+/// Sentry whose root is in `mode`, on platform `platform` ([`allowed_for`]; sets
+/// no_new_privs first).
+pub fn install_for(mode: RootMode, platform: &str) -> Result<(), gofer::Error> {
+    // glibc installs its own thread signal handlers (rt_sigaction) on a process's first
+    // pthread_create: let that happen now, not in the first task thread under the filter.
+    let _ = std::thread::Builder::new()
+        .name("pre-confine".into())
+        .spawn(|| {})
+        .map(|t| t.join());
+    let mut f = gofer::seccomp::build_list(&allowed_for(mode, platform))?;
     let err = |e: libseccomp::error::SeccompError| gofer::Error::Filter(e.to_string());
     for &(_, nr) in REFUSED {
         f.add_rule(

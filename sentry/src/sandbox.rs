@@ -542,7 +542,8 @@ impl Sandbox {
             } else {
                 RootMode::Overlay
             };
-            crate::confine::install_for(mode).map_err(|e| SandboxError::Confine(e.to_string()))?;
+            crate::confine::install_for(mode, kernel.platform.name())
+                .map_err(|e| SandboxError::Confine(e.to_string()))?;
         }
         // Pid 1 is a session leader (runc's init calls setsid) with its terminal as
         // controlling terminal. The bridge starts here, confined: its threads descend from

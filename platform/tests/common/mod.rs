@@ -164,6 +164,35 @@ program!(
     "jmp 2b"
 );
 
+// Loads the u64 at DATA forever.
+program!(
+    read_loop,
+    "mov rdi, 0x60000000",
+    "2:",
+    "mov rax, qword ptr [rdi]",
+    "jmp 2b"
+);
+
+// Stores rbx to DATA forever.
+program!(
+    write_loop,
+    "mov rdi, 0x60000000",
+    "2:",
+    "mov qword ptr [rdi], rbx",
+    "jmp 2b"
+);
+
+// getpid with rdi = the u64 at DATA; repeats.
+program!(
+    report_data,
+    "2:",
+    "mov rdi, 0x60000000",
+    "mov rdi, qword ptr [rdi]",
+    "mov eax, 39",
+    "syscall",
+    "jmp 2b"
+);
+
 pub struct Harness {
     pub platform: Box<dyn Platform>,
     pub aspace: Arc<dyn AddressSpace>,
@@ -214,16 +243,77 @@ impl Harness {
     }
 }
 
+/// Every platform, by name.
+pub const PLATFORMS: [&str; 2] = ["seccomp", "kvm"];
+
+/// A fresh instance of platform `name` over its own memory file, or why this host cannot
+/// run it.
+pub fn make_platform(name: &str) -> Result<Box<dyn Platform>, String> {
+    let mf = Arc::new(platform::MemoryFile::new("rvisor-test-memory").map_err(|e| e.to_string())?);
+    match name {
+        "seccomp" => platform::seccomp::SeccompPlatform::new(mf)
+            .map(|p| Box::new(p) as Box<dyn Platform>)
+            .map_err(|e| e.to_string()),
+        "kvm" => platform::kvm::KvmPlatform::new(mf)
+            .map(|p| Box::new(p) as Box<dyn Platform>)
+            .map_err(|e| e.to_string()),
+        _ => Err(format!("no platform named {name}")),
+    }
+}
+
+/// Whether `RVISOR_REQUIRE_PLATFORMS` (comma-separated names) makes `name` mandatory.
+fn required(name: &str) -> bool {
+    std::env::var("RVISOR_REQUIRE_PLATFORMS")
+        .map(|v| v.split(',').any(|n| n.trim() == name))
+        .unwrap_or(false)
+}
+
+/// Runs `f` on platform `name`, printing its name; returns false (after saying why) when
+/// this host cannot run it and it is not required.
+pub fn on_platform(name: &str, f: impl FnOnce(Box<dyn Platform>)) -> bool {
+    match make_platform(name) {
+        Ok(p) => {
+            eprintln!("platform: {name}");
+            f(p);
+            true
+        }
+        Err(why) if !required(name) => {
+            eprintln!("platform: {name}: skipped, unavailable: {why}");
+            false
+        }
+        Err(why) => panic!("platform {name} is required but unavailable: {why}"),
+    }
+}
+
 /// Runs `f` on every platform this machine offers, printing each one's name.
 pub fn each_platform(mut f: impl FnMut(Box<dyn Platform>)) {
-    let all = platform::all_platforms();
+    let ran = PLATFORMS
+        .iter()
+        .filter(|name| on_platform(name, &mut f))
+        .count();
     assert!(
-        !all.is_empty(),
+        ran > 0,
         "no platform available: {:?}",
         platform::available()
     );
-    for p in all {
-        eprintln!("platform: {}", p.name());
-        f(p);
-    }
+}
+
+/// Declares each named test function (`fn(Box<dyn Platform>)`) once per platform, as
+/// `seccomp::NAME` and `kvm::NAME`.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($($name:ident),* $(,)?) => {
+        mod seccomp {
+            $(#[test]
+            fn $name() {
+                $crate::common::on_platform("seccomp", super::$name);
+            })*
+        }
+        mod kvm {
+            $(#[test]
+            fn $name() {
+                $crate::common::on_platform("kvm", super::$name);
+            })*
+        }
+    };
 }
