@@ -86,12 +86,13 @@ fn create(
     detach: bool,
     console_socket: Option<&str>,
 ) -> anyhow::Result<(std::process::Child, Option<crate::console::RawMode>)> {
-    // The spec is read here first, so that its errors come from `create` itself.
+    // The platform and the spec are checked here first, so that their errors come from
+    // `create` itself.
+    crate::do_cmd::check_platform(&g.platform)?;
     let b = crate::oci::load(bundle)?;
     for w in &b.warnings {
         g.log("warning", &w.to_string());
     }
-    crate::do_cmd::check_platform(&g.platform)?;
     let root = Root::new(&g.root);
     root.reserve(id)?;
     let mut cg: Option<cgroup::Cgroup> = None;

@@ -1,5 +1,6 @@
-//! Debian's busybox-static as a shell under `rvisor do --rootfs`: every case must print the
-//! same and exit the same as the same command run natively in a chroot of the same root.
+//! Debian's busybox-static as a shell under `rvisor do --rootfs`, on every platform `rvisor
+//! platforms` lists as available: every case must print the same and exit the same as the
+//! same command run natively in a chroot of the same root.
 
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
@@ -84,9 +85,23 @@ fn native(root: &Path, case: &str) -> Output {
         .unwrap()
 }
 
-fn sandboxed(root: &Path, case: &str) -> Output {
+/// The platforms this host can run (`NAME: available` lines of `rvisor platforms`).
+fn platforms() -> Vec<String> {
+    let o = Command::new(env!("CARGO_BIN_EXE_rvisor"))
+        .arg("platforms")
+        .output()
+        .unwrap();
+    let list: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| l.strip_suffix(": available").map(str::to_string))
+        .collect();
+    assert!(list.contains(&"seccomp".to_string()), "platforms: {list:?}");
+    list
+}
+
+fn sandboxed(platform: &str, root: &Path, case: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_rvisor"))
-        .args(["do", "--rootfs"])
+        .args(["do", "--platform", platform, "--rootfs"])
         .arg(root)
         .args(["--", "/bin/sh", "-c", case])
         .env_clear()
@@ -98,8 +113,12 @@ fn sandboxed(root: &Path, case: &str) -> Output {
 #[test]
 fn busybox_shell_behaves_as_natively() {
     let root = rootfs();
+    let platforms = platforms();
     let mut failures = Vec::new();
-    for case in CASES {
+    for (platform, case) in platforms
+        .iter()
+        .flat_map(|p| CASES.iter().map(move |c| (p, c)))
+    {
         // Each native run may leave files in the root's /tmp; start both runs clean.
         let clean = || {
             for e in std::fs::read_dir(root.join("tmp")).unwrap().flatten() {
@@ -109,13 +128,13 @@ fn busybox_shell_behaves_as_natively() {
         clean();
         let n = native(&root, case);
         clean();
-        let s = sandboxed(&root, case);
+        let s = sandboxed(platform, &root, case);
         let same =
             n.status.code() == s.status.code() && n.stdout == s.stdout && n.stderr == s.stderr;
-        println!("{} {case}", if same { "ok  " } else { "FAIL" });
+        println!("{} {platform}: {case}", if same { "ok  " } else { "FAIL" });
         if !same {
             failures.push(format!(
-                "case {case:?}\n  native:  {:?} out={:?} err={:?}\n  rvisor:  {:?} out={:?} err={:?}",
+                "{platform}: case {case:?}\n  native:  {:?} out={:?} err={:?}\n  rvisor:  {:?} out={:?} err={:?}",
                 n.status.code(),
                 String::from_utf8_lossy(&n.stdout),
                 String::from_utf8_lossy(&n.stderr),
@@ -129,7 +148,7 @@ fn busybox_shell_behaves_as_natively() {
         failures.is_empty(),
         "{} of {} cases differ:\n{}",
         failures.len(),
-        CASES.len(),
+        CASES.len() * platforms.len(),
         failures.join("\n")
     );
 }
