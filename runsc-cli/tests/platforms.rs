@@ -1,6 +1,8 @@
 //! `rvisor platforms` and `--platform`: what this host can run, and one clear line when a
 //! platform cannot run here (kvm without /dev/kvm).
 
+mod common;
+
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Output};
 
@@ -79,4 +81,24 @@ fn kvm_without_dev_kvm_is_one_clear_line() {
     assert!(!o.status.success());
     assert_eq!(err.lines().count(), 1, "one line: {err}");
     assert!(err.contains("/dev/kvm does not exist"), "{err}");
+}
+
+#[test]
+fn an_oci_container_runs_on_each_available_platform() {
+    let b = common::Bundle::new("platforms", &["sh", "-c", "echo ran; exit 5"]);
+    let o = rvisor().arg("platforms").output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    for name in text.lines().filter_map(|l| l.strip_suffix(": available")) {
+        let id = format!("on-{name}");
+        let o = rvisor()
+            .arg("--root")
+            .arg(&b.state)
+            .args(["--platform", name, "run", "--bundle"])
+            .arg(&b.dir)
+            .arg(&id)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(5), "{name}: {}", common::text(&o));
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "ran\n", "{name}");
+    }
 }
