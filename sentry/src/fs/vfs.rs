@@ -401,35 +401,69 @@ impl Mounts {
         matches!(self.find(abs), Some((m, _)) if matches!(m.fs, MountFs::Root) && m.root == b"/" && m.point == b"/")
     }
 
-    /// The place of an absolute path, classified lexically (the mount point is found with
-    /// `.` and `..` removed) but handed on unnormalized where it can be, so that `..` is
-    /// resolved physically as Linux does (`file/..` is ENOTDIR).
+    /// The place of an absolute path: the mount is the one whose point the path's leading
+    /// plain components name (up to the first `.` or `..`), and the rest is handed on as it
+    /// is, so that `..` is resolved physically as Linux does (`file/..` is ENOTDIR), by the
+    /// filesystem's walk, which hands back what leaves the mount. Returns the mount point
+    /// too.
     fn physical_place(&self, raw: &[u8]) -> (Place, Vec<u8>) {
-        let norm = normalize(b"/", raw);
-        let Some((m, _)) = self.find(&norm) else {
+        let comps: Vec<&[u8]> = raw
+            .split(|&b| b == b'/')
+            .filter(|c| !c.is_empty())
+            .collect();
+        let plain = comps
+            .iter()
+            .position(|c| *c == b"." || *c == b"..")
+            .unwrap_or(comps.len());
+        let mut prefix = Vec::new();
+        for c in &comps[..plain] {
+            prefix.push(b'/');
+            prefix.extend_from_slice(c);
+        }
+        if prefix.is_empty() {
+            prefix.push(b'/');
+        }
+        let Some((m, _)) = self.find(&prefix) else {
             return (Place::Host(raw.to_vec()), b"/".to_vec());
         };
-        let point = m.point.clone();
-        let raw_rest = if m.point == b"/" {
-            Some(raw.strip_prefix(b"/").unwrap_or(raw))
-        } else {
-            raw.strip_prefix(&m.point[..]).and_then(|r| {
-                if r.is_empty() {
-                    Some(r)
+        let depth = m
+            .point
+            .split(|&b| b == b'/')
+            .filter(|c| !c.is_empty())
+            .count();
+        let mut rest = comps[depth.min(comps.len())..].join(&b'/');
+        if raw.last() == Some(&b'/') && !rest.is_empty() {
+            rest.push(b'/');
+        }
+        (m.place_of(&rest), m.point.clone())
+    }
+
+    /// The directories of the filesystem mounted at `point` (showing its `root`) that other
+    /// mounts cover, as components from the filesystem's root.
+    fn covered_below(&self, point: &[u8], root: &[u8]) -> Vec<Vec<Vec<u8>>> {
+        let comps = |p: &[u8]| -> Vec<Vec<u8>> {
+            p.split(|&b| b == b'/')
+                .filter(|c| !c.is_empty() && *c != b".")
+                .map(<[u8]>::to_vec)
+                .collect()
+        };
+        self.list()
+            .iter()
+            .filter_map(|m| {
+                let below = if point == b"/" {
+                    m.point.strip_prefix(b"/")
                 } else {
-                    r.strip_prefix(b"/")
-                }
+                    m.point.strip_prefix(point)?.strip_prefix(b"/")
+                }?;
+                (!below.is_empty()).then(|| [comps(root), comps(below)].concat())
             })
-        };
-        let place = match raw_rest {
-            Some(r) => m.place_of(r),
-            None => self.place(&norm),
-        };
-        (place, point)
+            .collect()
     }
 
     /// Runs `op` on the place `path` names, following escapes out of filesystems (at most
-    /// 40).
+    /// 40). While `op` runs on a tmpfs place, the walk knows the mount it goes through
+    /// ([`WalkView`]): its relative symlinks and a `..` at the mount's root come back here
+    /// as escapes, so that they cross mount points as Linux's walk does.
     pub fn resolve<T>(
         &self,
         cwd: &[u8],
@@ -444,13 +478,27 @@ impl Mounts {
         for _ in 0..40 {
             // A relative escape is relative to the mount it left.
             let (place, point) = self.physical_place(&raw);
+            let _view = match &place {
+                Place::Tmp(t) => Some(WalkView::enter(
+                    &t.point,
+                    &t.root,
+                    self.covered_below(&t.point, &t.root),
+                )),
+                _ => None,
+            };
             match op(place)? {
                 Resolution::Done(v) => return Ok(v),
                 Resolution::Escape { target, rest } => {
                     let base = if target.first() == Some(&b'/') {
                         target
                     } else {
-                        [&point[..], b"/", &target].concat()
+                        // `..` (or `../`): the parent of the mount point.
+                        let dir = target.ends_with(b"/");
+                        let mut b = normalize(&point, &target);
+                        if dir && b.last() != Some(&b'/') {
+                            b.push(b'/');
+                        }
+                        b
                     };
                     raw = if rest.is_empty() {
                         base
@@ -461,6 +509,69 @@ impl Mounts {
             }
         }
         Err(Errno::ELOOP)
+    }
+}
+
+/// The mount a tmpfs walk goes through, for the walk to hand back what must cross mount
+/// points: set by [`Mounts::resolve`] on its thread while its operation runs on a tmpfs
+/// place (saved and restored, so nested resolutions keep their own), read by the tmpfs
+/// walker when it starts. A walk with none (a filesystem used directly) stays inside its
+/// filesystem, as before.
+#[derive(Clone, Debug)]
+pub struct WalkView {
+    /// Where the mount is (absolute, normalized).
+    pub point: Vec<u8>,
+    /// The directory of the filesystem shown there, as components ("" for its root).
+    pub root: Vec<Vec<u8>>,
+    /// Directories of the filesystem other mounts cover, as components from its root: a
+    /// walk entering one continues in the mount on top.
+    pub covered: Vec<Vec<Vec<u8>>>,
+}
+
+thread_local! {
+    static VIEW: std::cell::RefCell<Option<WalkView>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Restores the view that was current when it was made.
+pub struct ViewGuard(Option<WalkView>);
+
+impl WalkView {
+    fn enter(point: &[u8], root: &[u8], covered: Vec<Vec<Vec<u8>>>) -> ViewGuard {
+        let view = WalkView {
+            covered,
+            point: point.to_vec(),
+            root: root
+                .split(|&b| b == b'/')
+                .filter(|c| !c.is_empty() && *c != b".")
+                .map(<[u8]>::to_vec)
+                .collect(),
+        };
+        ViewGuard(VIEW.with(|v| v.replace(Some(view))))
+    }
+
+    /// The view of the resolution running on this thread, if any.
+    pub fn current() -> Option<WalkView> {
+        VIEW.with(|v| v.borrow().clone())
+    }
+
+    /// The absolute path of `comps` (components from the filesystem's root, below the
+    /// mount's root).
+    pub fn abs(&self, comps: &[Vec<u8>]) -> Vec<u8> {
+        let mut p = self.point.clone();
+        for c in comps.iter().skip(self.root.len()) {
+            if p.last() != Some(&b'/') {
+                p.push(b'/');
+            }
+            p.extend_from_slice(c);
+        }
+        p
+    }
+}
+
+impl Drop for ViewGuard {
+    fn drop(&mut self) {
+        let prev = self.0.take();
+        VIEW.with(|v| *v.borrow_mut() = prev);
     }
 }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::inode::{lock, Inode};
 use crate::errno::Errno;
 use crate::fs::perm::{self, Creds};
+use crate::fs::vfs::WalkView;
 
 /// Symlinks followed in one lookup, as Linux's MAXSYMLINKS.
 pub(super) const MAX_SYMLINKS: u32 = 40;
@@ -84,6 +85,11 @@ pub(super) struct Walker<'c> {
     queue: VecDeque<Comp>,
     follows: u32,
     creds: &'c Creds,
+    /// The mount the walk goes through, when the VFS resolves it ([`WalkView`]).
+    view: Option<WalkView>,
+    /// The directory the walk is in, as components from the filesystem's root (kept only
+    /// with a view).
+    at: Vec<Vec<u8>>,
 }
 
 impl<'c> Walker<'c> {
@@ -96,6 +102,8 @@ impl<'c> Walker<'c> {
             queue: split(path, false).into(),
             follows: 0,
             creds,
+            view: WalkView::current(),
+            at: Vec::new(),
         })
     }
 
@@ -146,6 +154,13 @@ impl<'c> Walker<'c> {
         if target.first() == Some(&b'/') {
             return Ok(Some(self.escape(target, comp)));
         }
+        if let Some(view) = &self.view {
+            // Resolved by the VFS from the link's directory, so that it crosses any mount
+            // on its way (/dev/ptmx -> pts/ptmx).
+            let dir = view.abs(&self.at);
+            let abs = [&dir[..], b"/", target].concat();
+            return Ok(Some(self.escape(&abs, comp)));
+        }
         let mut comps = split(target, true);
         if comp.must_dir {
             if let Some(c) = comps.last_mut() {
@@ -160,12 +175,34 @@ impl<'c> Walker<'c> {
 
     /// Resolves ".." met as `comp` in `dir`: the parent, `dir` itself at the root, or an
     /// escape when a symlink's target climbs above the root.
-    pub fn dotdot(&self, dir: &Arc<Inode>, comp: &Comp) -> Result<Arc<Inode>, Esc> {
+    pub fn dotdot(&mut self, dir: &Arc<Inode>, comp: &Comp) -> Result<Arc<Inode>, Esc> {
+        if let Some(view) = &self.view {
+            // At the mount's root (a bind may show a directory below the filesystem's):
+            // the parent is the mount point's, in the mount below.
+            if self.at.len() <= view.root.len() {
+                return Err(self.escape(b"..", comp));
+            }
+        }
         match dir.parent() {
-            Some(p) => Ok(p),
+            Some(p) => {
+                self.at.pop();
+                Ok(p)
+            }
             None if comp.from_link => Err(self.escape(b"..", comp)),
             None => Ok(dir.clone()),
         }
+    }
+
+    /// The walk went down into `name`, reached as `comp`: an escape if another mount covers
+    /// that directory (the walk goes on in that mount, from the VFS).
+    fn enter(&mut self, name: &[u8], comp: &Comp) -> Option<Esc> {
+        let view = self.view.as_ref()?;
+        self.at.push(name.to_vec());
+        if view.covered.contains(&self.at) {
+            let abs = view.abs(&self.at);
+            return Some(self.escape(&abs, comp));
+        }
+        None
     }
 
     /// Walks from `dir` through every component but the last, following symlinks.
@@ -197,6 +234,9 @@ impl<'c> Walker<'c> {
             let table = dir.dir().ok_or(Errno::ENOTDIR)?;
             let child = lock(table).get(&c.name).ok_or(Errno::ENOENT)?;
             if child.is_dir() {
+                if let Some(esc) = self.enter(&c.name, &c) {
+                    return Ok(Step::Escape(esc));
+                }
                 dir = child;
             } else if child.symlink().is_some() {
                 if let Some(esc) = self.follow(&child, &c)? {
