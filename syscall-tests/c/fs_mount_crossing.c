@@ -80,6 +80,16 @@ int main(void)
 	if (fd >= 0)
 		close(fd);
 
+	/* A bind of a directory of the mount: `..` at its root is the bind point's parent,
+	 * not the directory's parent in the mounted filesystem. */
+	CHECK(mkdir(at("b"), 0755) == 0);
+	CHECK(mount(at("m/sub"), at("b"), NULL, MS_BIND, NULL) == 0);
+	show("bind of a subdirectory", "b/f", upper);
+	show("dot-dot at the bind's root", "b/..", upper);
+	show("and on from there", "b/../to-file", upper);
+	show("not the mounted filesystem's root", "b/../sub", upper);
+	CHECK(umount2(at("b"), 0) == 0);
+
 	CHECK(chdir("/") == 0);
 	CHECK(umount2(at("m"), MNT_DETACH) == 0);
 	show("after umount: the link finds the directory below", "to-hidden", upper);
