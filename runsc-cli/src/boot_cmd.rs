@@ -199,14 +199,22 @@ fn host_name() -> Vec<u8> {
     buf[..n].to_vec()
 }
 
-/// The network namespace the spec names by path, if any (else the sandbox makes its own).
-fn network_namespace(b: &oci::Bundle) -> Option<PathBuf> {
-    let l = b.spec.linux.as_ref()?;
-    let ns = l.namespace(&oci::NamespaceType::Network)?;
-    ns.path
-        .as_deref()
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
+/// The network namespace the spec asks for: one at a path, a new one, or (no `network`
+/// namespace at all) the runtime's own.
+fn network_namespace(b: &oci::Bundle) -> crate::jail::NetNs {
+    use crate::jail::NetNs;
+    let ns = b
+        .spec
+        .linux
+        .as_ref()
+        .and_then(|l| l.namespace(&oci::NamespaceType::Network));
+    match ns {
+        None => NetNs::Host,
+        Some(n) => match n.path.as_deref().filter(|p| !p.is_empty()) {
+            Some(p) => NetNs::Join(PathBuf::from(p)),
+            None => NetNs::New,
+        },
+    }
 }
 
 /// Sends the readiness line to `create`.
@@ -245,7 +253,7 @@ fn boot(
     for w in &b.warnings {
         tracing::warn!("{w}");
     }
-    crate::jail::enter_namespaces(network_namespace(&b).as_deref())?;
+    crate::jail::enter_namespaces(&network_namespace(&b))?;
     let binds = crate::binds::mount_binds(&b)?;
     let writable = binds.iter().any(|p| !p.readonly);
     let cfg = config(&b, binds)?;

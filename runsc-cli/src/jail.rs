@@ -74,12 +74,24 @@ pub fn spawn_in_new_pid_ns<T>(spawn: impl FnOnce() -> std::io::Result<T>) -> Res
     })
 }
 
+/// The network namespace of the sandbox's processes, as the spec asks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NetNs {
+    /// A new, empty one (a `network` namespace without a path).
+    New,
+    /// The one at this path (a `network` namespace with a path).
+    Join(std::path::PathBuf),
+    /// The runtime's own (no `network` namespace in the spec: the host's network, as runc
+    /// gives it; the Sentry's filter still allows it no socket of its own).
+    Host,
+}
+
 /// Moves this process (single-threaded: a new mount namespace needs it) into new mount,
-/// ipc and uts namespaces, and a new network namespace, or the one at `net` when the spec
-/// names one. Mounts become private, so nothing made here shows on the host.
-pub fn enter_namespaces(net: Option<&Path>) -> Result<()> {
+/// ipc and uts namespaces, and into the network namespace `net`. Mounts become private,
+/// so nothing made here shows on the host.
+pub fn enter_namespaces(net: &NetNs) -> Result<()> {
     let mut flags = libc::CLONE_NEWNS | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS;
-    if net.is_none() {
+    if *net == NetNs::New {
         flags |= libc::CLONE_NEWNET;
     }
     check(
@@ -87,7 +99,7 @@ pub fn enter_namespaces(net: Option<&Path>) -> Result<()> {
         unsafe { libc::unshare(flags) },
         "new mount/ipc/uts/net namespaces",
     )?;
-    if let Some(p) = net {
+    if let NetNs::Join(p) = net {
         let f = std::fs::File::open(p).map_err(|source| JailError {
             step: format!("opening the network namespace {}", p.display()),
             source,

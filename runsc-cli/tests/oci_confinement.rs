@@ -157,3 +157,28 @@ fn a_network_namespace_named_by_path_is_joined() {
     assert!(d.status.success(), "delete: {}", common::text(&d));
     let _ = wait(pid);
 }
+
+#[test]
+fn without_a_network_namespace_the_runtimes_is_kept() {
+    become_subreaper();
+    let b = Bundle::new("hostnet", &["sh", "-c", "echo started; sleep 1000"]);
+    let cfg = b.dir.join("config.json");
+    let mut spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&cfg).unwrap()).unwrap();
+    spec["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|n| n["type"] != "network");
+    std::fs::write(&cfg, spec.to_string()).unwrap();
+    let pid = b.create("hostnet");
+    let (me, sp) = (std::process::id().to_string(), pid.to_string());
+    assert_eq!(
+        ns(&sp, "net"),
+        ns(&me, "net"),
+        "the runtime's network namespace"
+    );
+    assert_ne!(ns(&sp, "ipc"), ns(&me, "ipc"));
+    let d = b.rv(&["delete", "--force", "hostnet"]);
+    assert!(d.status.success(), "delete: {}", common::text(&d));
+    let _ = wait(pid);
+}

@@ -12,6 +12,7 @@
 //! | `linux.uidMappings`/`gidMappings`, idmapped mounts (`uidMappings` on a mount, `idmap`) | error: ID mapping is not supported |
 //! | a `user` namespace without mappings | warning: ignored (the application runs under the Sentry's own credentials model) |
 //! | a namespace `path` for `network` | accepted: the sandbox attaches to that network namespace |
+//! | no `network` namespace | accepted: the sandbox process stays in the runtime's (the Sentry opens no host socket) |
 //! | a namespace `path` for anything else | error: joining an existing host namespace is not supported |
 //! | no `pid`/`ipc`/`uts`/`mount` namespace (sharing the host's) | warning: the sandbox always has its own |
 //! | `cgroup`, `time` namespaces | accepted (the Sentry's views are private anyway); `timeOffsets` warned as ignored |
@@ -110,7 +111,7 @@ pub fn validate(spec: &Spec) -> Result<Vec<Warning>, SpecError> {
     } else {
         w.push(Warning::new(
             "linux",
-            "missing; the sandbox still has its own pid, ipc, uts, mount and network namespaces",
+            "missing; the sandbox still has its own pid, ipc, uts and mount namespaces",
         ));
     }
     Ok(w)
