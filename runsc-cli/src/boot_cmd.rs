@@ -128,6 +128,24 @@ fn config(
         set_home: true,
         ptmx_link: true,
         binds,
+        mount_order: b
+            .spec
+            .mounts
+            .iter()
+            .map(|m| {
+                let bind = m.is_bind() || oci::parse_mount_options(&m.options).is_bind();
+                let source = m
+                    .source
+                    .clone()
+                    .filter(|s| !s.is_empty())
+                    .or_else(|| m.kind.clone())
+                    .unwrap_or_else(|| "none".into());
+                sentry::sandbox::SpecMount {
+                    target: m.destination.clone().into_bytes(),
+                    source: (!bind).then(|| source.into_bytes()),
+                }
+            })
+            .collect(),
     })
 }
 

@@ -12,7 +12,7 @@ use crate::kernel::{
 };
 
 mod setup;
-use setup::{hide_paths, masked_program, rlimits_with};
+use setup::{arrange_mounts, hide_paths, masked_program, rlimits_with};
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -54,6 +54,9 @@ pub struct Config {
     /// started): where they are, and whether read-only. Changes under a writable one go
     /// to the host even over the overlay.
     pub binds: Vec<BindPoint>,
+    /// Every mount of the spec, in its order: once made (or stood for by the sandbox's
+    /// own /dev, /dev/pts...), the table lists them so, with these sources, as runc's would.
+    pub mount_order: Vec<SpecMount>,
 }
 
 /// A host bind mount inside the root filesystem.
@@ -64,6 +67,15 @@ pub struct BindPoint {
     pub readonly: bool,
     /// MS_NOSUID, MS_NODEV, MS_NOEXEC.
     pub flags: u64,
+}
+
+/// One mount of a container's spec, for the order and sources of the table.
+#[derive(Clone, Debug, Default)]
+pub struct SpecMount {
+    /// Where (absolute).
+    pub target: Vec<u8>,
+    /// What /proc/PID/mounts shows as its source; None keeps the table's (binds).
+    pub source: Option<Vec<u8>>,
 }
 
 /// A tmpfs, proc, sysfs or cgroup mount made at boot (`syscalls::mount::mount_at_boot`).
@@ -498,6 +510,7 @@ impl Sandbox {
                     why: describe(e),
                 })?;
         }
+        arrange_mounts(&kernel.mounts, &cfg.mount_order);
         rlimits_with(&cfg.user.rlimits)?;
         let env = if cfg.set_home {
             with_home(&kernel.root, cfg.user.uid, cfg.env.clone())

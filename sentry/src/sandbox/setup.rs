@@ -1,7 +1,7 @@
 //! The process settings and path changes a sandbox applies before its processes run:
 //! resource limits (`process.rlimits`), and masked and read-only paths.
 
-use super::{describe, Config, Rlimit, SandboxError};
+use super::{describe, Config, Rlimit, SandboxError, SpecMount};
 use crate::errno::Errno;
 use crate::kernel::Task;
 
@@ -79,6 +79,69 @@ pub(super) fn masked_program(task: &Task, masks: &[Vec<u8>]) -> Option<Errno> {
     } else {
         None
     }
+}
+
+/// Orders the table as the spec lists its mounts, after the root and the sandbox's own
+/// mounts the spec does not name, and gives them the spec's sources: /proc/PID/mounts then
+/// reads as runc's would (the spec's /dev, /dev/pts, /dev/shm are stood for by the
+/// sandbox's own, made first). For each target the mount on top is the one moved; a
+/// target the table lacks is skipped. The spec lists parents before children (runc needs
+/// it too), so every mount still comes after the one it is on.
+pub(super) fn arrange_mounts(ns: &crate::fs::vfs::MountNs, order: &[SpecMount]) {
+    if order.is_empty() {
+        return;
+    }
+    let trim = |p: &[u8]| {
+        let n = crate::fs::vfs::normalize(b"/", p);
+        match n.strip_suffix(b"/") {
+            Some(s) if !s.is_empty() => s.to_vec(),
+            _ => n,
+        }
+    };
+    let _ = ns.update(|tab| {
+        let mut ordered = Vec::new();
+        for m in order {
+            let target = trim(&m.target);
+            if target == b"/" {
+                continue;
+            }
+            if let Some(i) = tab.iter().rposition(|x| x.point == target) {
+                let mut moved = tab.remove(i);
+                if let Some(src) = &m.source {
+                    moved.source = src.clone();
+                }
+                ordered.push(moved);
+            }
+        }
+        // A mount of the sandbox's own on one that moved (its /dev/pts when the spec has
+        // a /dev but no devpts) moves along, right after it.
+        let under = |child: &[u8], parent: &[u8]| {
+            parent == b"/"
+                || child
+                    .strip_prefix(parent)
+                    .is_some_and(|r| r.first() == Some(&b'/'))
+        };
+        let mut front = Vec::new();
+        let mut along: Vec<Vec<crate::fs::vfs::Mount>> = vec![Vec::new(); ordered.len()];
+        for (i, m) in std::mem::take(tab).into_iter().enumerate() {
+            let host = ordered
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| i > 0 && o.point != m.point && under(&m.point, &o.point))
+                .max_by_key(|(_, o)| o.point.len())
+                .map(|(j, _)| j);
+            match host {
+                Some(j) => along[j].push(m),
+                None => front.push(m),
+            }
+        }
+        *tab = front;
+        for (m, with) in ordered.into_iter().zip(along) {
+            tab.push(m);
+            tab.extend(with);
+        }
+        Ok(())
+    });
 }
 
 #[cfg(test)]

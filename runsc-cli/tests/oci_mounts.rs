@@ -1,0 +1,52 @@
+//! A container's mount table reads as runc's: the spec's mounts in the spec's order, each
+//! with the spec's source and type (/proc/self/mounts of the same bundle run by runc and by
+//! rvisor, compared on the spec's mount points).
+
+mod common;
+
+use std::process::Command;
+
+/// (source, point, type) of each line of /proc/self/mounts naming one of `points`.
+fn table(mounts: &str, points: &[String]) -> Vec<(String, String, String)> {
+    mounts
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() >= 3 && points.iter().any(|p| p == f[1]))
+                .then(|| (f[0].to_string(), f[1].to_string(), f[2].to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn the_mount_table_lists_the_specs_mounts_as_runc_does() {
+    let b = common::Bundle::new("mounts", &["cat", "/proc/self/mounts"]);
+    let spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(b.dir.join("config.json")).unwrap()).unwrap();
+    let points: Vec<String> = spec["mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["destination"].as_str().unwrap().to_string())
+        .collect();
+    assert!(points.len() >= 4, "{points:?}");
+    let runc = ["/usr/sbin/runc", "/usr/bin/runc"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("runc is installed");
+    let o = Command::new(runc)
+        .arg("--root")
+        .arg(b.dir.join("runc-state"))
+        .args(["run", "--bundle"])
+        .arg(&b.dir)
+        .arg("mounts-runc")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "runc: {}", common::text(&o));
+    let want = table(&String::from_utf8_lossy(&o.stdout), &points);
+    assert_eq!(want.len(), points.len(), "runc's table: {want:?}");
+    let o = b.rv(&["run", "--bundle", b.dir.to_str().unwrap(), "mounts-rvisor"]);
+    assert!(o.status.success(), "rvisor: {}", common::text(&o));
+    let got = table(&String::from_utf8_lossy(&o.stdout), &points);
+    assert_eq!(got, want);
+}
