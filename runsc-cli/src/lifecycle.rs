@@ -96,7 +96,14 @@ pub fn kill_cmd(g: &Global, args: &[String]) -> anyhow::Result<()> {
         bail!("container not running");
     }
     let all = a.flag("all") || a.flag("a");
-    control::call(&root.socket(id), &Request::Kill { signal: sig, all }, &[])?;
+    if let Err(e) = control::call(&root.socket(id), &Request::Kill { signal: sig, all }, &[]) {
+        // A signal that ends pid 1 ends the sandbox process too, possibly before its reply
+        // is written: the container is then gone, which is what was asked.
+        if wait_gone(&st, Duration::from_secs(2)) {
+            return Ok(());
+        }
+        return Err(e);
+    }
     Ok(())
 }
 

@@ -139,6 +139,17 @@ fn main() -> ExitCode {
     }
     let rest = args.get(1..).unwrap_or(&[]);
     let ok = |r: anyhow::Result<()>| r.map(|()| 0);
+    if let Some(
+        "state" | "list" | "ps" | "spec" | "features" | "events" | "platforms" | "syscalls"
+        | "version" | "--version" | "help" | "--help" | "-h",
+    ) = args.first().map(String::as_str)
+    {
+        // Commands that only print: a reader that goes away (`| head`) ends them quietly,
+        // as it ends runc, instead of a panic on EPIPE. (Never the sandbox's own processes:
+        // a container's closed stdout must not kill its Sentry.)
+        // SAFETY: restores the default action of one signal; no handler is involved.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     match args.first().map(String::as_str) {
         Some("create") => runc_style(&g, ok(create_cmd::create_cmd(&g, rest))),
         Some("run") => runc_style(&g, create_cmd::run_cmd(&g, rest)),
