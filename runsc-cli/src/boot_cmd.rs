@@ -246,7 +246,7 @@ fn tell(ready: &OwnedFd, line: &str) {
 /// before it started).
 pub fn run(g: &crate::cli::Global, args: &[String]) -> anyhow::Result<i32> {
     let mut o = parse(args)?;
-    match boot(&mut o, &g.platform) {
+    match boot(&mut o, &g.platform, g.overlay_none) {
         Ok((sandbox, listener)) => {
             tell(&o.ready, "ok\n");
             drop(o.ready);
@@ -266,6 +266,7 @@ pub fn run(g: &crate::cli::Global, args: &[String]) -> anyhow::Result<i32> {
 fn boot(
     o: &mut Options,
     platform: &str,
+    overlay_none: bool,
 ) -> anyhow::Result<(sentry::sandbox::Sandbox, UnixListener)> {
     let b = oci::load(&o.bundle)?;
     for w in &b.warnings {
@@ -273,8 +274,13 @@ fn boot(
     }
     crate::jail::enter_namespaces(&network_namespace(&b))?;
     let binds = crate::binds::mount_binds(&b)?;
-    let writable = binds.iter().any(|p| !p.readonly);
-    let cfg = config(&b, binds)?;
+    // `--overlay none`: a writable root is written through, as runc writes it.
+    let through = overlay_none && !b.spec.root.as_ref().is_some_and(|r| r.readonly);
+    let writable = through || binds.iter().any(|p| !p.readonly);
+    let mut cfg = config(&b, binds)?;
+    if through {
+        cfg.root_mode = sentry::sandbox::RootMode::WriteThrough;
+    }
     if let Some(p) = &b.spec.process {
         set_title(&p.args);
     }

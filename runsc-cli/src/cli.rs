@@ -103,6 +103,10 @@ pub struct Global {
     pub systemd_cgroup: bool,
     /// `--platform NAME`: where the sandbox runs application code (`rvisor platforms`).
     pub platform: String,
+    /// `--overlay none`: the container's writes to a writable root reach the bundle's rootfs
+    /// (through a writable gofer), as with runc; `memory` (the default) keeps them in the
+    /// sandbox's memory.
+    pub overlay_none: bool,
 }
 
 impl Default for Global {
@@ -114,6 +118,7 @@ impl Default for Global {
             debug: false,
             systemd_cgroup: false,
             platform: "seccomp".to_string(),
+            overlay_none: false,
         }
     }
 }
@@ -152,6 +157,13 @@ pub fn global(args: &mut Vec<String>) -> anyhow::Result<Global> {
             "debug" => g.debug = inline.as_deref() != Some("false"),
             "systemd-cgroup" => g.systemd_cgroup = inline.as_deref() != Some("false"),
             "platform" => g.platform = take(args)?,
+            "overlay" => {
+                g.overlay_none = match take(args)?.as_str() {
+                    "memory" => false,
+                    "none" => true,
+                    v => bail!("invalid overlay: {v} (memory or none)"),
+                }
+            }
             // Accepted as runc does; they change nothing here.
             "rootless" | "criu" => {
                 if inline.is_none() && name == "criu" {
@@ -238,6 +250,7 @@ mod tests {
             "json",
             "--systemd-cgroup",
             "--platform=kvm",
+            "--overlay=none",
             "create",
             "x",
         ]);
@@ -246,6 +259,8 @@ mod tests {
         assert_eq!(g.log, Some(PathBuf::from("/l.json")));
         assert!(g.log_json && g.systemd_cgroup);
         assert_eq!(g.platform, "kvm");
+        assert!(g.overlay_none);
+        assert!(global(&mut v(&["--overlay", "disk", "state"])).is_err());
         assert_eq!(a, v(&["create", "x"]));
         assert!(global(&mut v(&["--log-format", "xml", "state"])).is_err());
     }

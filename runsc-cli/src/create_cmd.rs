@@ -132,9 +132,11 @@ fn create(
                 cmd.args(["--log-format", "json"]);
             }
         }
-        cmd.arg("--platform")
-            .arg(&g.platform)
-            .arg("boot")
+        cmd.arg("--platform").arg(&g.platform);
+        if g.overlay_none {
+            cmd.args(["--overlay", "none"]);
+        }
+        cmd.arg("boot")
             .arg("--root")
             .arg(&g.root)
             .arg("--id")

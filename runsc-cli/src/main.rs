@@ -27,7 +27,9 @@ const USAGE: &str = "usage: rvisor [global flags] <command> [args]
 
 global flags (as runc's): --root DIR (default /run/rvisor), --log FILE,
   --log-format text|json, --debug, --systemd-cgroup;
-  and --platform seccomp|kvm (default seccomp; see `rvisor platforms`)
+  and --platform seccomp|kvm (default seccomp; see `rvisor platforms`), --overlay memory|none
+  (default memory: the container's writes to its root stay in the sandbox; none: they reach
+  the bundle's rootfs, as with runc)
 
 container commands (as runc's):
   create --bundle DIR [--pid-file FILE] ID

@@ -50,3 +50,47 @@ fn the_mount_table_lists_the_specs_mounts_as_runc_does() {
     let got = table(&String::from_utf8_lossy(&o.stdout), &points);
     assert_eq!(got, want);
 }
+
+#[test]
+fn overlay_none_writes_a_writable_root_through_to_the_bundle() {
+    let b = common::Bundle::new(
+        "overlay",
+        &["sh", "-c", "echo kept > /written; cat /written"],
+    );
+    let cfg = b.dir.join("config.json");
+    let mut spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&cfg).unwrap()).unwrap();
+    spec["root"]["readonly"] = false.into();
+    std::fs::write(&cfg, spec.to_string()).unwrap();
+    let file = b.dir.join("rootfs/written");
+    let bundle = b.dir.to_str().unwrap();
+    // The default: the container sees its write, the rootfs does not change.
+    let o = b.rv(&["run", "--bundle", bundle, "in-memory"]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "kept\n",
+        "{}",
+        common::text(&o)
+    );
+    assert!(!file.exists());
+    let o = b.rv(&["--overlay", "none", "run", "--bundle", bundle, "through"]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "kept\n",
+        "{}",
+        common::text(&o)
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "kept\n");
+    // A read-only root stays read-only.
+    std::fs::remove_file(&file).unwrap();
+    spec["root"]["readonly"] = true.into();
+    std::fs::write(&cfg, spec.to_string()).unwrap();
+    let o = b.rv(&["--overlay", "none", "run", "--bundle", bundle, "readonly"]);
+    assert!(!o.status.success(), "{}", common::text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("Read-only file system"),
+        "{}",
+        common::text(&o)
+    );
+    assert!(!file.exists());
+}
