@@ -60,6 +60,8 @@ pub(crate) fn resources(r: Option<&crate::oci::Resources>) -> cgroup::Resources 
         c.memory_limit = m.limit;
         c.memory_reservation = m.reservation;
         c.memory_swap = m.swap;
+        c.memory_swappiness = m.swappiness;
+        c.disable_oom_killer = m.disable_oom_killer;
     }
     if let Some(p) = &r.cpu {
         c.cpu_shares = p.shares;

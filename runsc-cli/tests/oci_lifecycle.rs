@@ -550,8 +550,7 @@ fn cgroup_limits_stats_update_and_pause() {
     );
     let mut spec: serde_json::Value =
         serde_json::from_slice(&std::fs::read(b.dir.join("config.json")).unwrap()).unwrap();
-    spec["linux"]["resources"] =
-        serde_json::json!({"memory": {"limit": 67_108_864}, "pids": {"limit": 100}});
+    spec["linux"]["resources"] = serde_json::json!({"memory": {"limit": 67_108_864, "swappiness": 7, "disableOOMKiller": true}, "pids": {"limit": 100}});
     spec["linux"]["cgroupsPath"] = format!("/rvisor-test/{}", std::process::id()).into();
     std::fs::write(b.dir.join("config.json"), spec.to_string()).unwrap();
     let pid = b.create("g1");
@@ -583,6 +582,13 @@ fn cgroup_limits_stats_update_and_pause() {
         .unwrap();
     assert!(child.wait().unwrap().success());
     assert_eq!(stats(&b)["data"]["pids"]["limit"], 50);
+    // What only cgroup v1 has (this host's hierarchy), in the host's cgroup.
+    let mem = format!("/sys/fs/cgroup/memory/rvisor-test/{}", std::process::id());
+    if Path::new("/sys/fs/cgroup/memory/tasks").exists() {
+        let read = |f: &str| std::fs::read_to_string(format!("{mem}/{f}")).unwrap();
+        assert_eq!(read("memory.swappiness").trim(), "7");
+        assert!(read("memory.oom_control").contains("oom_kill_disable 1"));
+    }
     assert!(b.rv(&["pause", "g1"]).status.success());
     assert_eq!(b.status("g1"), "paused");
     assert!(b.rv(&["resume", "g1"]).status.success());

@@ -86,6 +86,10 @@ pub struct Resources {
     pub memory_reservation: Option<i64>,
     /// `memory.swap`: memory plus swap, bytes (v1 semantics, converted on v2).
     pub memory_swap: Option<i64>,
+    /// `memory.swappiness`: 0..=100 (cgroup v1 only).
+    pub memory_swappiness: Option<u64>,
+    /// `memory.disableOOMKiller` (cgroup v1 only: memory.oom_control).
+    pub disable_oom_killer: Option<bool>,
     /// `cpu.shares`: relative weight, 2..=262144 (converted to `cpu.weight` on v2).
     pub cpu_shares: Option<u64>,
     /// `cpu.quota`: microseconds per period.
@@ -111,6 +115,8 @@ impl Resources {
 
     fn wants_memory(&self) -> bool {
         self.memory() != (0, 0, 0)
+            || self.memory_swappiness.is_some()
+            || self.disable_oom_killer == Some(true)
     }
 
     fn quota(&self) -> i64 {

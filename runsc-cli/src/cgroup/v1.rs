@@ -373,6 +373,17 @@ fn set_memory(d: &Path, r: &Resources) -> Result<()> {
             &reservation.to_string(),
         )?;
     }
+    if let Some(s) = r.memory_swappiness {
+        if s > 100 {
+            return Err(CgroupError::BadResources(format!(
+                "memory.swappiness {s} is not in 0..=100"
+            )));
+        }
+        write(&d.join("memory.swappiness"), &s.to_string())?;
+    }
+    if r.disable_oom_killer == Some(true) {
+        write(&d.join("memory.oom_control"), "1")?;
+    }
     Ok(())
 }
 

@@ -166,6 +166,14 @@ impl V2 {
     }
 
     fn set_memory(&self, r: &Resources) -> Result<()> {
+        if r.memory_swappiness.is_some() {
+            tracing::warn!(
+                "memory.swappiness: not applied (cgroup v2 has no per-cgroup swappiness)"
+            );
+        }
+        if r.disable_oom_killer == Some(true) {
+            tracing::warn!("memory.disableOOMKiller: not applied (cgroup v2 has no such switch)");
+        }
         let (limit, reservation, swap) = r.memory();
         let max = self.need("memory.max", "memory")?;
         let swap_v2 = swap_to_v2(swap, limit)?;
