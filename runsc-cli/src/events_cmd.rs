@@ -334,6 +334,7 @@ mod tests {
             cpus: Some("0-1".into()),
             mems: Some("0".into()),
             pids_limit: Some(50),
+            ..Default::default()
         };
         assert_eq!(r, want);
         // runc's own spelling; unlimited memory lifts swap too; ignored settings warn.
