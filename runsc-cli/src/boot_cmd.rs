@@ -128,6 +128,7 @@ fn config(
         set_home: true,
         ptmx_link: true,
         binds,
+        devices: devices(b),
         mount_order: b
             .spec
             .mounts
@@ -147,6 +148,32 @@ fn config(
             })
             .collect(),
     })
+}
+
+/// The spec's device nodes the sandbox makes in its /dev: character devices and named
+/// pipes under /dev/ (validation warns about the others, which are skipped).
+fn devices(b: &oci::Bundle) -> Vec<sentry::sandbox::DeviceNode> {
+    let Some(l) = &b.spec.linux else {
+        return Vec::new();
+    };
+    l.devices
+        .iter()
+        .filter(|d| d.path.starts_with("/dev/") && !oci::SENTRY_DEVICES.contains(&d.path.as_str()))
+        .filter_map(|d| {
+            let rdev = match d.kind.as_str() {
+                "c" | "u" => Some(libc::makedev(d.major as u32, d.minor as u32)),
+                "p" => None,
+                _ => return None,
+            };
+            Some(sentry::sandbox::DeviceNode {
+                path: d.path.clone().into_bytes(),
+                rdev,
+                mode: d.file_mode.unwrap_or(0o666),
+                uid: d.uid.unwrap_or(0),
+                gid: d.gid.unwrap_or(0),
+            })
+        })
+        .collect()
 }
 
 /// The capability sets of a spec's process (None: the spec gives none, all are kept).

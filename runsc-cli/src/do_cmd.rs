@@ -157,6 +157,7 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
         ptmx_link: false,
         binds: Vec::new(),
         mount_order: Vec::new(),
+        devices: Vec::new(),
     };
     // A Sentry panic is a bug; it ends the whole sandbox at once instead of leaving a
     // process that can never exit (DESIGN.md: "a Sentry panic kills the sandbox").

@@ -94,3 +94,37 @@ fn overlay_none_writes_a_writable_root_through_to_the_bundle() {
     );
     assert!(!file.exists());
 }
+
+#[test]
+fn the_specs_devices_are_made_in_dev() {
+    let script = "for d in /dev/fuse /dev/net/tun /dev/myfifo /dev/mynull; do \
+                  stat -c '%n %F %t:%T %a %u:%g' $d; done; \
+                  echo hi > /dev/mynull && echo null-ok; \
+                  cat /dev/net/tun 2>&1 | sed 's/.*: //'; cat /dev/fuse 2>&1 | sed 's/.*: //'; \
+                  ls /dev/sda 2>&1 | sed 's/.*: //'";
+    let b = common::Bundle::new("devices", &["sh", "-c", script]);
+    let cfg = b.dir.join("config.json");
+    let mut spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&cfg).unwrap()).unwrap();
+    spec["linux"]["devices"] = serde_json::json!([
+        {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 0o620, "uid": 1, "gid": 2},
+        {"path": "/dev/net/tun", "type": "c", "major": 10, "minor": 200, "fileMode": 0o666},
+        {"path": "/dev/myfifo", "type": "p", "fileMode": 0o640},
+        {"path": "/dev/mynull", "type": "c", "major": 1, "minor": 3, "fileMode": 0o666},
+        {"path": "/dev/sda", "type": "b", "major": 8, "minor": 0}
+    ]);
+    std::fs::write(&cfg, spec.to_string()).unwrap();
+    let o = b.rv(&["run", "--bundle", b.dir.to_str().unwrap(), "devices"]);
+    assert!(o.status.success(), "{}", common::text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "/dev/fuse character special file a:e5 620 1:2\n\
+         /dev/net/tun character special file a:c8 666 0:0\n\
+         /dev/myfifo fifo 0:0 640 0:0\n\
+         /dev/mynull character special file 1:3 666 0:0\n\
+         null-ok\n\
+         No such device or address\n\
+         Permission denied\n\
+         No such file or directory\n"
+    );
+}

@@ -12,7 +12,7 @@ use crate::kernel::{
 };
 
 mod setup;
-use setup::{arrange_mounts, hide_paths, masked_program, rlimits_with};
+use setup::{arrange_mounts, hide_paths, make_devices, masked_program, rlimits_with};
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -57,6 +57,8 @@ pub struct Config {
     /// Every mount of the spec, in its order: once made (or stood for by the sandbox's
     /// own /dev, /dev/pts...), the table lists them so, with these sources, as runc's would.
     pub mount_order: Vec<SpecMount>,
+    /// Device nodes made in /dev (`linux.devices`) besides the Sentry's own.
+    pub devices: Vec<DeviceNode>,
 }
 
 /// A host bind mount inside the root filesystem.
@@ -67,6 +69,20 @@ pub struct BindPoint {
     pub readonly: bool,
     /// MS_NOSUID, MS_NODEV, MS_NOEXEC.
     pub flags: u64,
+}
+
+/// A device node of the spec (`linux.devices`), made in the sandbox's /dev: opening one
+/// the Sentry has no driver for gives ENXIO, as a node without a driver does on Linux.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceNode {
+    /// Its path, under /dev/.
+    pub path: Vec<u8>,
+    /// A character device (`Some(rdev)`) or a named pipe (None).
+    pub rdev: Option<u64>,
+    /// Permission bits.
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
 }
 
 /// One mount of a container's spec, for the order and sources of the table.
@@ -489,6 +505,7 @@ impl Sandbox {
                 let _ = crate::fs::dev::ptmx_link(&fs);
             }
         }
+        make_devices(&kernel.mounts, &cfg.devices)?;
         if !cfg.private_tmp {
             let _ = kernel.mounts.update(|t| {
                 t.retain(|m| m.point != b"/tmp");

@@ -1,7 +1,7 @@
 //! The process settings and path changes a sandbox applies before its processes run:
 //! resource limits (`process.rlimits`), and masked and read-only paths.
 
-use super::{describe, Config, Rlimit, SandboxError, SpecMount};
+use super::{describe, Config, DeviceNode, Rlimit, SandboxError, SpecMount};
 use crate::errno::Errno;
 use crate::kernel::Task;
 
@@ -142,6 +142,60 @@ pub(super) fn arrange_mounts(ns: &crate::fs::vfs::MountNs, order: &[SpecMount]) 
         }
         Ok(())
     });
+}
+
+/// Makes the spec's device nodes in the sandbox's /dev (a tmpfs of the Sentry's), with
+/// their directories, modes and owners. One that exists already (the Sentry's own
+/// /dev/null...) is left as it is.
+pub(super) fn make_devices(
+    ns: &crate::fs::vfs::MountNs,
+    devices: &[DeviceNode],
+) -> Result<(), SandboxError> {
+    use crate::fs::tmpfs::{Creds, NodeType};
+    if devices.is_empty() {
+        return Ok(());
+    }
+    let devfs = ns.snapshot().list().iter().rev().find_map(|m| match &m.fs {
+        crate::fs::vfs::MountFs::Tmpfs(fs) if m.point == b"/dev" => Some(fs.clone()),
+        _ => None,
+    });
+    let Some(fs) = devfs else { return Ok(()) };
+    for d in devices {
+        let fail = |e: Errno| SandboxError::Path {
+            what: "making the device",
+            path: String::from_utf8_lossy(&d.path).into_owned(),
+            why: describe(e),
+        };
+        let rel = d.path.strip_prefix(b"/dev/").ok_or(fail(Errno::EINVAL))?;
+        if rel.is_empty() || rel.split(|&b| b == b'/').any(|c| c == b".." || c == b".") {
+            return Err(fail(Errno::EINVAL));
+        }
+        let comps: Vec<&[u8]> = rel
+            .split(|&b| b == b'/')
+            .filter(|c| !c.is_empty())
+            .collect();
+        for n in 1..comps.len() {
+            match fs.mkdir(&comps[..n].join(&b'/'), 0o755, &Creds::ROOT) {
+                Ok(_) | Err(Errno::EEXIST) => {}
+                Err(e) => return Err(fail(e)),
+            }
+        }
+        let made = match d.rdev {
+            Some(rdev) => fs.make_char_device(rel, d.mode & 0o7777, rdev),
+            None => fs
+                .mknod(rel, NodeType::Fifo, d.mode & 0o7777, &Creds::ROOT)
+                .map(drop),
+        };
+        match made {
+            Ok(()) => {}
+            Err(Errno::EEXIST) => continue,
+            Err(e) => return Err(fail(e)),
+        }
+        fs.chmod(rel, d.mode & 0o7777, &Creds::ROOT).map_err(fail)?;
+        fs.chown(rel, Some(d.uid), Some(d.gid), &Creds::ROOT)
+            .map_err(fail)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
