@@ -85,7 +85,7 @@ fn config(
         }
         match kind {
             // cgroup, cgroup2: the Sentry's cgroup v2 view, read-only.
-            "tmpfs" | "proc" | "sysfs" | "cgroup" | "cgroup2" => {
+            "tmpfs" | "proc" | "sysfs" | "mqueue" | "cgroup" | "cgroup2" => {
                 mounts.push(sentry::sandbox::MountRequest {
                     target: m.destination.clone().into_bytes(),
                     fstype: kind.to_string(),
@@ -95,8 +95,6 @@ fn config(
             }
             // The Sentry's own /dev/pts stands for it.
             "devpts" if m.destination == "/dev/pts" => {}
-            // Not made: `oci::validate` said so (the Sentry has no POSIX message queues).
-            "mqueue" => {}
             // No counterpart yet.
             _ => tracing::warn!("mount of type {kind} onto {}: not made", m.destination),
         }

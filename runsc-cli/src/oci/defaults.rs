@@ -1,9 +1,7 @@
 //! `rvisor spec`: the starting `config.json`, the same shape `runc spec` writes — an
 //! interactive `sh` on a terminal, as root, with the three default capabilities, the standard
 //! pseudo-filesystem mounts, the masked and read-only `/proc` paths and private namespaces —
-//! so that `rvisor spec && rvisor run ID` works in a bundle with a `rootfs/`. runc's mqueue
-//! mount on /dev/mqueue is left out: the Sentry has no POSIX message queues (see
-//! [`super::validate()`]), and the default spec asks only for what rvisor does.
+//! so that `rvisor spec && rvisor run ID` works in a bundle with a `rootfs/`.
 
 use super::spec::{
     Capabilities, Linux, Mount, Namespace, NamespaceType, Process, Resources, Rlimit, Root, Spec,
@@ -93,6 +91,12 @@ pub fn default_spec() -> Spec {
                 &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
             ),
             mount(
+                "/dev/mqueue",
+                "mqueue",
+                "mqueue",
+                &["nosuid", "noexec", "nodev"],
+            ),
+            mount(
                 "/sys",
                 "sysfs",
                 "sysfs",
@@ -178,7 +182,17 @@ mod tests {
         assert_eq!(p.args, ["sh"]);
         assert_eq!(p.rlimits[0].kind, "RLIMIT_NOFILE");
         let dests: Vec<&str> = spec.mounts.iter().map(|m| m.destination.as_str()).collect();
-        assert_eq!(dests, ["/proc", "/dev", "/dev/pts", "/dev/shm", "/sys"]);
+        assert_eq!(
+            dests,
+            [
+                "/proc",
+                "/dev",
+                "/dev/pts",
+                "/dev/shm",
+                "/dev/mqueue",
+                "/sys"
+            ]
+        );
     }
 
     #[test]

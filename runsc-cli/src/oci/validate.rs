@@ -19,7 +19,6 @@
 //! | hooks | accepted (the create/start/delete commands run them) |
 //! | mount types bind, tmpfs, proc, sysfs, devpts | accepted |
 //! | mount types `cgroup`, `cgroup2` | accepted: the sandbox's cgroup v2 view (one group, the sandbox), always read-only, shown as `cgroup2`; a warning if the mount is not asked read-only |
-//! | mount type `mqueue` | warning: not mounted — the Sentry has no POSIX message queues (mq_open fails with ENOSYS) |
 //! | any other mount type (overlay, nfs, …) or an untyped non-bind mount | warning: that mount is skipped |
 //! | `shared`/`rshared` propagation (mount option or `rootfsPropagation`) | warning: mounts made inside the sandbox never reach the host |
 //! | `linux.seccomp` | warning: not applied — the Sentry serves every application syscall and its own host filter is the boundary |
@@ -44,7 +43,7 @@ use super::SpecError;
 /// Mount types rvisor mounts (bind mounts are recognised by [`super::Mount::is_bind`] whatever
 /// their type says).
 pub const SUPPORTED_MOUNT_TYPES: &[&str] = &[
-    "bind", "tmpfs", "proc", "sysfs", "devpts", "cgroup", "cgroup2",
+    "bind", "tmpfs", "proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2",
 ];
 
 /// Device nodes the Sentry's devfs provides itself; listing them in `linux.devices` is fine.
@@ -168,14 +167,6 @@ fn validate_mounts(spec: &Spec, w: &mut Vec<Warning>) -> Result<(), SpecError> {
                         ),
                     ))
                 }
-                Some("mqueue") => w.push(Warning::new(
-                    format!("{at}.type"),
-                    format!(
-                        "mqueue on {} is not mounted: the Sentry has no POSIX message queues \
-                         (mq_open fails with ENOSYS)",
-                        m.destination
-                    ),
-                )),
                 Some(t) if SUPPORTED_MOUNT_TYPES.contains(&t) => {}
                 Some(t) => w.push(Warning::new(
                     format!("{at}.type"),

@@ -10,6 +10,7 @@ mod host_write;
 pub mod inotify;
 pub mod lock;
 pub mod merged_dir;
+pub mod mqueue;
 pub mod overlay;
 pub mod perm;
 pub mod pidfd;

@@ -67,6 +67,8 @@ pub enum PseudoFs {
     Sys,
     /// The sandbox's cgroup v2 view (sysfs's `fs/cgroup`, mounted as `cgroup2`).
     Cgroup,
+    /// The POSIX message queues (`fs::mqueue`).
+    Mqueue,
 }
 
 /// A path inside one of the tmpfs mounts; reads as the path relative to the filesystem's
@@ -172,6 +174,7 @@ impl MountFs {
             MountFs::Pseudo(PseudoFs::Proc) => "proc",
             MountFs::Pseudo(PseudoFs::Sys) => "sysfs",
             MountFs::Pseudo(PseudoFs::Cgroup) => "cgroup2",
+            MountFs::Pseudo(PseudoFs::Mqueue) => "mqueue",
             MountFs::Devpts => "devpts",
         }
     }
@@ -196,6 +199,7 @@ impl MountFs {
             MountFs::Pseudo(PseudoFs::Proc) => 0x16,
             MountFs::Pseudo(PseudoFs::Sys) => 0x15,
             MountFs::Pseudo(PseudoFs::Cgroup) => 0x1a,
+            MountFs::Pseudo(PseudoFs::Mqueue) => 0x13,
             MountFs::Dev => 0x2,
             MountFs::Devpts => 0x18,
         }

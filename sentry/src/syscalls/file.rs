@@ -364,6 +364,13 @@ pub(super) fn open_path(
         }
         Place::Proc(rel) => {
             opened_at = [&rel.point[..], b"/", &rel].concat();
+            if rel.fs == vfs::PseudoFs::Mqueue {
+                if let Some(r) =
+                    crate::fs::mqueue::fs_open(&rel, flags, mode, &creds, super::mqueue::charge(t))
+                {
+                    return r.map(Resolution::Done);
+                }
+            }
             match procfs::lookup(t, &rel, follow)? {
                 Resolution::Escape { target, rest } => Ok(Resolution::Escape { target, rest }),
                 Resolution::Done(_)

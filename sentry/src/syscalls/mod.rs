@@ -13,6 +13,7 @@ mod memory;
 pub(crate) mod misc;
 mod mknod;
 mod mount;
+mod mqueue;
 pub use mount::{mask_at_boot, mount_at_boot, readonly_at_boot};
 mod names;
 mod openat2;
@@ -324,4 +325,10 @@ table! { t, nr, a;
     SYS_setpriority => misc::setpriority(t, a),
     SYS_getrusage => misc::getrusage(t, a),
     SYS_times => misc::times(t, a),
+    SYS_mq_open => mqueue::mq_open(t, a),
+    SYS_mq_unlink => mqueue::mq_unlink(t, a),
+    SYS_mq_timedsend => mqueue::mq_timedsend(t, a),
+    SYS_mq_timedreceive => mqueue::mq_timedreceive(t, a),
+    SYS_mq_notify => mqueue::mq_notify(t, a),
+    SYS_mq_getsetattr => mqueue::mq_getsetattr(t, a),
 }

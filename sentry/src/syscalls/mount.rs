@@ -115,6 +115,7 @@ pub fn mount(t: &mut Task, a: [u64; 6]) -> SysResult {
         b"tmpfs" => new_tmpfs(&t.kernel, &data)?,
         b"proc" => (MountFs::Pseudo(PseudoFs::Proc), String::new()),
         b"sysfs" => (MountFs::Pseudo(PseudoFs::Sys), String::new()),
+        b"mqueue" => (MountFs::Pseudo(PseudoFs::Mqueue), String::new()),
         _ => return Err(Errno::ENODEV),
     };
     let m = Mount::new(&target, fs, flags & vfs::MOUNT_FLAGS, &source, &options);
@@ -147,12 +148,17 @@ pub fn mount_at_boot(
         "proc" => (MountFs::Pseudo(PseudoFs::Proc), String::new()),
         "sysfs" => (MountFs::Pseudo(PseudoFs::Sys), String::new()),
         "cgroup" | "cgroup2" => (MountFs::Pseudo(PseudoFs::Cgroup), String::new()),
+        "mqueue" => (MountFs::Pseudo(PseudoFs::Mqueue), String::new()),
         _ => return Err(Errno::ENODEV),
     };
-    let flags = match fs {
+    let mut flags = match fs {
         MountFs::Pseudo(PseudoFs::Cgroup) => flags | MS_RDONLY,
         _ => flags,
     };
+    // As mount(2): relatime unless the caller chose how access times are kept.
+    if flags & (libc::MS_NOATIME | libc::MS_STRICTATIME) == 0 {
+        flags |= libc::MS_RELATIME;
+    }
     let m = Mount::new(
         &trim(target),
         fs,

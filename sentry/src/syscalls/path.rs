@@ -37,7 +37,9 @@ pub(super) fn proc_readonly(
 ) -> Result<Resolution<()>, Errno> {
     let found = match crate::fs::procfs::lookup(t, rel, false) {
         // sysfs refuses new names in a directory that exists with EPERM (procfs: ENOENT).
-        Err(Errno::ENOENT) if !must_exist && rel.fs == vfs::PseudoFs::Sys => {
+        Err(Errno::ENOENT)
+            if !must_exist && matches!(rel.fs, vfs::PseudoFs::Sys | vfs::PseudoFs::Mqueue) =>
+        {
             let parent = vfs::PseudoPath {
                 fs: rel.fs,
                 point: rel.point.clone(),
@@ -93,6 +95,9 @@ pub fn unlinkat(t: &mut Task, dirfd: u64, path: u64, flags: u64) -> SysResult {
             Place::Tmp(rel) if dir => rel.fs.rmdir(&rel, &c),
             Place::Tmp(rel) => rel.fs.unlink(&rel, &c),
             Place::Host(abs) => super::rootfs::remove(t, &abs, dir),
+            Place::Proc(rel) if rel.fs == vfs::PseudoFs::Mqueue && !dir => {
+                crate::fs::mqueue::fs_unlink(&rel, &c)
+            }
             Place::Proc(rel) => proc_readonly(t, &rel, true),
         })
         .map(|_| 0)
@@ -450,6 +455,7 @@ fn statfs_bytes(t: &Task, abs: &[u8]) -> [u8; 120] {
         MountFs::Pseudo(vfs::PseudoFs::Sys) => SYSFS_MAGIC,
         MountFs::Pseudo(vfs::PseudoFs::Proc) => PROC_SUPER_MAGIC,
         MountFs::Pseudo(vfs::PseudoFs::Cgroup) => CGROUP2_SUPER_MAGIC,
+        MountFs::Pseudo(vfs::PseudoFs::Mqueue) => crate::fs::mqueue::MQUEUE_MAGIC,
         MountFs::Devpts => DEVPTS_SUPER_MAGIC,
     };
     // ST_RDONLY, ST_NOSUID, ST_NODEV and ST_NOEXEC have the values of the MS_ flags.

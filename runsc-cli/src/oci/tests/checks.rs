@@ -13,9 +13,6 @@ fn validate_err(spec: &Spec) -> String {
     validate(spec).unwrap_err().to_string()
 }
 
-/// The warning every runc-style spec gives: its mqueue mount is not made.
-const MQUEUE: &str = "mounts[4].type";
-
 fn warning_fields(spec: &Spec) -> Vec<String> {
     check_spec(spec).unwrap();
     validate(spec)
@@ -50,7 +47,7 @@ fn oci_versions() {
         Err(SpecError::UnsupportedVersion(_))
     ));
     let s = runc_with(|v| v["ociVersion"] = "".into());
-    assert_eq!(warning_fields(&s), ["ociVersion", MQUEUE]);
+    assert_eq!(warning_fields(&s), ["ociVersion"]);
 }
 
 #[test]
@@ -263,19 +260,19 @@ fn unsupported_settings_are_errors() {
 fn ignored_settings_are_warnings() {
     use serde_json::json;
     let s = runc_with(|v| v["linux"]["namespaces"][1]["path"] = "/run/netns/a".into());
-    assert_eq!(warning_fields(&s), [MQUEUE]);
+    assert!(warning_fields(&s).is_empty());
     let s = runc_with(|v| {
         v["linux"]["namespaces"]
             .as_array_mut()
             .unwrap()
             .push(json!({"type": "user"}));
     });
-    assert_eq!(warning_fields(&s), [MQUEUE, "linux.namespaces[6].type"]);
+    assert_eq!(warning_fields(&s), ["linux.namespaces[6].type"]);
     let s = runc_with(|v| v["linux"]["namespaces"] = json!([{"type": "mount"}, {"type": "uts"}]));
     let w = validate(&s).unwrap();
-    assert_eq!(w.len(), 3);
-    assert!(w[1].message.starts_with("no pid namespace requested"));
-    assert!(w[2].message.starts_with("no ipc namespace requested"));
+    assert_eq!(w.len(), 2);
+    assert!(w[0].message.starts_with("no pid namespace requested"));
+    assert!(w[1].message.starts_with("no ipc namespace requested"));
     let s = runc_with(|v| {
         v["mounts"][1]["type"] = "nfs".into();
         v["mounts"][2]["type"] = serde_json::Value::Null;
@@ -286,12 +283,7 @@ fn ignored_settings_are_warnings() {
     });
     assert_eq!(
         warning_fields(&s),
-        [
-            "mounts[1].type",
-            "mounts[2].type",
-            MQUEUE,
-            "mounts[7].options"
-        ]
+        ["mounts[1].type", "mounts[2].type", "mounts[7].options"]
     );
     let s = runc_with(|v| {
         v["process"]["apparmorProfile"] = "p".into();
@@ -319,7 +311,6 @@ fn ignored_settings_are_warnings() {
             "process.apparmorProfile",
             "process.selinuxLabel",
             "process.ioPriority",
-            MQUEUE,
             "linux.timeOffsets",
             "linux.seccomp",
             "linux.mountLabel",
@@ -331,12 +322,12 @@ fn ignored_settings_are_warnings() {
         ]
     );
     assert_eq!(
-        w[10].to_string(),
+        w[9].to_string(),
         "linux.devices: made as nodes in the sandbox's /dev, but host devices are not \
          reachable: opening one the Sentry has no driver for gives ENXIO: /dev/fuse"
     );
     assert_eq!(
-        w[11].to_string(),
+        w[10].to_string(),
         "linux.devices: block devices and nodes outside /dev are not made: /dev/sda"
     );
     let mut s = s;
@@ -347,7 +338,6 @@ fn ignored_settings_are_warnings() {
             "process.apparmorProfile",
             "process.selinuxLabel",
             "process.ioPriority",
-            MQUEUE,
             "linux"
         ]
     );
@@ -360,9 +350,9 @@ fn cgroup_and_mqueue_mounts() {
     let s = runc_with(|v| v["mounts"][6]["options"] = json!(["nosuid", "noexec"]));
     let w = validate(&s).unwrap();
     let fields: Vec<&str> = w.iter().map(|w| w.field.as_str()).collect();
-    assert_eq!(fields, [MQUEUE, "mounts[6].options"]);
+    assert_eq!(fields, ["mounts[6].options"]);
     assert_eq!(
-        w[1].message,
+        w[0].message,
         "the cgroup mount on /sys/fs/cgroup is read-only: the sandbox's cgroup view cannot be \
          changed"
     );

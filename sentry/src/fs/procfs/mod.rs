@@ -230,6 +230,7 @@ pub fn lookup(t: &Task, p: &PseudoPath, follow: bool) -> Result<Resolution<Found
         PseudoFs::Proc => (node_at, &p.point[..]),
         PseudoFs::Sys => (crate::fs::sysfs::node_at, &p.point[..]),
         PseudoFs::Cgroup => (crate::fs::sysfs::cgroup_node_at, &p.point[..]),
+        PseudoFs::Mqueue => (crate::fs::mqueue::node_at, &p.point[..]),
     };
     let rel: &[u8] = p;
     let mut comps: Vec<&[u8]> = Vec::new();

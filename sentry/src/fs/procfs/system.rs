@@ -168,9 +168,11 @@ fn sys(t: &Task, rest: &[&[u8]]) -> Result<Found, Errno> {
         [b"fs"] => dir(&[
             (b"file-max", DT_REG),
             (b"file-nr", DT_REG),
+            (b"mqueue", DT_DIR),
             (b"nr_open", DT_REG),
             (b"pipe-max-size", DT_REG),
         ]),
+        [b"fs", b"mqueue", ..] => crate::fs::mqueue::sysctl(&rest[2..]),
         [b"fs", b"file-max"] => file("9223372036854775807\n"),
         [b"fs", b"file-nr"] => file("0\t0\t9223372036854775807\n"),
         [b"fs", b"nr_open"] => file("1048576\n"),
