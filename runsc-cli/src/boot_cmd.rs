@@ -116,6 +116,7 @@ fn config(
             caps: capabilities(p.capabilities.as_ref())?,
             rlimits: rlimits(&p.rlimits)?,
             no_new_privs: p.no_new_privileges,
+            oom_score_adj: p.oom_score_adj,
         },
         hostname,
         readonly_root: b.spec.root.as_ref().is_some_and(|r| r.readonly),
@@ -298,6 +299,13 @@ fn boot(
         tracing::warn!("{w}");
     }
     crate::jail::enter_namespaces(&network_namespace(&b))?;
+    // The host's OOM killer sees the sandbox as the spec's process (as runc sets it on the
+    // container's process); the gofer and the stubs inherit it.
+    if let Some(adj) = b.spec.process.as_ref().and_then(|p| p.oom_score_adj) {
+        if let Err(e) = std::fs::write("/proc/self/oom_score_adj", adj.to_string()) {
+            tracing::warn!("process.oomScoreAdj {adj} on the sandbox process: {e}");
+        }
+    }
     let binds = crate::binds::mount_binds(&b)?;
     // `--overlay none`: a writable root is written through, as runc writes it.
     let through = overlay_none && !b.spec.root.as_ref().is_some_and(|r| r.readonly);
@@ -513,6 +521,7 @@ fn answer(
                         })
                         .collect(),
                     no_new_privs: e.no_new_privs,
+                    oom_score_adj: None,
                 },
                 stdio,
             };

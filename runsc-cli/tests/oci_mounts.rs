@@ -128,3 +128,25 @@ fn the_specs_devices_are_made_in_dev() {
          No such file or directory\n"
     );
 }
+
+#[test]
+fn oom_score_adj_is_the_processes_and_the_sandboxs() {
+    common::become_subreaper();
+    let b = common::Bundle::new(
+        "oom",
+        &["sh", "-c", "cat /proc/self/oom_score_adj; echo 900 > /proc/self/oom_score_adj; cat /proc/1/oom_score_adj; sleep 1000"],
+    );
+    let cfg = b.dir.join("config.json");
+    let mut spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&cfg).unwrap()).unwrap();
+    spec["process"]["oomScoreAdj"] = 123.into();
+    std::fs::write(&cfg, spec.to_string()).unwrap();
+    let pid = b.create("oom");
+    let host = std::fs::read_to_string(format!("/proc/{pid}/oom_score_adj")).unwrap();
+    assert_eq!(host.trim(), "123", "the sandbox process on the host");
+    assert!(b.rv(&["start", "oom"]).status.success());
+    common::wait_for("the container's output", || b.out().lines().count() >= 2);
+    assert_eq!(b.out(), "123\n900\n");
+    assert!(b.rv(&["delete", "--force", "oom"]).status.success());
+    common::wait(pid);
+}

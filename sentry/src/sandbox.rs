@@ -200,6 +200,9 @@ pub struct User {
     pub rlimits: Vec<Rlimit>,
     /// It starts with no_new_privs set (`process.noNewPrivileges`).
     pub no_new_privs: bool,
+    /// Its /proc/PID/oom_score_adj (`process.oomScoreAdj`), set as a privileged runtime
+    /// sets it (also the floor an unprivileged write may not go below).
+    pub oom_score_adj: Option<i32>,
 }
 
 /// One resource limit, as setrlimit(2) takes it.
@@ -221,6 +224,7 @@ impl Default for User {
             caps: None,
             rlimits: Vec::new(),
             no_new_privs: false,
+            oom_score_adj: None,
         }
     }
 }
@@ -331,6 +335,10 @@ fn new_process(
     state.creds = creds.clone();
     state.rlimits = rlimits;
     state.no_new_privs = user.no_new_privs;
+    if let Some(adj) = user.oom_score_adj {
+        state.oom_score_adj = adj.clamp(-1000, 1000);
+        state.oom_score_adj_min = state.oom_score_adj;
+    }
     fds.set_limit(rlimits[libc::RLIMIT_NOFILE as usize].0);
     let tg = Arc::new(ThreadGroup {
         tgid: pid,

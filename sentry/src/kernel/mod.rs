@@ -39,6 +39,8 @@ impl TgState {
             pdeathsig: 0,
             dumpable: true,
             no_new_privs: false,
+            oom_score_adj: 0,
+            oom_score_adj_min: 0,
             child_subreaper: false,
             exit_signal: libc::SIGCHLD,
             stopped: false,
@@ -92,6 +94,11 @@ pub struct TgState {
     pub pdeathsig: i32,
     pub dumpable: bool,
     pub no_new_privs: bool,
+    /// /proc/PID/oom_score_adj, -1000..=1000 (inherited by children, kept across execve).
+    pub oom_score_adj: i32,
+    /// The lowest value a writer without CAP_SYS_RESOURCE may set: the last one a writer
+    /// with it set (inherited too), as Linux's oom_score_adj_min.
+    pub oom_score_adj_min: i32,
     pub child_subreaper: bool,
     /// Signal sent to the parent on exit (SIGCHLD, or another for clone children, 0: none).
     pub exit_signal: i32,

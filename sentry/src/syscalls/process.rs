@@ -120,6 +120,8 @@ fn do_clone(
                 st.rlimits = ps.rlimits;
                 st.dumpable = ps.dumpable;
                 st.no_new_privs = ps.no_new_privs;
+                st.oom_score_adj = ps.oom_score_adj;
+                st.oom_score_adj_min = ps.oom_score_adj_min;
                 st.exit_signal = (flags & 0xff) as i32;
                 st.creds = t.creds.clone();
                 st.ctty = ps.ctty.clone();

@@ -36,6 +36,8 @@ pub enum Node {
     LiveDir(Lister),
     /// A file's contents.
     File(Vec<u8>),
+    /// A file's contents, and what a write to it does (a tunable: oom_score_adj).
+    Tunable(Vec<u8>, Setter),
     /// A symlink (its text: absolute, or relative to its directory).
     Link(Vec<u8>),
     /// A descriptor of a process (`fd/N`): what readlink shows and the open file.
@@ -44,6 +46,10 @@ pub enum Node {
 
 /// Lists a directory's entries.
 pub type Lister = Box<dyn Fn() -> Vec<(Vec<u8>, u8)> + Send + Sync>;
+
+/// Takes what is written to a tunable file (by whom: `Task` of the writer is not needed,
+/// the node was made for the opener).
+pub type Setter = Arc<dyn Fn(&[u8]) -> Result<(), Errno> + Send + Sync>;
 
 /// A node with its attributes.
 pub struct Found {
@@ -71,7 +77,7 @@ impl Found {
         let (kind, nlink, size) = match &self.node {
             Node::Dir(e) => (libc::S_IFDIR, 2 + e.len() as u64, 0),
             Node::LiveDir(_) => (libc::S_IFDIR, 2, 0),
-            Node::File(_) => (libc::S_IFREG, 1, 0),
+            Node::File(_) | Node::Tunable(..) => (libc::S_IFREG, 1, 0),
             Node::Link(t) | Node::Fd(t, _) => (libc::S_IFLNK, 1, t.len() as i64),
         };
         let now = std::time::SystemTime::now()
@@ -274,7 +280,7 @@ pub fn lookup(t: &Task, p: &PseudoPath, follow: bool) -> Result<Resolution<Found
                 });
             }
             Node::Fd(..) if !last => return Err(Errno::ENOTDIR),
-            Node::File(_) if !last => return Err(Errno::ENOTDIR),
+            Node::File(_) | Node::Tunable(..) if !last => return Err(Errno::ENOTDIR),
             _ if last => return Ok(Resolution::Done(f)),
             // A directory to look the next name up in (/proc/PID/fd is its owner's alone).
             _ if !creds.searches_all() => {
@@ -295,6 +301,9 @@ pub fn lookup(t: &Task, p: &PseudoPath, follow: bool) -> Result<Resolution<Found
 pub struct ProcFile {
     data: Vec<u8>,
     stat: Stat,
+    /// What a write does; None: the file takes writes as written (if writable) and keeps
+    /// nothing.
+    set: Option<Setter>,
 }
 
 impl FileOps for ProcFile {
@@ -305,11 +314,10 @@ impl FileOps for ProcFile {
         Ok(n)
     }
     fn write(&self, data: &[u8], _off: Option<u64>) -> Result<usize, Errno> {
-        // Writable tunables (oom_score_adj) accept a value and keep the default.
-        if self.stat.mode & 0o200 != 0 {
-            Ok(data.len())
-        } else {
-            Err(Errno::EINVAL)
+        match &self.set {
+            Some(set) => set(data).map(|()| data.len()),
+            None if self.stat.mode & 0o200 != 0 => Ok(data.len()),
+            None => Err(Errno::EINVAL),
         }
     }
     fn seekable(&self) -> bool {
@@ -412,7 +420,21 @@ pub fn open(f: Found, flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
             if flags & libc::O_DIRECTORY as u32 != 0 {
                 return Err(Errno::ENOTDIR);
             }
-            Ok(Arc::new(ProcFile { data, stat }))
+            Ok(Arc::new(ProcFile {
+                data,
+                stat,
+                set: None,
+            }))
+        }
+        Node::Tunable(data, set) => {
+            if flags & libc::O_DIRECTORY as u32 != 0 {
+                return Err(Errno::ENOTDIR);
+            }
+            Ok(Arc::new(ProcFile {
+                data,
+                stat,
+                set: Some(set),
+            }))
         }
     }
 }

@@ -84,6 +84,52 @@ fn parse(s: &[u8]) -> Result<i32, Errno> {
         .ok_or(Errno::ENOENT)
 }
 
+/// oom_score_adj (-1000..=1000), or the older oom_adj (-17..=15, scaled), of the process:
+/// what it is, and a write sets it. Without CAP_SYS_RESOURCE (the opener's), oom_score_adj
+/// may not go below the last value set with it (Linux's oom_score_adj_min), oom_adj not
+/// below the value now.
+fn oom_adjust(t: &Task, v: &ProcessView, legacy: bool) -> Result<Found, Errno> {
+    let adj = v.tg.lock().oom_score_adj;
+    let shown = match (legacy, adj) {
+        (false, a) => a,
+        (true, 1000) => 15,
+        (true, a) => a * 17 / 1000,
+    };
+    let may_lower = t.creds.has_cap(crate::kernel::creds::CAP_SYS_RESOURCE);
+    let tg = Arc::downgrade(&v.tg);
+    let set: super::Setter = Arc::new(move |data: &[u8]| {
+        let n: i32 = std::str::from_utf8(data)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .ok_or(Errno::EINVAL)?;
+        let new = match (legacy, n) {
+            (false, n) if (-1000..=1000).contains(&n) => n,
+            (true, 15) => 1000,
+            (true, -17) => -1000,
+            (true, n) if (-17..15).contains(&n) => n * 1000 / 17,
+            _ => return Err(Errno::EINVAL),
+        };
+        let tg = tg.upgrade().ok_or(Errno::ESRCH)?;
+        let mut st = tg.lock();
+        // The old file compares with the value itself; the new one with the floor.
+        let floor = if legacy {
+            st.oom_score_adj
+        } else {
+            st.oom_score_adj_min
+        };
+        if new < floor && !may_lower {
+            return Err(Errno::EACCES);
+        }
+        st.oom_score_adj = new;
+        if may_lower && !legacy {
+            st.oom_score_adj_min = new;
+        }
+        Ok(())
+    });
+    let shown = format!("{shown}\n").into_bytes();
+    Ok(Found::new(Node::Tunable(shown, set), 0, 0o644))
+}
+
 fn threads(v: &ProcessView) -> Vec<i32> {
     v.tg.lock().threads.keys().copied().collect()
 }
@@ -198,7 +244,8 @@ fn leaf_file(t: &Task, v: &ProcessView, id: i32, name: &[u8]) -> Result<Found, E
         b"limits" => file(limits(v)),
         b"cgroup" => file("0::/\n"),
         b"oom_score" => file("0\n"),
-        b"oom_score_adj" | b"oom_adj" => Ok(Found::new(Node::File(b"0\n".to_vec()), 0, 0o644)),
+        b"oom_score_adj" => oom_adjust(t, v, false),
+        b"oom_adj" => oom_adjust(t, v, true),
         _ => Err(Errno::ENOENT),
     }
 }
