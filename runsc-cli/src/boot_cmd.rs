@@ -149,8 +149,8 @@ fn config(
     })
 }
 
-/// The spec's device nodes the sandbox makes in its /dev: character devices and named
-/// pipes under /dev/ (validation warns about the others, which are skipped).
+/// The spec's device nodes the sandbox makes in its /dev: devices and named pipes under
+/// /dev/ (validation warns about the others, which are skipped).
 fn devices(b: &oci::Bundle) -> Vec<sentry::sandbox::DeviceNode> {
     let Some(l) = &b.spec.linux else {
         return Vec::new();
@@ -160,13 +160,14 @@ fn devices(b: &oci::Bundle) -> Vec<sentry::sandbox::DeviceNode> {
         .filter(|d| d.path.starts_with("/dev/") && !oci::SENTRY_DEVICES.contains(&d.path.as_str()))
         .filter_map(|d| {
             let rdev = match d.kind.as_str() {
-                "c" | "u" => Some(libc::makedev(d.major as u32, d.minor as u32)),
+                "c" | "u" | "b" => Some(libc::makedev(d.major as u32, d.minor as u32)),
                 "p" => None,
                 _ => return None,
             };
             Some(sentry::sandbox::DeviceNode {
                 path: d.path.clone().into_bytes(),
                 rdev,
+                block: d.kind == "b",
                 mode: d.file_mode.unwrap_or(0o666),
                 uid: d.uid.unwrap_or(0),
                 gid: d.gid.unwrap_or(0),

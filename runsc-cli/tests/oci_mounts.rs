@@ -97,11 +97,11 @@ fn overlay_none_writes_a_writable_root_through_to_the_bundle() {
 
 #[test]
 fn the_specs_devices_are_made_in_dev() {
-    let script = "for d in /dev/fuse /dev/net/tun /dev/myfifo /dev/mynull; do \
+    let script = "for d in /dev/fuse /dev/net/tun /dev/myfifo /dev/mynull /dev/sda; do \
                   stat -c '%n %F %t:%T %a %u:%g' $d; done; \
                   echo hi > /dev/mynull && echo null-ok; \
                   cat /dev/net/tun 2>&1 | sed 's/.*: //'; cat /dev/fuse 2>&1 | sed 's/.*: //'; \
-                  ls /dev/sda 2>&1 | sed 's/.*: //'";
+                  cat /dev/sda 2>&1 | sed 's/.*: //'";
     let b = common::Bundle::new("devices", &["sh", "-c", script]);
     let cfg = b.dir.join("config.json");
     let mut spec: serde_json::Value =
@@ -122,10 +122,11 @@ fn the_specs_devices_are_made_in_dev() {
          /dev/net/tun character special file a:c8 666 0:0\n\
          /dev/myfifo fifo 0:0 640 0:0\n\
          /dev/mynull character special file 1:3 666 0:0\n\
+         /dev/sda block special file 8:0 666 0:0\n\
          null-ok\n\
          No such device or address\n\
          Permission denied\n\
-         No such file or directory\n"
+         No such device or address\n"
     );
 }
 

@@ -77,8 +77,10 @@ pub struct BindPoint {
 pub struct DeviceNode {
     /// Its path, under /dev/.
     pub path: Vec<u8>,
-    /// A character device (`Some(rdev)`) or a named pipe (None).
+    /// A device (`Some(rdev)`) or a named pipe (None).
     pub rdev: Option<u64>,
+    /// A block device rather than a character one.
+    pub block: bool,
     /// Permission bits.
     pub mode: u32,
     pub uid: u32,

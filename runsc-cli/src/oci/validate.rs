@@ -26,7 +26,7 @@
 //! | `intelRdt`, `ioPriority`, `scheduler`, `execCPUAffinity` | warning: ignored |
 //! | `personality` domain `LINUX32` | error: 32-bit execution is not supported; other domains/flags: warning, ignored |
 //! | `sysctl` outside `kernel.*`, `fs.mqueue.*`, `net.*` | error, as runc (not namespaced: would change the host) |
-//! | `linux.devices` other than the Sentry's own (null, zero, full, random, urandom, tty, console, ptmx) | warning: character devices and fifos under /dev are made as nodes (opening a device the Sentry has no driver for gives ENXIO); block devices and other paths are skipped |
+//! | `linux.devices` other than the Sentry's own (null, zero, full, random, urandom, tty, console, ptmx) | warning: devices and fifos under /dev are made as nodes (opening a device the Sentry has no driver for, and any block device, gives ENXIO); other paths are skipped |
 //! | empty `ociVersion` | warning |
 //! | `process.rlimits`, `noNewPrivileges`, capabilities | applied to pid 1 and to exec'd processes |
 //! | `maskedPaths`, `readonlyPaths` | applied in the Sentry's mount table before pid 1 runs, after the spec's mounts, as runc makes them (absent paths skipped) |
@@ -292,7 +292,7 @@ fn validate_linux(l: &Linux, w: &mut Vec<Warning>) -> Result<(), SpecError> {
         .devices
         .iter()
         .filter(|d| !SENTRY_DEVICES.contains(&d.path.as_str()))
-        .filter(|d| d.kind != "b" && d.path.starts_with("/dev/"))
+        .filter(|d| d.path.starts_with("/dev/"))
         .map(|d| d.path.as_str())
         .collect();
     if !extra.is_empty() {
@@ -308,16 +308,13 @@ fn validate_linux(l: &Linux, w: &mut Vec<Warning>) -> Result<(), SpecError> {
     let skipped: Vec<&str> = l
         .devices
         .iter()
-        .filter(|d| d.kind == "b" || !d.path.starts_with("/dev/"))
+        .filter(|d| !d.path.starts_with("/dev/"))
         .map(|d| d.path.as_str())
         .collect();
     if !skipped.is_empty() {
         w.push(Warning::new(
             "linux.devices",
-            format!(
-                "block devices and nodes outside /dev are not made: {}",
-                skipped.join(", ")
-            ),
+            format!("nodes outside /dev are not made: {}", skipped.join(", ")),
         ));
     }
     Ok(())

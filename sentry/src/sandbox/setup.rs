@@ -181,7 +181,7 @@ pub(super) fn make_devices(
             }
         }
         let made = match d.rdev {
-            Some(rdev) => fs.make_char_device(rel, d.mode & 0o7777, rdev),
+            Some(rdev) => fs.make_device(rel, d.mode & 0o7777, rdev, d.block),
             None => fs
                 .mknod(rel, NodeType::Fifo, d.mode & 0o7777, &Creds::ROOT)
                 .map(drop),

@@ -70,9 +70,11 @@ impl Tmpfs {
         let data = match &inode.kind {
             Kind::File(d) => d,
             Kind::Dir(_) => return Err(Errno::EISDIR),
-            Kind::Symlink(_) | Kind::Socket(_) | Kind::Fifo(_) | Kind::CharDev(_) => {
-                return Err(Errno::EINVAL)
-            }
+            Kind::Symlink(_)
+            | Kind::Socket(_)
+            | Kind::Fifo(_)
+            | Kind::CharDev(_)
+            | Kind::BlockDev(_) => return Err(Errno::EINVAL),
         };
         perm::permission(creds, &inode.attr(), perm::MAY_WRITE)?;
         if len > self.shared.max_file_size {

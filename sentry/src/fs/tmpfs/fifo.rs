@@ -83,16 +83,20 @@ impl Tmpfs {
 
     /// Makes the character device `path` (kernel-internal: filling /dev), owned by root.
     pub fn make_char_device(&self, path: &[u8], perm: u32, rdev: u64) -> Result<(), Errno> {
+        self.make_device(path, perm, rdev, false)
+    }
+
+    /// Makes the character (or, `block`, block) device `path` (kernel-internal: filling
+    /// /dev), owned by root.
+    pub fn make_device(&self, path: &[u8], perm: u32, rdev: u64, block: bool) -> Result<(), Errno> {
         let dev = self.dev;
+        let (ty, kind) = if block {
+            (libc::S_IFBLK, Kind::BlockDev(rdev))
+        } else {
+            (libc::S_IFCHR, Kind::CharDev(rdev))
+        };
         match self.create_leaf(path, &Creds::ROOT, perm, |ino, gid, perm| {
-            Ok(Inode::new_node(
-                ino,
-                dev,
-                libc::S_IFCHR | perm,
-                0,
-                gid,
-                Kind::CharDev(rdev),
-            ))
+            Ok(Inode::new_node(ino, dev, ty | perm, 0, gid, kind))
         })? {
             Resolution::Done(()) => Ok(()),
             Resolution::Escape { .. } => Err(Errno::EXDEV),

@@ -357,6 +357,9 @@ pub(super) enum Kind {
     Fifo(crate::fs::pipe::named::NamedPipe),
     /// A character device of the Sentry's (`fs::dev`, devpts): its `st_rdev`.
     CharDev(u64),
+    /// A block device node (a container's `linux.devices`): its `st_rdev`. The Sentry has
+    /// no block devices: opening one gives ENXIO.
+    BlockDev(u64),
 }
 
 /// A tmpfs inode. It lives as long as a directory entry or an open file refers to it.
@@ -475,6 +478,7 @@ impl Inode {
             Kind::Socket(_) => libc::DT_SOCK,
             Kind::Fifo(_) => libc::DT_FIFO,
             Kind::CharDev(_) => libc::DT_CHR,
+            Kind::BlockDev(_) => libc::DT_BLK,
         }
     }
 
@@ -533,7 +537,7 @@ impl Inode {
                     0
                 },
             ),
-            Kind::Socket(_) | Kind::Fifo(_) | Kind::CharDev(_) => (0, 0),
+            Kind::Socket(_) | Kind::Fifo(_) | Kind::CharDev(_) | Kind::BlockDev(_) => (0, 0),
         };
         let m = *lock(&self.meta);
         Stat {
@@ -544,7 +548,7 @@ impl Inode {
             uid: m.uid,
             gid: m.gid,
             rdev: match self.kind {
-                Kind::CharDev(r) => r,
+                Kind::CharDev(r) | Kind::BlockDev(r) => r,
                 _ => 0,
             },
             size,

@@ -145,6 +145,7 @@ impl Tmpfs {
             Kind::CharDev(rdev) => crate::fs::dev::Device::by_rdev(*rdev)
                 .map(|d| Resolution::Done(d.open()))
                 .ok_or(Errno::ENXIO),
+            Kind::BlockDev(_) => Err(Errno::ENXIO),
             Kind::Fifo(_) => {
                 // Opening a FIFO may wait for the other side: not with the tree locked.
                 drop(_r);
