@@ -402,27 +402,12 @@ impl Task {
                 }
             }
         }
+        // The children are given away before the exit is published: a parent that reaps us
+        // (and a subreaper waiting for our orphans) must find them already adopted.
         let (parent, children) = {
             let mut st = self.tg.lock();
-            st.exit_status = Some(status);
             (st.parent.clone(), std::mem::take(&mut st.children))
         };
-        // Children learn of their parent's death (PR_SET_PDEATHSIG).
-        for c in &children {
-            let sig = c.lock().pdeathsig;
-            if sig != 0 {
-                signal::send(
-                    c,
-                    None,
-                    SigInfo {
-                        signo: sig,
-                        code: 0,
-                        pid: self.tg.tgid,
-                        ..Default::default()
-                    },
-                );
-            }
-        }
         // Orphans go to the nearest living subreaper ancestor, else to init.
         let mut reaper = parent.clone();
         while let Some(r) = reaper.clone() {
@@ -450,10 +435,28 @@ impl Task {
                     ids.set_ppid(init.tgid);
                 }
             }
-            init.lock().children.extend(children);
+            init.lock().children.extend(children.iter().cloned());
             let _g = init.lock();
             init.child_cv.notify_all();
         }
+        // Children learn of their parent's death (PR_SET_PDEATHSIG), once adopted, as Linux
+        // signals them.
+        for c in &children {
+            let sig = c.lock().pdeathsig;
+            if sig != 0 {
+                signal::send(
+                    c,
+                    None,
+                    SigInfo {
+                        signo: sig,
+                        code: 0,
+                        pid: self.tg.tgid,
+                        ..Default::default()
+                    },
+                );
+            }
+        }
+        self.tg.lock().exit_status = Some(status);
         let exit_signal = self.tg.lock().exit_signal;
         match parent {
             Some(p) if exit_signal == 0 => {
