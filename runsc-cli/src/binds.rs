@@ -106,6 +106,41 @@ fn mount(src: Option<&[u8]>, target: &[u8], flags: libc::c_ulong) -> anyhow::Res
     Ok(())
 }
 
+/// The root column of the host's mountinfo for the mount last made at `at`: the bind's
+/// source, as a path in its own filesystem.
+fn host_root_of(at: &std::path::Path) -> Option<Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    let info = std::fs::read("/proc/self/mountinfo").ok()?;
+    // mountinfo escapes space, tab, newline and backslash as \ooo.
+    let unescape = |f: &[u8]| -> Vec<u8> {
+        let mut out = Vec::with_capacity(f.len());
+        let mut i = 0;
+        while i < f.len() {
+            let oct = f
+                .get(i + 1..i + 4)
+                .filter(|d| f[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
+            match oct {
+                Some(d) => {
+                    out.push(
+                        d.iter()
+                            .fold(0u8, |v, c| v.wrapping_mul(8).wrapping_add(c - b'0')),
+                    );
+                    i += 4;
+                }
+                None => {
+                    out.push(f[i]);
+                    i += 1;
+                }
+            }
+        }
+        out
+    };
+    info.split(|&c| c == b'\n').rev().find_map(|l| {
+        let f: Vec<&[u8]> = l.split(|&c| c == b' ').collect();
+        (f.len() > 4 && unescape(f[4]) == at.as_os_str().as_bytes()).then(|| unescape(f[3]))
+    })
+}
+
 /// Makes the bind mounts of `b`'s spec onto its rootfs; returns where they are. The caller
 /// is in a mount namespace of its own whose mounts are private ([`crate::jail`]).
 pub fn mount_binds(b: &oci::Bundle) -> anyhow::Result<Vec<sentry::sandbox::BindPoint>> {
@@ -160,10 +195,13 @@ pub fn mount_binds(b: &oci::Bundle) -> anyhow::Result<Vec<sentry::sandbox::BindP
             Some(p) if !p.is_empty() => p.to_vec(),
             _ => point,
         };
+        let real_root = std::fs::canonicalize(&b.rootfs).unwrap_or_else(|_| b.rootfs.clone());
+        let shown_root = host_root_of(&real_root.join(m.destination.trim_start_matches('/')));
         points.push(sentry::sandbox::BindPoint {
             point,
             readonly,
             flags: extra,
+            shown_root,
         });
     }
     Ok(points)

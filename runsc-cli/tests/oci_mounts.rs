@@ -151,3 +151,55 @@ fn oom_score_adj_is_the_processes_and_the_sandboxs() {
     assert!(b.rv(&["delete", "--force", "oom"]).status.success());
     common::wait(pid);
 }
+
+/// The root column of the mountinfo line of `point`.
+fn mountinfo_root(text: &str, point: &str) -> Option<String> {
+    text.lines().rev().find_map(|l| {
+        let f: Vec<&str> = l.split(' ').collect();
+        (f.len() > 4 && f[4] == point).then(|| f[3].to_string())
+    })
+}
+
+#[test]
+fn a_bind_mount_shows_its_source_as_root_as_runc_does() {
+    let b = common::Bundle::new("bindroot", &["cat", "/proc/self/mountinfo"]);
+    let vol = b.dir.join("volume");
+    std::fs::create_dir_all(&vol).unwrap();
+    let cfg = b.dir.join("config.json");
+    let mut spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&cfg).unwrap()).unwrap();
+    spec["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "destination": "/mnt/vol", "type": "bind", "source": vol, "options": ["rbind", "ro"]
+        }));
+    std::fs::write(&cfg, spec.to_string()).unwrap();
+    let runc = ["/usr/sbin/runc", "/usr/bin/runc"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("runc is installed");
+    let o = Command::new(runc)
+        .arg("--root")
+        .arg(b.dir.join("runc-state"))
+        .args(["run", "--bundle"])
+        .arg(&b.dir)
+        .arg("bindroot-runc")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "runc: {}", common::text(&o));
+    let want = mountinfo_root(&String::from_utf8_lossy(&o.stdout), "/mnt/vol");
+    assert!(
+        want.as_deref().is_some_and(|r| r.ends_with("/volume")),
+        "{want:?}"
+    );
+    let o = b.rv(&[
+        "run",
+        "--bundle",
+        b.dir.to_str().unwrap(),
+        "bindroot-rvisor",
+    ]);
+    assert!(o.status.success(), "rvisor: {}", common::text(&o));
+    let got = mountinfo_root(&String::from_utf8_lossy(&o.stdout), "/mnt/vol");
+    assert_eq!(got, want);
+}

@@ -69,6 +69,8 @@ pub struct BindPoint {
     pub readonly: bool,
     /// MS_NOSUID, MS_NODEV, MS_NOEXEC.
     pub flags: u64,
+    /// Its root as the host's mountinfo shows it (the source's path in its filesystem).
+    pub shown_root: Option<Vec<u8>>,
 }
 
 /// A device node of the spec (`linux.devices`), made in the sandbox's /dev: opening one
@@ -497,6 +499,7 @@ impl Sandbox {
                     "",
                 );
                 m.root = b.point.clone();
+                m.shown_root = b.shown_root.clone();
                 t.push(m);
                 Ok(())
             });

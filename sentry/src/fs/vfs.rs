@@ -226,6 +226,9 @@ pub struct Mount {
     pub source: Vec<u8>,
     /// Filesystem options /proc/mounts shows after rw/ro (e.g. "size=1024k,mode=755").
     pub options: String,
+    /// What mountinfo shows as the mount's root when not `root` (a host bind mount: the
+    /// source's path in its own filesystem, as the host shows it).
+    pub shown_root: Option<Vec<u8>>,
 }
 
 /// The per-mount flags a mount keeps.
@@ -260,6 +263,7 @@ impl Mount {
             flags,
             source: source.to_vec(),
             options: options.to_string(),
+            shown_root: None,
         }
     }
 

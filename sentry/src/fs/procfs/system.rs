@@ -297,9 +297,10 @@ pub fn mounts(m: &Mounts) -> String {
 pub fn mountinfo(m: &Mounts) -> String {
     let mut s = String::new();
     for x in m.list() {
-        let root = match x.fs {
-            MountFs::Root => x.root.clone(),
-            _ => [b"/", &x.root[..]].concat(),
+        let root = match (&x.shown_root, &x.fs) {
+            (Some(r), _) => r.clone(),
+            (None, MountFs::Root) => x.root.clone(),
+            (None, _) => [b"/", &x.root[..]].concat(),
         };
         let ro = if x.flags & libc::MS_RDONLY != 0 {
             "ro"
