@@ -58,11 +58,8 @@ fn names(dir: String) -> Vec<String> {
 #[test]
 fn the_sandbox_processes_are_confined_and_die_with_it() {
     become_subreaper();
-    let b = Bundle::new("confined", &["sh", "-c", "echo started; sleep 1000"]);
-    let pid = b.create("confined");
-    let st = b.rv(&["start", "confined"]);
-    assert!(st.status.success(), "start: {}", common::text(&st));
-    wait_for("the container to start", || b.out().contains("started"));
+    let b = Bundle::new("confined", &["sh", "-c", "echo ready; sleep 1000"]);
+    let pid = b.start_ready("confined");
     let me = std::process::id().to_string();
     let sp = pid.to_string();
 
@@ -134,16 +131,14 @@ fn the_sandbox_processes_are_confined_and_die_with_it() {
 fn a_network_namespace_named_by_path_is_joined() {
     become_subreaper();
     let b = Bundle::new("netns", &["sh", "-c", "echo started; sleep 1000"]);
-    let cfg = b.dir.join("config.json");
-    let mut spec: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&cfg).unwrap()).unwrap();
     let mine = format!("/proc/{}/ns/net", std::process::id());
-    for n in spec["linux"]["namespaces"].as_array_mut().unwrap() {
-        if n["type"] == "network" {
-            n["path"] = mine.clone().into();
+    b.edit_spec(|spec| {
+        for n in spec["linux"]["namespaces"].as_array_mut().unwrap() {
+            if n["type"] == "network" {
+                n["path"] = mine.clone().into();
+            }
         }
-    }
-    std::fs::write(&cfg, spec.to_string()).unwrap();
+    });
     let pid = b.create("netns");
     let me = std::process::id().to_string();
     let sp = pid.to_string();
@@ -153,23 +148,19 @@ fn a_network_namespace_named_by_path_is_joined() {
         "the named network namespace"
     );
     assert_ne!(ns(&sp, "uts"), ns(&me, "uts"));
-    let d = b.rv(&["delete", "--force", "netns"]);
-    assert!(d.status.success(), "delete: {}", common::text(&d));
-    let _ = wait(pid);
+    b.delete_and_wait("netns", pid);
 }
 
 #[test]
 fn without_a_network_namespace_the_runtimes_is_kept() {
     become_subreaper();
     let b = Bundle::new("hostnet", &["sh", "-c", "echo started; sleep 1000"]);
-    let cfg = b.dir.join("config.json");
-    let mut spec: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&cfg).unwrap()).unwrap();
-    spec["linux"]["namespaces"]
-        .as_array_mut()
-        .unwrap()
-        .retain(|n| n["type"] != "network");
-    std::fs::write(&cfg, spec.to_string()).unwrap();
+    b.edit_spec(|spec| {
+        spec["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|n| n["type"] != "network")
+    });
     let pid = b.create("hostnet");
     let (me, sp) = (std::process::id().to_string(), pid.to_string());
     assert_eq!(
@@ -178,7 +169,5 @@ fn without_a_network_namespace_the_runtimes_is_kept() {
         "the runtime's network namespace"
     );
     assert_ne!(ns(&sp, "ipc"), ns(&me, "ipc"));
-    let d = b.rv(&["delete", "--force", "hostnet"]);
-    assert!(d.status.success(), "delete: {}", common::text(&d));
-    let _ = wait(pid);
+    b.delete_and_wait("hostnet", pid);
 }

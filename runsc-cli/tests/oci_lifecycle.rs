@@ -170,9 +170,7 @@ fn exec_runs_processes_in_the_sandbox() {
         "exec",
         &["sh", "-c", "echo ready; while :; do sleep 0.05; done"],
     );
-    let pid = b.create("e1");
-    assert!(b.rv(&["start", "e1"]).status.success());
-    wait_for("ready", || b.out().contains("ready"));
+    let pid = b.start_ready("e1");
     let o = b.rv(&[
         "exec",
         "e1",
@@ -279,16 +277,15 @@ fn hooks_run_on_the_host_with_the_state() {
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let mut spec: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(b.dir.join("config.json")).unwrap()).unwrap();
     let hook = |name: &str| serde_json::json!([{"path": script, "args": ["hook.sh", name]}]);
-    spec["hooks"] = serde_json::json!({
-        "prestart": hook("prestart"),
-        "createRuntime": hook("createRuntime"),
-        "poststart": hook("poststart"),
-        "poststop": hook("poststop"),
+    b.edit_spec(|spec| {
+        spec["hooks"] = serde_json::json!({
+            "prestart": hook("prestart"),
+            "createRuntime": hook("createRuntime"),
+            "poststart": hook("poststart"),
+            "poststop": hook("poststop"),
+        })
     });
-    std::fs::write(b.dir.join("config.json"), spec.to_string()).unwrap();
     let pid = b.create("h1");
     let text = std::fs::read_to_string(&log).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -422,10 +419,7 @@ fn terminals_through_the_console_socket() {
         "tty",
         &["sh", "-c", "tty; stty size; read line; echo got $line"],
     );
-    let mut spec: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(b.dir.join("config.json")).unwrap()).unwrap();
-    spec["process"]["terminal"] = true.into();
-    std::fs::write(b.dir.join("config.json"), spec.to_string()).unwrap();
+    b.edit_spec(|spec| spec["process"]["terminal"] = true.into());
     // As runc: a detached process with a terminal needs a console socket.
     let o = b.rv(&["create", "--bundle", b.dir.to_str().unwrap(), "t0"]);
     assert!(!o.status.success(), "{}", text(&o));
@@ -479,9 +473,7 @@ fn exec_with_a_terminal() {
         "exec-tty",
         &["sh", "-c", "echo ready; while :; do sleep 0.05; done"],
     );
-    let pid = b.create("x1");
-    assert!(b.rv(&["start", "x1"]).status.success());
-    wait_for("ready", || b.out().contains("ready"));
+    let pid = b.start_ready("x1");
     // The process file the shim writes for `docker exec -it`.
     let proc_file = b.dir.join("process.json");
     std::fs::write(
@@ -548,14 +540,14 @@ fn cgroup_limits_stats_update_and_pause() {
         "cgroup",
         &["sh", "-c", "echo ready; while :; do sleep 0.05; done"],
     );
-    let mut spec: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(b.dir.join("config.json")).unwrap()).unwrap();
-    spec["linux"]["resources"] = serde_json::json!({"memory": {"limit": 67_108_864, "swappiness": 7, "disableOOMKiller": true}, "pids": {"limit": 100}});
-    spec["linux"]["cgroupsPath"] = format!("/rvisor-test/{}", std::process::id()).into();
-    std::fs::write(b.dir.join("config.json"), spec.to_string()).unwrap();
-    let pid = b.create("g1");
-    assert!(b.rv(&["start", "g1"]).status.success());
-    wait_for("ready", || b.out().contains("ready"));
+    b.edit_spec(|spec| {
+        spec["linux"]["resources"] = serde_json::json!({
+            "memory": {"limit": 67_108_864, "swappiness": 7, "disableOOMKiller": true},
+            "pids": {"limit": 100}
+        });
+        spec["linux"]["cgroupsPath"] = format!("/rvisor-test/{}", std::process::id()).into();
+    });
+    let pid = b.start_ready("g1");
     let stats = |b: &Bundle| -> serde_json::Value {
         let o = b.rv(&["events", "--stats", "g1"]);
         assert!(o.status.success(), "{}", text(&o));

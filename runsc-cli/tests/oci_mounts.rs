@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::process::Command;
-
 /// (source, point, type) of each line of /proc/self/mounts naming one of `points`.
 fn table(mounts: &str, points: &[String]) -> Vec<(String, String, String)> {
     mounts
@@ -21,33 +19,17 @@ fn table(mounts: &str, points: &[String]) -> Vec<(String, String, String)> {
 #[test]
 fn the_mount_table_lists_the_specs_mounts_as_runc_does() {
     let b = common::Bundle::new("mounts", &["cat", "/proc/self/mounts"]);
-    let spec: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(b.dir.join("config.json")).unwrap()).unwrap();
-    let points: Vec<String> = spec["mounts"]
+    let points: Vec<String> = b.spec()["mounts"]
         .as_array()
         .unwrap()
         .iter()
         .map(|m| m["destination"].as_str().unwrap().to_string())
         .collect();
     assert!(points.len() >= 4, "{points:?}");
-    let runc = ["/usr/sbin/runc", "/usr/bin/runc"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .expect("runc is installed");
-    let o = Command::new(runc)
-        .arg("--root")
-        .arg(b.dir.join("runc-state"))
-        .args(["run", "--bundle"])
-        .arg(&b.dir)
-        .arg("mounts-runc")
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "runc: {}", common::text(&o));
+    let o = b.runc_run("mounts-runc");
     let want = table(&String::from_utf8_lossy(&o.stdout), &points);
     assert_eq!(want.len(), points.len(), "runc's table: {want:?}");
-    let o = b.rv(&["run", "--bundle", b.dir.to_str().unwrap(), "mounts-rvisor"]);
-    assert!(o.status.success(), "rvisor: {}", common::text(&o));
-    let got = table(&String::from_utf8_lossy(&o.stdout), &points);
+    let got = table(&b.run_ok("mounts-rvisor"), &points);
     assert_eq!(got, want);
 }
 
@@ -57,11 +39,7 @@ fn overlay_none_writes_a_writable_root_through_to_the_bundle() {
         "overlay",
         &["sh", "-c", "echo kept > /written; cat /written"],
     );
-    let cfg = b.dir.join("config.json");
-    let mut spec: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&cfg).unwrap()).unwrap();
-    spec["root"]["readonly"] = false.into();
-    std::fs::write(&cfg, spec.to_string()).unwrap();
+    b.edit_spec(|spec| spec["root"]["readonly"] = false.into());
     let file = b.dir.join("rootfs/written");
     let bundle = b.dir.to_str().unwrap();
     // The default: the container sees its write, the rootfs does not change.
@@ -83,8 +61,7 @@ fn overlay_none_writes_a_writable_root_through_to_the_bundle() {
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "kept\n");
     // A read-only root stays read-only.
     std::fs::remove_file(&file).unwrap();
-    spec["root"]["readonly"] = true.into();
-    std::fs::write(&cfg, spec.to_string()).unwrap();
+    b.edit_spec(|spec| spec["root"]["readonly"] = true.into());
     let o = b.rv(&["--overlay", "none", "run", "--bundle", bundle, "readonly"]);
     assert!(!o.status.success(), "{}", common::text(&o));
     assert!(
@@ -103,21 +80,15 @@ fn the_specs_devices_are_made_in_dev() {
                   cat /dev/net/tun 2>&1 | sed 's/.*: //'; cat /dev/fuse 2>&1 | sed 's/.*: //'; \
                   cat /dev/sda 2>&1 | sed 's/.*: //'";
     let b = common::Bundle::new("devices", &["sh", "-c", script]);
-    let cfg = b.dir.join("config.json");
-    let mut spec: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&cfg).unwrap()).unwrap();
-    spec["linux"]["devices"] = serde_json::json!([
+    b.edit_spec(|spec| spec["linux"]["devices"] = serde_json::json!([
         {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 0o620, "uid": 1, "gid": 2},
         {"path": "/dev/net/tun", "type": "c", "major": 10, "minor": 200, "fileMode": 0o666},
         {"path": "/dev/myfifo", "type": "p", "fileMode": 0o640},
         {"path": "/dev/mynull", "type": "c", "major": 1, "minor": 3, "fileMode": 0o666},
         {"path": "/dev/sda", "type": "b", "major": 8, "minor": 0}
-    ]);
-    std::fs::write(&cfg, spec.to_string()).unwrap();
-    let o = b.rv(&["run", "--bundle", b.dir.to_str().unwrap(), "devices"]);
-    assert!(o.status.success(), "{}", common::text(&o));
+    ]));
     assert_eq!(
-        String::from_utf8_lossy(&o.stdout),
+        b.run_ok("devices"),
         "/dev/fuse character special file a:e5 620 1:2\n\
          /dev/net/tun character special file a:c8 666 0:0\n\
          /dev/myfifo fifo 0:0 640 0:0\n\
@@ -137,19 +108,14 @@ fn oom_score_adj_is_the_processes_and_the_sandboxs() {
         "oom",
         &["sh", "-c", "cat /proc/self/oom_score_adj; echo 900 > /proc/self/oom_score_adj; cat /proc/1/oom_score_adj; sleep 1000"],
     );
-    let cfg = b.dir.join("config.json");
-    let mut spec: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&cfg).unwrap()).unwrap();
-    spec["process"]["oomScoreAdj"] = 123.into();
-    std::fs::write(&cfg, spec.to_string()).unwrap();
+    b.edit_spec(|spec| spec["process"]["oomScoreAdj"] = 123.into());
     let pid = b.create("oom");
     let host = std::fs::read_to_string(format!("/proc/{pid}/oom_score_adj")).unwrap();
     assert_eq!(host.trim(), "123", "the sandbox process on the host");
     assert!(b.rv(&["start", "oom"]).status.success());
     common::wait_for("the container's output", || b.out().lines().count() >= 2);
     assert_eq!(b.out(), "123\n900\n");
-    assert!(b.rv(&["delete", "--force", "oom"]).status.success());
-    common::wait(pid);
+    b.delete_and_wait("oom", pid);
 }
 
 /// The root column of the mountinfo line of `point`.
@@ -165,41 +131,20 @@ fn a_bind_mount_shows_its_source_as_root_as_runc_does() {
     let b = common::Bundle::new("bindroot", &["cat", "/proc/self/mountinfo"]);
     let vol = b.dir.join("volume");
     std::fs::create_dir_all(&vol).unwrap();
-    let cfg = b.dir.join("config.json");
-    let mut spec: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&cfg).unwrap()).unwrap();
-    spec["mounts"]
-        .as_array_mut()
-        .unwrap()
-        .push(serde_json::json!({
-            "destination": "/mnt/vol", "type": "bind", "source": vol, "options": ["rbind", "ro"]
-        }));
-    std::fs::write(&cfg, spec.to_string()).unwrap();
-    let runc = ["/usr/sbin/runc", "/usr/bin/runc"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .expect("runc is installed");
-    let o = Command::new(runc)
-        .arg("--root")
-        .arg(b.dir.join("runc-state"))
-        .args(["run", "--bundle"])
-        .arg(&b.dir)
-        .arg("bindroot-runc")
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "runc: {}", common::text(&o));
+    b.edit_spec(|spec| {
+        spec["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({
+                "destination": "/mnt/vol", "type": "bind", "source": vol, "options": ["rbind", "ro"]
+            }))
+    });
+    let o = b.runc_run("bindroot-runc");
     let want = mountinfo_root(&String::from_utf8_lossy(&o.stdout), "/mnt/vol");
     assert!(
         want.as_deref().is_some_and(|r| r.ends_with("/volume")),
         "{want:?}"
     );
-    let o = b.rv(&[
-        "run",
-        "--bundle",
-        b.dir.to_str().unwrap(),
-        "bindroot-rvisor",
-    ]);
-    assert!(o.status.success(), "rvisor: {}", common::text(&o));
-    let got = mountinfo_root(&String::from_utf8_lossy(&o.stdout), "/mnt/vol");
+    let got = mountinfo_root(&b.run_ok("bindroot-rvisor"), "/mnt/vol");
     assert_eq!(got, want);
 }

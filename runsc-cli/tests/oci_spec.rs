@@ -4,18 +4,17 @@
 //! and `process.noNewPrivileges` (pid 1 and exec'd processes, setuid execution included),
 //! cgroup and mqueue mounts; and `rvisor update`'s single-value flags on the sandbox's cgroup.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-fn rvisor() -> &'static str {
-    env!("CARGO_BIN_EXE_rvisor")
-}
+use common::{become_subreaper, text, Bundle};
 
 /// Where the fixtures live.
 fn base() -> PathBuf {
@@ -69,145 +68,26 @@ fn probe() -> &'static Path {
     })
 }
 
-/// A bundle: a busybox root with the probe installed setuid-root as /bin/probe, and the
-/// config.json of `rvisor spec` running `sh -c SCRIPT`, changed by `edit`.
-struct Bundle {
-    dir: PathBuf,
-    state: PathBuf,
-}
-
-impl Bundle {
-    fn new(name: &str, script: &str, edit: impl FnOnce(&mut Value)) -> Bundle {
-        let dir = base().join(format!("{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let root = dir.join("rootfs");
-        for d in ["bin", "tmp", "etc", "proc", "dev", "sys", "opt"] {
-            std::fs::create_dir_all(root.join(d)).unwrap();
-        }
-        std::fs::copy("/bin/busybox", root.join("bin/busybox")).expect("busybox-static");
-        let list = Command::new("/bin/busybox").arg("--list").output().unwrap();
-        for applet in String::from_utf8_lossy(&list.stdout).lines() {
-            if applet != "busybox" {
-                let _ = symlink("busybox", root.join("bin").join(applet));
-            }
-        }
-        std::fs::copy(probe(), root.join("bin/probe")).unwrap();
-        std::fs::set_permissions(
-            root.join("bin/probe"),
-            std::fs::Permissions::from_mode(0o4755),
-        )
-        .unwrap();
-        std::fs::write(
-            root.join("etc/passwd"),
-            "root:x:0:0:root:/:/bin/sh\nu:x:1000:1000::/:/bin/sh\n",
-        )
-        .unwrap();
-        let st = Command::new(rvisor())
-            .args(["spec", "--bundle"])
-            .arg(&dir)
-            .status()
-            .unwrap();
-        assert!(st.success(), "rvisor spec");
-        let mut spec: Value =
-            serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
-        spec["process"]["terminal"] = false.into();
-        spec["process"]["args"] = json!(["sh", "-c", script]);
-        edit(&mut spec);
-        std::fs::write(dir.join("config.json"), spec.to_string()).unwrap();
-        let state = dir.join("state");
-        Bundle { dir, state }
-    }
-
-    fn rootfs(&self) -> PathBuf {
-        self.dir.join("rootfs")
-    }
-
-    /// Runs `rvisor --root STATE --log LOG --log-format json ARGS`.
-    fn rv(&self, args: &[&str]) -> Output {
-        Command::new(rvisor())
-            .arg("--root")
-            .arg(&self.state)
-            .arg("--log")
-            .arg(self.dir.join("log.json"))
-            .args(["--log-format", "json"])
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-
-    /// `rvisor run`: the container's output, once it exited 0.
-    fn run(&self, id: &str) -> String {
-        let o = self.rv(&["run", "--bundle", self.dir.to_str().unwrap(), id]);
-        assert!(o.status.success(), "run: {}", text(&o));
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    }
-
-    /// `create` then `start`, with the container's output going to a file; returns the
-    /// sandbox's pid.
-    fn start(&self, id: &str) -> i32 {
-        let out = std::fs::File::create(self.dir.join("out")).unwrap();
-        let st = Command::new(rvisor())
-            .arg("--root")
-            .arg(&self.state)
-            .args(["create", "--bundle"])
-            .arg(&self.dir)
-            .arg("--pid-file")
-            .arg(self.dir.join("init.pid"))
-            .arg(id)
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .status()
-            .unwrap();
-        assert!(st.success(), "create: {}", self.out());
-        let o = self.rv(&["start", id]);
-        assert!(o.status.success(), "start: {}", text(&o));
-        wait_for("ready", || self.out().contains("ready"));
-        std::fs::read_to_string(self.dir.join("init.pid"))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap()
-    }
-
-    fn out(&self) -> String {
-        std::fs::read_to_string(self.dir.join("out")).unwrap_or_default()
-    }
-
-    /// The messages logged at `level`.
-    fn logged(&self, level: &str) -> Vec<String> {
-        let log = std::fs::read_to_string(self.dir.join("log.json")).unwrap_or_default();
-        log.lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|v| v["level"] == level)
-            .map(|v| v["msg"].as_str().unwrap_or_default().to_string())
-            .collect()
-    }
-
-    /// Ends a container `start` made.
-    fn delete(&self, id: &str, pid: i32) {
-        let o = self.rv(&["delete", "--force", id]);
-        assert!(o.status.success(), "delete: {}", text(&o));
-        wait(pid);
-    }
-}
-
-impl Drop for Bundle {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
+/// A bundle ([`common::Bundle`]): a busybox root with the probe installed setuid-root as
+/// /bin/probe and a user `u` (1000), and the config.json of `rvisor spec` running
+/// `sh -c SCRIPT`, changed by `edit`.
+fn bundle(name: &str, script: &str, edit: impl FnOnce(&mut Value)) -> Bundle {
+    let b = Bundle::new(&format!("spec-{name}"), &["sh", "-c", script]);
+    let root = b.rootfs();
+    std::fs::create_dir_all(root.join("opt")).unwrap();
+    std::fs::copy(probe(), root.join("bin/probe")).unwrap();
+    std::fs::set_permissions(
+        root.join("bin/probe"),
+        std::fs::Permissions::from_mode(0o4755),
     )
+    .unwrap();
+    std::fs::write(
+        root.join("etc/passwd"),
+        "root:x:0:0:root:/:/bin/sh\nu:x:1000:1000::/:/bin/sh\n",
+    )
+    .unwrap();
+    b.edit_spec(edit);
+    b
 }
 
 /// `key=value` lines of a script's output.
@@ -216,28 +96,6 @@ fn values(out: &str) -> BTreeMap<String, String> {
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
-}
-
-/// This test process adopts orphans (as containerd's shim does), so that it can wait for
-/// the sandbox process `create` left behind.
-fn become_subreaper() {
-    // SAFETY: prctl with integer arguments.
-    assert_eq!(unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1) }, 0);
-}
-
-fn wait(pid: i32) {
-    let mut status = 0;
-    // SAFETY: waitpid with a valid status pointer.
-    let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-    assert_eq!(r, pid, "waitpid: {}", std::io::Error::last_os_error());
-}
-
-fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
-    let until = Instant::now() + Duration::from_secs(30);
-    while !f() {
-        assert!(Instant::now() < until, "waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 const EROFS: &str = "Read-only file system";
@@ -257,7 +115,7 @@ fn masked_paths_hide_files_and_directories() {
         echo secret_mount=$(grep -c ' /etc/secret tmpfs ' /proc/self/mounts)
         echo kcore=$(ls /proc/kcore 2>&1 >/dev/null | grep -c 'No such file')
     "#;
-    let b = Bundle::new("masked", script, |s| {
+    let b = bundle("masked", script, |s| {
         s["root"]["readonly"] = false.into();
         s["linux"]["maskedPaths"] = json!([
             "/etc/secret",
@@ -276,7 +134,7 @@ fn masked_paths_hide_files_and_directories() {
     std::fs::write(root.join("etc/visible"), "shown\n").unwrap();
     std::fs::create_dir_all(root.join("opt/private")).unwrap();
     std::fs::write(root.join("opt/private/key"), "k\n").unwrap();
-    let out = b.run("m1");
+    let out = b.run_ok("m1");
     let v = values(&out);
     let want = [
         ("secret", "0"),
@@ -312,7 +170,7 @@ fn masked_paths_hide_files_and_directories() {
         ("/bin/probe", "/bin/probe", "Permission denied"),
         ("/bin", "/bin/probe", "No such file or directory"),
     ] {
-        let b = Bundle::new("masked-exe", "", |s| {
+        let b = bundle("masked-exe", "", |s| {
             s["process"]["args"] = json!([exe]);
             s["linux"]["maskedPaths"] = json!([masked]);
         });
@@ -338,7 +196,7 @@ fn readonly_paths_refuse_changes_with_erofs() {
         echo tmp=$(echo z > /etc/ro-dir-sibling && cat /etc/ro-dir-sibling)
         grep -E ' /etc/ro-file | /etc/ro-dir | /proc/sys ' /proc/self/mounts | sed 's/^/mount=/'
     "#;
-    let b = Bundle::new("readonly", script, |s| {
+    let b = bundle("readonly", script, |s| {
         s["root"]["readonly"] = false.into();
         s["linux"]["readonlyPaths"] =
             json!(["/etc/ro-file", "/etc/ro-dir", "/proc/sys", "/no/such"]);
@@ -347,7 +205,7 @@ fn readonly_paths_refuse_changes_with_erofs() {
     std::fs::write(root.join("etc/ro-file"), "original\n").unwrap();
     std::fs::create_dir_all(root.join("etc/ro-dir")).unwrap();
     std::fs::write(root.join("etc/ro-dir/f"), "kept\n").unwrap();
-    let out = b.run("r1");
+    let out = b.run_ok("r1");
     let v = values(&out);
     let want = [
         ("rofile", "original".to_string()),
@@ -411,8 +269,8 @@ fn rlimits_and_no_new_privileges_apply_to_pid_1() {
             ]);
         }
     };
-    let b = Bundle::new("rlimits", script, spec(true));
-    let out = b.run("l1");
+    let b = bundle("rlimits", script, spec(true));
+    let out = b.run_ok("l1");
     let lines: Vec<Vec<&str>> = out
         .lines()
         .map(|l| l.split_whitespace().collect())
@@ -443,8 +301,8 @@ fn rlimits_and_no_new_privileges_apply_to_pid_1() {
     );
 
     // Without noNewPrivileges, the same program does.
-    let b = Bundle::new("rlimits-nnp0", script, spec(false));
-    let out = b.run("l2");
+    let b = bundle("rlimits-nnp0", script, spec(false));
+    let out = b.run_ok("l2");
     assert!(out.contains("NoNewPrivs:\t0\n"), "{out}");
     assert!(
         out.contains("probe: euid=0 nnp=0 nofile=512/2048\n"),
@@ -452,7 +310,7 @@ fn rlimits_and_no_new_privileges_apply_to_pid_1() {
     );
 
     // A limit setrlimit(2) would refuse stops the container before it runs.
-    let b = Bundle::new("rlimits-bad", "echo ran", |s| {
+    let b = bundle("rlimits-bad", "echo ran", |s| {
         s["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 1, "hard": 4_194_304}]);
     });
     let o = b.rv(&["run", "--bundle", b.dir.to_str().unwrap(), "l3"]);
@@ -468,12 +326,12 @@ fn rlimits_and_no_new_privileges_apply_to_pid_1() {
 #[test]
 fn exec_gets_the_process_settings() {
     become_subreaper();
-    let b = Bundle::new("exec", "echo ready; while :; do sleep 0.05; done", |s| {
+    let b = bundle("exec", "echo ready; while :; do sleep 0.05; done", |s| {
         s["process"]["user"] = json!({"uid": 1000, "gid": 1000});
         s["process"]["noNewPrivileges"] = false.into();
         s["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 300, "hard": 600}]);
     });
-    let pid = b.start("x1");
+    let pid = b.start_ready("x1");
     let probe = |args: &[&str]| {
         let o = b.rv(args);
         assert!(o.status.success(), "{args:?}: {}", text(&o));
@@ -525,7 +383,7 @@ fn exec_gets_the_process_settings() {
         probe(&["exec", "x1", "sh", "-c", "grep NoNewPrivs /proc/1/status"]),
         "NoNewPrivs:\t0\n"
     );
-    b.delete("x1", pid);
+    b.delete_and_wait("x1", pid);
 }
 
 #[test]
@@ -539,7 +397,7 @@ fn cgroup_mounts_are_a_read_only_cgroup2_view_and_mqueue_is_mounted() {
         echo write=$(sh -c 'echo 1 > /sys/fs/cgroup/cgroup.procs' 2>&1)
         echo mqueue=$(ls -A /dev/mqueue | wc -l)
     "#;
-    let b = Bundle::new("cgroup-view", script, |s| {
+    let b = bundle("cgroup-view", script, |s| {
         let mounts = s["mounts"].as_array_mut().unwrap();
         mounts.push(
             json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
@@ -550,7 +408,7 @@ fn cgroup_mounts_are_a_read_only_cgroup2_view_and_mqueue_is_mounted() {
                            "options": ["nosuid", "noexec", "nodev", "relatime"]}),
         );
     });
-    let out = b.run("c1");
+    let out = b.run_ok("c1");
     let mounts: Vec<&str> = out
         .lines()
         .filter_map(|l| l.strip_prefix("mount="))
@@ -607,11 +465,11 @@ fn cgroup_file(v1: &str, v2: &str, path: &str) -> String {
 fn update_takes_runc_single_value_flags() {
     become_subreaper();
     let path = format!("/rvisor-test-ocispec/{}", std::process::id());
-    let b = Bundle::new("update", "echo ready; while :; do sleep 0.05; done", |s| {
+    let b = bundle("update", "echo ready; while :; do sleep 0.05; done", |s| {
         s["linux"]["resources"] = json!({"memory": {"limit": 67_108_864}, "pids": {"limit": 100}});
         s["linux"]["cgroupsPath"] = path.clone().into();
     });
-    let pid = b.start("u1");
+    let pid = b.start_ready("u1");
     let stats = || -> Value {
         let o = b.rv(&["events", "--stats", "u1"]);
         assert!(o.status.success(), "{}", text(&o));
@@ -687,7 +545,7 @@ fn update_takes_runc_single_value_flags() {
         assert!(errors.contains(want), "{args:?}: {errors}");
     }
     assert_eq!(stats()["data"]["memory"]["usage"]["limit"], 32 << 20);
-    b.delete("u1", pid);
+    b.delete_and_wait("u1", pid);
     for ctl in ["pids", "memory", "cpu", "cpuacct", "cpuset", "freezer", ""] {
         let _ = std::fs::remove_dir(format!("/sys/fs/cgroup/{ctl}/rvisor-test-ocispec"));
     }

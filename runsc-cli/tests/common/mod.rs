@@ -101,12 +101,75 @@ impl Bundle {
     }
 
     pub fn last_logged_error(&self) -> String {
+        self.logged("error").pop().unwrap_or_default()
+    }
+
+    /// The messages `--log` holds at `level`, oldest first.
+    pub fn logged(&self, level: &str) -> Vec<String> {
         let log = std::fs::read_to_string(self.dir.join("log.json")).unwrap_or_default();
         log.lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .rfind(|v| v["level"] == "error")
+            .filter(|v| v["level"] == level)
             .map(|v| v["msg"].as_str().unwrap_or_default().to_string())
-            .unwrap_or_default()
+            .collect()
+    }
+
+    pub fn rootfs(&self) -> PathBuf {
+        self.dir.join("rootfs")
+    }
+
+    /// The bundle's config.json.
+    pub fn spec(&self) -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(self.dir.join("config.json")).unwrap()).unwrap()
+    }
+
+    /// Changes the bundle's config.json with `f`.
+    pub fn edit_spec(&self, f: impl FnOnce(&mut serde_json::Value)) {
+        let mut spec = self.spec();
+        f(&mut spec);
+        std::fs::write(self.dir.join("config.json"), spec.to_string()).unwrap();
+    }
+
+    /// `rvisor run`: the container's output, once it exited 0.
+    pub fn run_ok(&self, id: &str) -> String {
+        let o = self.rv(&["run", "--bundle", self.dir.to_str().unwrap(), id]);
+        assert!(o.status.success(), "run: {}", text(&o));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// `create` and `start`, then waits until the container has printed "ready"; returns
+    /// the sandbox's pid.
+    pub fn start_ready(&self, id: &str) -> i32 {
+        let pid = self.create(id);
+        let o = self.rv(&["start", id]);
+        assert!(o.status.success(), "start: {}", text(&o));
+        wait_for("ready", || self.out().contains("ready"));
+        pid
+    }
+
+    /// `delete --force`, then waits for the sandbox process `pid` (a child by adoption).
+    pub fn delete_and_wait(&self, id: &str, pid: i32) {
+        let o = self.rv(&["delete", "--force", id]);
+        assert!(o.status.success(), "delete: {}", text(&o));
+        wait(pid);
+    }
+
+    /// The same bundle run by runc (with a state root of its own), to compare with.
+    pub fn runc_run(&self, id: &str) -> Output {
+        let runc = ["/usr/sbin/runc", "/usr/bin/runc"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .expect("runc is installed");
+        let o = Command::new(runc)
+            .arg("--root")
+            .arg(self.dir.join("runc-state"))
+            .args(["run", "--bundle"])
+            .arg(&self.dir)
+            .arg(id)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "runc: {}", text(&o));
+        o
     }
 }
 
