@@ -12,7 +12,7 @@ use crate::kernel::{
 };
 
 mod setup;
-use setup::{arrange_mounts, hide_paths, make_devices, masked_program, rlimits_with};
+use setup::{arrange_mounts, dev_tmpfs, hide_paths, make_devices, masked_program, rlimits_with};
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -505,16 +505,7 @@ impl Sandbox {
             });
         }
         if cfg.ptmx_link {
-            let devfs = kernel
-                .mounts
-                .snapshot()
-                .list()
-                .iter()
-                .find_map(|m| match &m.fs {
-                    crate::fs::vfs::MountFs::Tmpfs(fs) if m.point == b"/dev" => Some(fs.clone()),
-                    _ => None,
-                });
-            if let Some(fs) = devfs {
+            if let Some(fs) = dev_tmpfs(&kernel.mounts) {
                 let _ = crate::fs::dev::ptmx_link(&fs);
             }
         }

@@ -434,11 +434,7 @@ impl Mounts {
         let Some((m, _)) = self.find(&prefix) else {
             return (Place::Host(raw.to_vec()), b"/".to_vec());
         };
-        let depth = m
-            .point
-            .split(|&b| b == b'/')
-            .filter(|c| !c.is_empty())
-            .count();
+        let depth = components(&m.point).len();
         let mut rest = comps[depth.min(comps.len())..].join(&b'/');
         if raw.last() == Some(&b'/') && !rest.is_empty() {
             rest.push(b'/');
@@ -449,12 +445,6 @@ impl Mounts {
     /// The directories of the filesystem mounted at `point` (showing its `root`) that other
     /// mounts cover, as components from the filesystem's root.
     fn covered_below(&self, point: &[u8], root: &[u8]) -> Vec<Vec<Vec<u8>>> {
-        let comps = |p: &[u8]| -> Vec<Vec<u8>> {
-            p.split(|&b| b == b'/')
-                .filter(|c| !c.is_empty() && *c != b".")
-                .map(<[u8]>::to_vec)
-                .collect()
-        };
         self.list()
             .iter()
             .filter_map(|m| {
@@ -463,7 +453,7 @@ impl Mounts {
                 } else {
                     m.point.strip_prefix(point)?.strip_prefix(b"/")
                 }?;
-                (!below.is_empty()).then(|| [comps(root), comps(below)].concat())
+                (!below.is_empty()).then(|| [components(root), components(below)].concat())
             })
             .collect()
     }
@@ -520,6 +510,14 @@ impl Mounts {
     }
 }
 
+/// The components of `p` (slashes and `.` dropped).
+fn components(p: &[u8]) -> Vec<Vec<u8>> {
+    p.split(|&b| b == b'/')
+        .filter(|c| !c.is_empty() && *c != b".")
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
 /// The mount a tmpfs walk goes through, for the walk to hand back what must cross mount
 /// points: set by [`Mounts::resolve`] on its thread while its operation runs on a tmpfs
 /// place (saved and restored, so nested resolutions keep their own), read by the tmpfs
@@ -548,11 +546,7 @@ impl WalkView {
         let view = WalkView {
             covered,
             point: point.to_vec(),
-            root: root
-                .split(|&b| b == b'/')
-                .filter(|c| !c.is_empty() && *c != b".")
-                .map(<[u8]>::to_vec)
-                .collect(),
+            root: components(root),
         };
         ViewGuard(VIEW.with(|v| v.replace(Some(view))))
     }

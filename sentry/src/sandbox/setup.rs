@@ -144,6 +144,16 @@ pub(super) fn arrange_mounts(ns: &crate::fs::vfs::MountNs, order: &[SpecMount]) 
     });
 }
 
+/// The tmpfs on /dev (the sandbox's own, populated by `fs::dev`), if /dev is one.
+pub(super) fn dev_tmpfs(
+    ns: &crate::fs::vfs::MountNs,
+) -> Option<std::sync::Arc<crate::fs::tmpfs::Tmpfs>> {
+    ns.snapshot().list().iter().rev().find_map(|m| match &m.fs {
+        crate::fs::vfs::MountFs::Tmpfs(fs) if m.point == b"/dev" => Some(fs.clone()),
+        _ => None,
+    })
+}
+
 /// Makes the spec's device nodes in the sandbox's /dev (a tmpfs of the Sentry's), with
 /// their directories, modes and owners. One that exists already (the Sentry's own
 /// /dev/null...) is left as it is.
@@ -155,11 +165,9 @@ pub(super) fn make_devices(
     if devices.is_empty() {
         return Ok(());
     }
-    let devfs = ns.snapshot().list().iter().rev().find_map(|m| match &m.fs {
-        crate::fs::vfs::MountFs::Tmpfs(fs) if m.point == b"/dev" => Some(fs.clone()),
-        _ => None,
-    });
-    let Some(fs) = devfs else { return Ok(()) };
+    let Some(fs) = dev_tmpfs(ns) else {
+        return Ok(());
+    };
     for d in devices {
         let fail = |e: Errno| SandboxError::Path {
             what: "making the device",

@@ -58,10 +58,7 @@ pub fn mount(t: &mut Task, a: [u64; 6]) -> SysResult {
     if flags & MS_MGC_MSK == MS_MGC_VAL {
         flags &= !MS_MGC_MSK;
     }
-    // Access times default to relatime unless the call names another way.
-    if flags & (libc::MS_NOATIME | libc::MS_STRICTATIME) == 0 {
-        flags |= libc::MS_RELATIME;
-    }
+    let flags = default_atime(flags);
     let target = t.read_path(target_ptr)?;
     let target = trim(&real_path(t, &target, true)?);
     let target_st = stat_of(t, libc::AT_FDCWD as u64, &target, true)?;
@@ -125,6 +122,15 @@ pub fn mount(t: &mut Task, a: [u64; 6]) -> SysResult {
     })
 }
 
+/// Access times default to relatime unless the flags name another way, as mount(2) has it.
+fn default_atime(flags: u64) -> u64 {
+    if flags & (libc::MS_NOATIME | libc::MS_STRICTATIME) == 0 {
+        flags | libc::MS_RELATIME
+    } else {
+        flags
+    }
+}
+
 /// A mount made before the first process runs (from a container's spec): a new tmpfs,
 /// proc or sysfs at `target` (absolute), with mount(2)'s flags and data; or, for "cgroup"
 /// and "cgroup2", the sandbox's cgroup v2 view (sysfs's `fs/cgroup`, the one cgroup the
@@ -151,14 +157,10 @@ pub fn mount_at_boot(
         "mqueue" => (MountFs::Pseudo(PseudoFs::Mqueue), String::new()),
         _ => return Err(Errno::ENODEV),
     };
-    let mut flags = match fs {
+    let flags = default_atime(match fs {
         MountFs::Pseudo(PseudoFs::Cgroup) => flags | MS_RDONLY,
         _ => flags,
-    };
-    // As mount(2): relatime unless the caller chose how access times are kept.
-    if flags & (libc::MS_NOATIME | libc::MS_STRICTATIME) == 0 {
-        flags |= libc::MS_RELATIME;
-    }
+    });
     let m = Mount::new(
         &trim(target),
         fs,
