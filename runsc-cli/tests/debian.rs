@@ -2,8 +2,12 @@
 //! cached) under `rvisor do --rootfs`: every case must print the same and exit the same as
 //! natively, in a chroot of the same root with its own /proc and /tmp.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output};
+
+use common::debian_root;
 
 /// Shell commands run by Debian's /bin/sh in both places.
 const CASES: &[&str] = &[
@@ -105,35 +109,6 @@ const CASES: &[&str] = &[
      open(\"/proc/self/status\").readline().strip(), os.getpid() == int(os.readlink(\"/proc/self\")), \
      len(open(\"/proc/self/maps\").read()) > 0, sorted(f for f in os.listdir(\"/proc/self/fd\") if int(f) < 3))'",
 ];
-
-/// The cached root: made with debootstrap on first use.
-fn debian_root() -> PathBuf {
-    let dir = std::env::var_os("RVISOR_DEBIAN_ROOT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/cache/rvisor/bookworm-minbase-python3"));
-    let done = dir.join(".rvisor-complete");
-    if done.exists() {
-        return dir;
-    }
-    let tmp = dir.with_extension("partial");
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(tmp.parent().unwrap()).unwrap();
-    let st = Command::new("debootstrap")
-        .args(["--variant=minbase", "--include=python3", "bookworm"])
-        .arg(&tmp)
-        .arg("http://deb.debian.org/debian")
-        .output()
-        .expect("debootstrap is installed (apt-get install debootstrap)");
-    assert!(
-        st.status.success(),
-        "debootstrap failed: {}",
-        String::from_utf8_lossy(&st.stderr)
-    );
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::rename(&tmp, &dir).unwrap();
-    std::fs::write(&done, b"").unwrap();
-    dir
-}
 
 const ENV: &[(&str, &str)] = &[
     (

@@ -205,3 +205,33 @@ pub fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// The cached Debian root the Debian and Docker tests use (`debootstrap --variant=minbase
+/// --include=python3`, made on first use; RVISOR_DEBIAN_ROOT names another place).
+pub fn debian_root() -> PathBuf {
+    let dir = std::env::var_os("RVISOR_DEBIAN_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/cache/rvisor/bookworm-minbase-python3"));
+    let done = dir.join(".rvisor-complete");
+    if done.exists() {
+        return dir;
+    }
+    let tmp = dir.with_extension("partial");
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(tmp.parent().unwrap()).unwrap();
+    let st = Command::new("debootstrap")
+        .args(["--variant=minbase", "--include=python3", "bookworm"])
+        .arg(&tmp)
+        .arg("http://deb.debian.org/debian")
+        .output()
+        .expect("debootstrap is installed (apt-get install debootstrap)");
+    assert!(
+        st.status.success(),
+        "debootstrap failed: {}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::rename(&tmp, &dir).unwrap();
+    std::fs::write(&done, b"").unwrap();
+    dir
+}

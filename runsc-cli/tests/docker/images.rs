@@ -40,36 +40,6 @@ pub(crate) fn tarball(dir: &Path, out: &Path) {
     assert!(st.success(), "tar of {}", dir.display());
 }
 
-/// The cached Debian root of debian.rs (`debootstrap --variant=minbase --include=python3`,
-/// made on first use).
-pub(crate) fn debian_root() -> PathBuf {
-    let dir = std::env::var_os("RVISOR_DEBIAN_ROOT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/cache/rvisor/bookworm-minbase-python3"));
-    let done = dir.join(".rvisor-complete");
-    if done.exists() {
-        return dir;
-    }
-    let tmp = dir.with_extension("partial");
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(tmp.parent().unwrap()).unwrap();
-    let st = Command::new("debootstrap")
-        .args(["--variant=minbase", "--include=python3", "bookworm"])
-        .arg(&tmp)
-        .arg("http://deb.debian.org/debian")
-        .output()
-        .expect("debootstrap is installed (apt-get install debootstrap)");
-    assert!(
-        st.status.success(),
-        "debootstrap failed: {}",
-        String::from_utf8_lossy(&st.stderr)
-    );
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::rename(&tmp, &dir).unwrap();
-    std::fs::write(&done, b"").unwrap();
-    dir
-}
-
 pub(crate) fn sha256(path: &Path) -> String {
     let o = Command::new("sha256sum")
         .arg(path)

@@ -41,6 +41,8 @@ pub(crate) const DOCKER_CAPS: &str = "00000000a80425fb";
 pub(crate) const T: Duration = Duration::from_secs(90);
 
 mod cases;
+#[path = "../common/mod.rs"]
+mod common;
 mod containerd;
 mod dockerd;
 mod host;
@@ -49,6 +51,7 @@ mod run;
 mod wrapper;
 
 use cases::*;
+use common::debian_root;
 use containerd::*;
 use dockerd::*;
 use host::*;
