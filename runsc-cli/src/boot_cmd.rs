@@ -157,7 +157,7 @@ fn devices(b: &oci::Bundle) -> Vec<sentry::sandbox::DeviceNode> {
     };
     l.devices
         .iter()
-        .filter(|d| d.path.starts_with("/dev/") && !oci::SENTRY_DEVICES.contains(&d.path.as_str()))
+        .filter(|d| oci::device_made(d))
         .filter_map(|d| {
             let rdev = match d.kind.as_str() {
                 "c" | "u" | "b" => Some(libc::makedev(d.major as u32, d.minor as u32)),

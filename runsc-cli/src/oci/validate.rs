@@ -47,7 +47,7 @@ pub const SUPPORTED_MOUNT_TYPES: &[&str] = &[
 ];
 
 /// Device nodes the Sentry's devfs provides itself; listing them in `linux.devices` is fine.
-pub const SENTRY_DEVICES: &[&str] = &[
+const SENTRY_DEVICES: &[&str] = &[
     "/dev/null",
     "/dev/zero",
     "/dev/full",
@@ -114,6 +114,12 @@ pub fn validate(spec: &Spec) -> Result<Vec<Warning>, SpecError> {
         ));
     }
     Ok(w)
+}
+
+/// Whether the sandbox makes a node for `linux.devices` entry `d` in its /dev: one under
+/// /dev/ that is not among the Sentry's own devices.
+pub fn device_made(d: &super::spec::Device) -> bool {
+    d.path.starts_with("/dev/") && !SENTRY_DEVICES.contains(&d.path.as_str())
 }
 
 /// The warnings for a process (the spec's, or an `exec --process` file's); `at` prefixes field
@@ -291,8 +297,7 @@ fn validate_linux(l: &Linux, w: &mut Vec<Warning>) -> Result<(), SpecError> {
     let extra: Vec<&str> = l
         .devices
         .iter()
-        .filter(|d| !SENTRY_DEVICES.contains(&d.path.as_str()))
-        .filter(|d| d.path.starts_with("/dev/"))
+        .filter(|d| device_made(d))
         .map(|d| d.path.as_str())
         .collect();
     if !extra.is_empty() {
