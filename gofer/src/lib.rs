@@ -9,6 +9,7 @@
 
 pub mod client;
 mod host;
+pub mod idmap;
 pub mod protocol;
 pub mod seccomp;
 pub mod server;
@@ -17,6 +18,7 @@ mod wire;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 pub use client::{Client, Walked};
+pub use idmap::{IdMap, IdMaps};
 pub use protocol::{Errno, ProtocolError};
 pub use server::Server;
 pub use wire::socketpair;
@@ -129,8 +131,11 @@ fn check_seqpacket(sock: &OwnedFd) -> Result<(), Error> {
 /// then serves `sock` over `root` until the peer hangs up. With `read_only`, every request
 /// that would change a file gets EROFS, and the filter allows no host call that changes one
 /// ([`seccomp::Mode::ReadOnly`]).
-pub fn serve(root: OwnedFd, sock: OwnedFd, read_only: bool) -> Result<(), Error> {
-    serve_with(root, sock, read_only, true)
+/// `ids`: the sandbox's user namespace mappings, applied to every id in either direction.
+pub fn serve(root: OwnedFd, sock: OwnedFd, read_only: bool, ids: IdMaps) -> Result<(), Error> {
+    check_seqpacket(&sock)?;
+    let server = Server::new(root, read_only)?.with_ids(ids);
+    serve_server(server, sock, read_only, true)
 }
 
 /// [`serve`], with the seccomp filter optional (`confine`).
@@ -141,7 +146,15 @@ pub fn serve_with(
     confine: bool,
 ) -> Result<(), Error> {
     check_seqpacket(&sock)?;
-    let server = Server::new(root, read_only)?;
+    serve_server(Server::new(root, read_only)?, sock, read_only, confine)
+}
+
+fn serve_server(
+    server: Server,
+    sock: OwnedFd,
+    read_only: bool,
+    confine: bool,
+) -> Result<(), Error> {
     // Modes arrive with the application's umask already applied.
     // SAFETY: umask only sets the process's file mode creation mask.
     unsafe { libc::umask(0) };

@@ -14,6 +14,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 
 use crate::host;
+use crate::idmap::IdMaps;
 use crate::protocol::*;
 use crate::wire;
 use crate::Error;
@@ -33,6 +34,8 @@ pub struct Server {
     root: Arc<OwnedFd>,
     root_stat: Stat,
     read_only: bool,
+    /// The sandbox's user namespace mappings.
+    ids: IdMaps,
 }
 
 /// Where a node was found: its directory and its name there.
@@ -117,7 +120,15 @@ impl Server {
             root: Arc::new(root),
             root_stat,
             read_only,
+            ids: IdMaps::identity(),
         })
+    }
+
+    /// The server with the sandbox's user namespace mappings `ids`: requests give sandbox
+    /// ids, replies show them, the host sees only the ids they stand for.
+    pub fn with_ids(mut self, ids: IdMaps) -> Server {
+        self.ids = ids;
+        self
     }
 
     /// Serves `sock` until the peer hangs up (`Ok`). A malformed message, or a failure of
@@ -259,7 +270,19 @@ impl<'s> Conn<'s> {
         id
     }
 
-    fn handle(&mut self, req: Request) -> (Res, Option<OwnedFd>) {
+    fn handle(&mut self, mut req: Request) -> (Res, Option<OwnedFd>) {
+        if let Err(err) = self.server.ids.request_in(&mut req) {
+            return (Err(err), None);
+        }
+        let (mut res, fd) = self.handle_host(req);
+        if let Ok(reply) = res.as_mut() {
+            self.server.ids.reply_out(reply);
+        }
+        (res, fd)
+    }
+
+    /// [`Conn::handle`] in host ids.
+    fn handle_host(&mut self, req: Request) -> (Res, Option<OwnedFd>) {
         if !req.flags_valid() {
             return (Err(e(libc::EINVAL)), None);
         }

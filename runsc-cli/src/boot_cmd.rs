@@ -128,6 +128,7 @@ fn config(
         ptmx_link: true,
         binds,
         devices: devices(b),
+        ids: oci::id_maps(linux)?,
         mount_order: b
             .spec
             .mounts
@@ -327,7 +328,7 @@ fn boot(
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o600))?;
     let platform = crate::do_cmd::make_platform(platform)?;
-    let host_root = crate::do_cmd::start_gofer(&b.rootfs, writable, true)?;
+    let host_root = crate::do_cmd::start_gofer(&b.rootfs, writable, true, &cfg.ids)?;
     // A Sentry panic is a bug; it ends the sandbox at once.
     std::panic::set_hook(Box::new(|info| {
         eprintln!("rvisor: internal error (Sentry panic, a bug): {info}");

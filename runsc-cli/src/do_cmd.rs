@@ -138,7 +138,7 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
         .collect();
     env.extend(o.env.iter().map(|e| e.as_bytes().to_vec()));
     let writable = o.root_mode == sentry::sandbox::RootMode::WriteThrough;
-    let root = start_gofer(&rootfs, writable, false)?;
+    let root = start_gofer(&rootfs, writable, false, &gofer::IdMaps::identity())?;
     let cfg = sentry::sandbox::Config {
         cwd,
         env,
@@ -158,6 +158,7 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
         binds: Vec::new(),
         mount_order: Vec::new(),
         devices: Vec::new(),
+        ids: gofer::IdMaps::identity(),
     };
     // A Sentry panic is a bug; it ends the whole sandbox at once instead of leaving a
     // process that can never exit (DESIGN.md: "a Sentry panic kills the sandbox").
@@ -171,11 +172,13 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
 
 /// Starts `rvisor gofer` serving `rootfs` over a socket pair, read-only unless `writable`
 /// (`--overlay=none`); returns the Sentry's side. The gofer exits when the Sentry's end
-/// closes. `jail`: the gofer confines itself ([`crate::jail::confine_gofer`]).
+/// closes. `jail`: the gofer confines itself ([`crate::jail::confine_gofer`]). `ids`: the
+/// sandbox's user namespace mappings, which the gofer applies to every id.
 pub(crate) fn start_gofer(
     rootfs: &std::path::Path,
     writable: bool,
     jail: bool,
+    ids: &gofer::IdMaps,
 ) -> anyhow::Result<sentry::fs::host::HostRoot> {
     use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
@@ -189,6 +192,10 @@ pub(crate) fn start_gofer(
         .stdin(std::process::Stdio::null());
     if !writable {
         cmd.arg("--read-only");
+    }
+    if !ids.is_identity() {
+        cmd.arg("--uid-map").arg(ids.uid.to_string());
+        cmd.arg("--gid-map").arg(ids.gid.to_string());
     }
     if jail {
         // The path is looked up again in the gofer's own mount namespace, a copy of ours

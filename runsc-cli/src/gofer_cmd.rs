@@ -1,7 +1,9 @@
-//! `rvisor gofer --root-fd N --sock-fd N [--read-only] [--jail-root PATH]` (hidden): the
-//! gofer process, started by the CLI with the rootfs directory and its end of the Sentry's
-//! socket pair inherited; with `--jail-root`, it first confines itself with PATH, that
-//! directory, as its root.
+//! `rvisor gofer --root-fd N --sock-fd N [--read-only] [--jail-root PATH] [--uid-map MAP]
+//! [--gid-map MAP]` (hidden): the gofer process, started by the CLI with the rootfs directory
+//! and its end of the Sentry's socket pair inherited; with `--jail-root`, it first confines
+//! itself with PATH, that directory, as its root. A MAP (`INSIDE:OUTSIDE:COUNT[,...]`) is
+//! the sandbox's user namespace mapping: the Sentry's ids are translated with it (the
+//! identity without one).
 
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
@@ -16,6 +18,7 @@ fn fd_arg(v: Option<&String>, name: &str) -> anyhow::Result<RawFd> {
 /// Parses the arguments and serves until the Sentry hangs up.
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let (mut root, mut sock, mut read_only, mut jail) = (None, None, false, None);
+    let mut ids = gofer::IdMaps::identity();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -26,6 +29,15 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
                 jail = Some(std::path::PathBuf::from(
                     it.next().context("--jail-root needs a value")?,
                 ))
+            }
+            "--uid-map" | "--gid-map" => {
+                let v = it.next().with_context(|| format!("{a} needs a value"))?;
+                let map = gofer::IdMap::parse(v).with_context(|| a.clone())?;
+                if a == "--uid-map" {
+                    ids.uid = map;
+                } else {
+                    ids.gid = map;
+                }
             }
             other => bail!("unknown argument {other:?}"),
         }
@@ -45,6 +57,6 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         Some(path) => crate::jail::confine_gofer(&root, &path, read_only)?,
         None => root,
     };
-    gofer::serve(root, sock, read_only)?;
+    gofer::serve(root, sock, read_only, ids)?;
     Ok(())
 }

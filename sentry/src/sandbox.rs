@@ -59,6 +59,9 @@ pub struct Config {
     pub mount_order: Vec<SpecMount>,
     /// Device nodes made in /dev (`linux.devices`) besides the Sentry's own.
     pub devices: Vec<DeviceNode>,
+    /// The user namespace the sandbox's processes run in (`linux.uidMappings` and
+    /// `gidMappings`): which host ids its ids stand for. The identity without one.
+    pub ids: gofer::IdMaps,
 }
 
 /// A host bind mount inside the root filesystem.
@@ -488,7 +491,8 @@ impl Sandbox {
             .collect();
         let writes_to_host = cfg.root_mode == RootMode::WriteThrough || !through.is_empty();
         let root = root.with_mode(cfg.root_mode).with_write_through(through);
-        let kernel = Kernel::new(platform, root, cfg.syscall_patching);
+        crate::fs::host::set_id_maps(&cfg.ids);
+        let kernel = Kernel::new(platform, root, cfg.syscall_patching, cfg.ids.clone());
         for b in &cfg.binds {
             let _ = kernel.mounts.update(|t| {
                 let mut m = crate::fs::vfs::Mount::new(

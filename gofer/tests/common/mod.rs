@@ -63,7 +63,18 @@ impl Fixture {
 
 /// A server thread serving one connection over `root`, and a client for it.
 pub fn start(root: &Path, read_only: bool) -> (Client, JoinHandle<Result<(), Error>>) {
-    let server = Server::new(gofer::open_root(root).unwrap(), read_only).unwrap();
+    start_mapped(root, read_only, gofer::IdMaps::identity())
+}
+
+/// [`start`], with the user namespace mappings `ids`.
+pub fn start_mapped(
+    root: &Path,
+    read_only: bool,
+    ids: gofer::IdMaps,
+) -> (Client, JoinHandle<Result<(), Error>>) {
+    let server = Server::new(gofer::open_root(root).unwrap(), read_only)
+        .unwrap()
+        .with_ids(ids);
     let (c, s) = gofer::socketpair().unwrap();
     let h = std::thread::spawn(move || server.serve_connection(s));
     (Client::new(c), h)

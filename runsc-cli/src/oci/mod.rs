@@ -17,6 +17,7 @@ mod check;
 mod defaults;
 mod error;
 mod features;
+mod idmap;
 mod mount_opts;
 mod names;
 mod signal;
@@ -43,6 +44,7 @@ pub use features::{
     features, features_json, CgroupFeatures, Enabled, Features, LinuxFeatures, MountExtensions,
     CGROUP_SUPPORT,
 };
+pub use idmap::id_maps;
 #[allow(unused_imports)]
 pub use mount_opts::{attr, known_mount_options, parse_mount_options, MountOptions};
 #[allow(unused_imports)]

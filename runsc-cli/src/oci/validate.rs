@@ -9,7 +9,8 @@
 //!
 //! | setting | verdict |
 //! |---|---|
-//! | `linux.uidMappings`/`gidMappings`, idmapped mounts (`uidMappings` on a mount, `idmap`) | error: ID mapping is not supported |
+//! | `linux.uidMappings`/`gidMappings` with a `user` namespace | accepted: the container's processes run in that namespace (`id_maps`); both maps needed, checked as Linux checks `uid_map` |
+//! | idmapped mounts (`uidMappings` on a mount, `idmap`) | error: not supported |
 //! | a `user` namespace without mappings | warning: ignored (the application runs under the Sentry's own credentials model) |
 //! | a namespace `path` for `network` | accepted: the sandbox attaches to that network namespace |
 //! | no `network` namespace | accepted: the sandbox process stays in the runtime's (the Sentry opens no host socket) |
@@ -201,18 +202,7 @@ fn validate_mounts(spec: &Spec, w: &mut Vec<Warning>) -> Result<(), SpecError> {
 }
 
 fn validate_linux(l: &Linux, w: &mut Vec<Warning>) -> Result<(), SpecError> {
-    if !l.uid_mappings.is_empty() {
-        return Err(SpecError::unsupported(
-            "linux.uidMappings",
-            "a user namespace with ID mappings",
-        ));
-    }
-    if !l.gid_mappings.is_empty() {
-        return Err(SpecError::unsupported(
-            "linux.gidMappings",
-            "a user namespace with ID mappings",
-        ));
-    }
+    let mapped = !super::id_maps(Some(l))?.is_identity();
     for (i, ns) in l.namespaces.iter().enumerate() {
         let at = format!("linux.namespaces[{i}]");
         if ns.path.as_deref().is_some_and(|p| !p.is_empty()) && ns.kind != NamespaceType::Network {
@@ -221,7 +211,7 @@ fn validate_linux(l: &Linux, w: &mut Vec<Warning>) -> Result<(), SpecError> {
                 format!("joining an existing {} namespace", ns.kind),
             ));
         }
-        if ns.kind == NamespaceType::User {
+        if ns.kind == NamespaceType::User && !mapped {
             w.push(Warning::new(
                 format!("{at}.type"),
                 "user namespace ignored: the Sentry gives the application its own credentials",

@@ -44,16 +44,30 @@ impl Stat {
         }
     }
 
+    /// The owner and group as the application sees them: one with no mapping in the
+    /// sandbox's user namespace shows as the overflow id, as on Linux.
+    pub fn shown_ids(&self) -> (u32, u32) {
+        let show = |id: u32| {
+            if id == gofer::idmap::NO_ID {
+                gofer::idmap::OVERFLOW_ID
+            } else {
+                id
+            }
+        };
+        (show(self.uid), show(self.gid))
+    }
+
     /// The 144 bytes of x86-64 `struct stat`.
     pub fn to_bytes(&self) -> [u8; 144] {
+        let (uid, gid) = self.shown_ids();
         let mut b = [0u8; 144];
         let mut put = |o: usize, v: &[u8]| b[o..o + v.len()].copy_from_slice(v);
         put(0, &self.dev.to_le_bytes());
         put(8, &self.ino.to_le_bytes());
         put(16, &self.nlink.to_le_bytes());
         put(24, &self.mode.to_le_bytes());
-        put(28, &self.uid.to_le_bytes());
-        put(32, &self.gid.to_le_bytes());
+        put(28, &uid.to_le_bytes());
+        put(32, &gid.to_le_bytes());
         put(40, &self.rdev.to_le_bytes());
         put(48, &self.size.to_le_bytes());
         put(56, &self.blksize.to_le_bytes());

@@ -121,12 +121,34 @@ pub(super) fn host_stat(g: &gofer::protocol::Stat) -> libc::stat {
     st
 }
 
+/// The user namespace mappings of this Sentry's sandbox (one sandbox per Sentry process),
+/// for the host descriptors it holds itself; the gofer applies the same to what it reports.
+static ID_MAPS: std::sync::OnceLock<gofer::IdMaps> = std::sync::OnceLock::new();
+
+/// Sets the mappings [`fstat`] applies, once; a second, different setting is ignored (and
+/// logged): only tests start more than one sandbox in a process, with the identity.
+pub fn set_id_maps(ids: &gofer::IdMaps) {
+    if ID_MAPS.get_or_init(|| ids.clone()) != ids {
+        tracing::warn!("a second sandbox in this process with other ID mappings");
+    }
+}
+
+/// The sandbox's user namespace mappings, when it has some (not the identity).
+pub fn id_maps() -> Option<&'static gofer::IdMaps> {
+    ID_MAPS.get().filter(|m| !m.is_identity())
+}
+
+/// The status of host descriptor `fd`, with its owner and group as the sandbox's ids.
 fn fstat(fd: RawFd) -> Result<libc::stat, Errno> {
     // SAFETY: stat is plain data; fstat fills it.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: valid descriptor and pointer.
     if unsafe { libc::fstat(fd, &mut st) } < 0 {
         return Err(Errno::from(std::io::Error::last_os_error()));
+    }
+    if let Some(ids) = id_maps() {
+        st.st_uid = ids.uid.from_host(st.st_uid);
+        st.st_gid = ids.gid.from_host(st.st_gid);
     }
     Ok(st)
 }

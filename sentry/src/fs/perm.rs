@@ -15,6 +15,8 @@
 //!
 //! Not modelled: ACLs, immutable and append-only files, idmapped mounts.
 
+use gofer::idmap::NO_ID;
+
 use crate::errno::Errno;
 use crate::fs::file::Stat;
 use crate::kernel::creds::{
@@ -44,6 +46,11 @@ pub struct Creds {
     pub groups: Vec<u32>,
     /// The effective capability set (bits of `kernel::creds::CAP_*`).
     pub caps: u64,
+    /// The caller is in a user namespace with a mapping (a container's `linux.uidMappings`):
+    /// its capabilities reach only inodes whose owner and group have one (Linux's
+    /// `privileged_wrt_inode_uidgid`); an inode owned by [`NO_ID`] gets only its mode bits.
+    /// The kernel acting for itself ([`Creds::ROOT`]) is not.
+    pub mapped_only: bool,
 }
 
 impl Default for Creds {
@@ -61,6 +68,7 @@ impl Creds {
         umask: 0,
         groups: Vec::new(),
         caps: ALL_CAPS,
+        mapped_only: false,
     };
 
     /// The filesystem ids and effective capabilities of `c`, with `umask`.
@@ -71,6 +79,7 @@ impl Creds {
             umask,
             groups: c.groups.clone(),
             caps: c.caps.effective,
+            mapped_only: crate::fs::host::id_maps().is_some(),
         }
     }
 
@@ -84,14 +93,20 @@ impl Creds {
         self.gid == gid || self.groups.contains(&gid)
     }
 
-    /// Linux's inode_owner_or_capable (CAP_FOWNER).
-    pub fn owns(&self, a: &Attr) -> bool {
-        self.uid == a.uid || self.has(CAP_FOWNER)
+    /// Whether capability `cap` is effective and reaches inode `a` (Linux's
+    /// `capable_wrt_inode_uidgid`): see [`Creds::mapped_only`].
+    pub fn has_over(&self, cap: u32, a: &Attr) -> bool {
+        self.has(cap) && (!self.mapped_only || (a.uid != NO_ID && a.gid != NO_ID))
     }
 
-    /// Linux's in_group_or_capable (CAP_FSETID).
-    fn in_group_or_capable(&self, gid: u32) -> bool {
-        self.in_group(gid) || self.has(CAP_FSETID)
+    /// Linux's inode_owner_or_capable (CAP_FOWNER).
+    pub fn owns(&self, a: &Attr) -> bool {
+        self.uid == a.uid || self.has_over(CAP_FOWNER, a)
+    }
+
+    /// Linux's in_group_or_capable (CAP_FSETID over `a`) for group `gid`.
+    fn in_group_or_capable(&self, a: &Attr, gid: u32) -> bool {
+        self.in_group(gid) || self.has_over(CAP_FSETID, a)
     }
 }
 
@@ -150,10 +165,11 @@ pub fn permission(c: &Creds, a: &Attr, want: u32) -> Result<(), Errno> {
         return Ok(());
     }
     let override_ok = if a.is_dir() {
-        (want & MAY_WRITE == 0 && c.has(CAP_DAC_READ_SEARCH)) || c.has(CAP_DAC_OVERRIDE)
+        (want & MAY_WRITE == 0 && c.has_over(CAP_DAC_READ_SEARCH, a))
+            || c.has_over(CAP_DAC_OVERRIDE, a)
     } else {
-        (want == MAY_READ && c.has(CAP_DAC_READ_SEARCH))
-            || ((want & MAY_EXEC == 0 || a.mode & 0o111 != 0) && c.has(CAP_DAC_OVERRIDE))
+        (want == MAY_READ && c.has_over(CAP_DAC_READ_SEARCH, a))
+            || ((want & MAY_EXEC == 0 || a.mode & 0o111 != 0) && c.has_over(CAP_DAC_OVERRIDE, a))
     };
     if override_ok {
         return Ok(());
@@ -169,7 +185,7 @@ const SEARCH_CAPS: u64 = cap_bit(CAP_DAC_OVERRIDE) | cap_bit(CAP_DAC_READ_SEARCH
 /// EACCES unless an execute bit of its class is set or CAP_DAC_READ_SEARCH or
 /// CAP_DAC_OVERRIDE is effective. Cheap when a capability decides, as it does for root.
 pub fn may_search(c: &Creds, dir: &Attr) -> Result<(), Errno> {
-    if c.caps & SEARCH_CAPS != 0 {
+    if c.searches_all() {
         return Ok(());
     }
     permission(c, dir, MAY_EXEC)
@@ -179,7 +195,7 @@ impl Creds {
     /// Whether [`may_search`] succeeds for every directory (a capability decides), so a
     /// walker may skip reading the directories' attributes.
     pub fn searches_all(&self) -> bool {
-        self.caps & SEARCH_CAPS != 0
+        self.caps & SEARCH_CAPS != 0 && !self.mapped_only
     }
 }
 
@@ -196,7 +212,7 @@ pub fn may_delete(c: &Creds, dir: &Attr, victim: &Attr) -> Result<(), Errno> {
     if dir.mode & libc::S_ISVTX != 0
         && c.uid != victim.uid
         && c.uid != dir.uid
-        && !c.has(CAP_FOWNER)
+        && !c.has_over(CAP_FOWNER, victim)
     {
         return Err(Errno::EPERM);
     }
@@ -238,7 +254,7 @@ pub fn chmod_bits(c: &Creds, a: &Attr, mode: u32) -> Result<u32, Errno> {
         return Err(Errno::EPERM);
     }
     let mut bits = mode & 0o7777;
-    if bits & libc::S_ISGID != 0 && !c.in_group_or_capable(a.gid) {
+    if bits & libc::S_ISGID != 0 && !c.in_group_or_capable(a, a.gid) {
         bits &= !libc::S_ISGID;
     }
     Ok(bits)
@@ -251,10 +267,10 @@ pub fn chmod_bits(c: &Creds, a: &Attr, mode: u32) -> Result<u32, Errno> {
 /// change of mode in turn needs ownership or CAP_FOWNER. EPERM otherwise.
 pub fn chown_mode(c: &Creds, a: &Attr, uid: Option<u32>, gid: Option<u32>) -> Result<u32, Errno> {
     let owner = c.uid == a.uid;
-    if uid.is_some_and(|u| !(owner && u == a.uid)) && !c.has(CAP_CHOWN) {
+    if uid.is_some_and(|u| !(owner && u == a.uid)) && !c.has_over(CAP_CHOWN, a) {
         return Err(Errno::EPERM);
     }
-    if gid.is_some_and(|g| !(owner && (g == a.gid || c.in_group(g)))) && !c.has(CAP_CHOWN) {
+    if gid.is_some_and(|g| !(owner && (g == a.gid || c.in_group(g)))) && !c.has_over(CAP_CHOWN, a) {
         return Err(Errno::EPERM);
     }
     let mut mode = a.mode;
@@ -262,7 +278,8 @@ pub fn chown_mode(c: &Creds, a: &Attr, uid: Option<u32>, gid: Option<u32>) -> Re
         return Ok(mode);
     }
     let mut kill = mode & libc::S_ISUID;
-    if mode & libc::S_ISGID != 0 && (mode & libc::S_IXGRP != 0 || !c.in_group_or_capable(a.gid)) {
+    if mode & libc::S_ISGID != 0 && (mode & libc::S_IXGRP != 0 || !c.in_group_or_capable(a, a.gid))
+    {
         kill |= libc::S_ISGID;
     }
     if kill != 0 {
@@ -270,7 +287,7 @@ pub fn chown_mode(c: &Creds, a: &Attr, uid: Option<u32>, gid: Option<u32>) -> Re
             return Err(Errno::EPERM);
         }
         mode &= !kill;
-        if !c.in_group_or_capable(gid.unwrap_or(a.gid)) {
+        if !c.in_group_or_capable(a, gid.unwrap_or(a.gid)) {
             mode &= !libc::S_ISGID;
         }
     }
@@ -324,7 +341,7 @@ pub fn new_inode(c: &Creds, dir: &Attr, perm: u32, is_dir: bool) -> (u32, u32) {
     let sgid_exec = libc::S_ISGID | libc::S_IXGRP;
     let perm = if is_dir {
         perm | libc::S_ISGID
-    } else if perm & sgid_exec == sgid_exec && !c.in_group_or_capable(dir.gid) {
+    } else if perm & sgid_exec == sgid_exec && !c.in_group_or_capable(dir, dir.gid) {
         perm & !libc::S_ISGID
     } else {
         perm
@@ -356,6 +373,7 @@ mod tests {
             umask: 0,
             groups: groups.to_vec(),
             caps: 0,
+            mapped_only: false,
         }
     }
 
@@ -386,6 +404,40 @@ mod tests {
             Err(Errno::EACCES)
         );
         assert_eq!(permission(&root, &attr(DIR, 5, 5), MAY_EXEC), Ok(()));
+    }
+
+    #[test]
+    fn in_a_user_namespace_capabilities_reach_only_mapped_owners() {
+        let c = Creds {
+            mapped_only: true,
+            ..Creds::ROOT
+        };
+        let unmapped = attr(REG | 0o644, NO_ID, 0);
+        let unmapped_group = attr(REG | 0o644, 5, NO_ID);
+        for a in [unmapped, unmapped_group] {
+            assert_eq!(
+                permission(&c, &a, MAY_READ),
+                Ok(()),
+                "the other bits still count"
+            );
+            assert_eq!(permission(&c, &a, MAY_WRITE), Err(Errno::EACCES));
+            assert!(!c.owns(&a));
+            assert_eq!(chown_mode(&c, &a, Some(0), None), Err(Errno::EPERM));
+            assert_eq!(chmod_bits(&c, &a, 0o600), Err(Errno::EPERM));
+        }
+        let dir = attr(DIR | 0o700, NO_ID, NO_ID);
+        assert!(!c.searches_all());
+        assert_eq!(may_search(&c, &dir), Err(Errno::EACCES));
+        let sticky = attr(DIR | 0o1777, 7, 7);
+        assert_eq!(may_delete(&c, &sticky, &unmapped), Err(Errno::EPERM));
+        // Mapped owners: the capabilities reach them as ever.
+        let mapped = attr(REG | 0o600, 5, 5);
+        assert_eq!(permission(&c, &mapped, MAY_WRITE), Ok(()));
+        assert!(c.owns(&mapped));
+        assert_eq!(may_delete(&c, &sticky, &mapped), Ok(()));
+        // The kernel acting for itself is not confined to the namespace.
+        assert_eq!(permission(&Creds::ROOT, &unmapped, MAY_WRITE), Ok(()));
+        assert_eq!(may_search(&Creds::ROOT, &dir), Ok(()));
     }
 
     #[test]

@@ -236,7 +236,8 @@ pub struct ExecFile {
 /// (AT_SECURE: the ids or capabilities grew).
 ///
 /// - A set-user-ID file makes its owner the effective uid, a set-group-ID file with group
-///   execute its group the effective gid, except on a nosuid mount or with no_new_privs.
+///   execute its group the effective gid, except on a nosuid mount, with no_new_privs, or
+///   when the file's owner or group has no mapping in the sandbox's user namespace.
 /// - Root's rules (unless SECBIT_NOROOT): with euid or ruid 0 the new permitted set is the
 ///   bounding set with the inheritable one; with euid 0 it is all effective.
 /// - Otherwise the permitted set is the ambient set, and so is the effective one. A change
@@ -245,7 +246,8 @@ pub struct ExecFile {
 /// - The saved and filesystem ids become the effective ones; SECBIT_KEEP_CAPS is cleared.
 pub fn exec(old: &Credentials, file: &ExecFile, no_new_privs: bool) -> (Credentials, bool) {
     let mut new = old.clone();
-    if !file.nosuid && !no_new_privs {
+    let mapped = file.uid != gofer::idmap::NO_ID && file.gid != gofer::idmap::NO_ID;
+    if !file.nosuid && !no_new_privs && mapped {
         if file.mode & libc::S_ISUID != 0 {
             new.euid = file.uid;
         }

@@ -223,6 +223,12 @@ pub struct Kernel {
     pub syscall_patching: bool,
     /// The first mount namespace (the one pid 1 starts in).
     pub mounts: Arc<crate::fs::vfs::MountNs>,
+    /// The user namespace every task runs in: which host ids the sandbox's ids stand for.
+    /// Task credentials and file owners are the sandbox's ids; [`NO_ID`] is an owner with
+    /// no mapping (shown as the overflow id).
+    ///
+    /// [`NO_ID`]: gofer::idmap::NO_ID
+    pub ids: gofer::IdMaps,
     pids: Mutex<Pids>,
     /// Wait status of pid 1 once it is gone.
     init_status: (Mutex<Option<i32>>, Condvar),
@@ -293,7 +299,12 @@ struct Pids {
 }
 
 impl Kernel {
-    pub fn new(platform: Box<dyn Platform>, root: HostRoot, syscall_patching: bool) -> Arc<Kernel> {
+    pub fn new(
+        platform: Box<dyn Platform>,
+        root: HostRoot,
+        syscall_patching: bool,
+        ids: gofer::IdMaps,
+    ) -> Arc<Kernel> {
         let tmpfs = crate::fs::tmpfs::Tmpfs::new(0x2a, platform.memory_file().clone());
         let shm = crate::fs::tmpfs::Tmpfs::new(0x2b, platform.memory_file().clone());
         // /dev: the Sentry's devices in a tmpfs of their own (device 0x2, as Linux's
@@ -306,6 +317,7 @@ impl Kernel {
         Arc::new(Kernel {
             syscall_patching,
             mounts,
+            ids,
             tmpfs,
             shm,
             overlay: crate::fs::overlay::Overlay::new(crate::fs::tmpfs::Tmpfs::new(

@@ -14,6 +14,22 @@ pub(super) fn sync(t: &Task) {
 /// -1 as an id argument: leave unchanged.
 const KEEP: u32 = u32::MAX;
 
+/// Whether `id` (a user id, or a group id with `group`) has a mapping in the sandbox's user
+/// namespace (every id but -1 without one): EINVAL otherwise, as Linux's set*id calls answer
+/// before they look at permissions.
+fn check_mapped(t: &Task, ids: &[u32], group: bool) -> Result<(), Errno> {
+    let map = if group {
+        &t.kernel.ids.gid
+    } else {
+        &t.kernel.ids.uid
+    };
+    if ids.iter().all(|&id| id == KEEP || map.covers(id)) {
+        Ok(())
+    } else {
+        Err(Errno::EINVAL)
+    }
+}
+
 pub fn getresuid(t: &mut Task, a: [u64; 6], group: bool) -> SysResult {
     for (i, id) in ids(&t.creds, group).iter().enumerate() {
         t.write_mem(a[i], &id.to_le_bytes())?;
@@ -56,6 +72,7 @@ fn ids(c: &Credentials, group: bool) -> [u32; 3] {
 /// setresuid/setresgid: without CAP_SETUID (CAP_SETGID) callers may only pick among their
 /// current ids.
 pub fn setres(t: &mut Task, r: u32, e: u32, s: u32, group: bool) -> SysResult {
+    check_mapped(t, &[r, e, s], group)?;
     let c = &t.creds;
     let cur = ids(c, group);
     if !c.has_cap(set_cap(group)) {
@@ -85,6 +102,7 @@ pub fn setid(t: &mut Task, id: u32, group: bool) -> SysResult {
     if id == KEEP {
         return Err(Errno::EINVAL);
     }
+    check_mapped(t, &[id], group)?;
     let cur = ids(&t.creds, group);
     if t.creds.has_cap(set_cap(group)) {
         install(t, [id, id, id], group);
@@ -99,6 +117,7 @@ pub fn setid(t: &mut Task, id: u32, group: bool) -> SysResult {
 
 /// setreuid/setregid.
 pub fn setre(t: &mut Task, r: u32, e: u32, group: bool) -> SysResult {
+    check_mapped(t, &[r, e], group)?;
     let c = &t.creds;
     let [cr, ce, cs] = ids(c, group);
     if !c.has_cap(set_cap(group)) {
@@ -132,7 +151,8 @@ pub fn setfs(t: &mut Task, id: u32, group: bool) -> SysResult {
     } else {
         (c.fsuid, [c.ruid, c.euid, c.suid, c.fsuid])
     };
-    if id != KEEP && id != old && (c.has_cap(set_cap(group)) || allowed.contains(&id)) {
+    let valid = check_mapped(t, &[id], group).is_ok();
+    if valid && id != KEEP && id != old && (c.has_cap(set_cap(group)) || allowed.contains(&id)) {
         if group {
             t.creds.fsgid = id;
         } else {
@@ -171,10 +191,14 @@ pub fn setgroups(t: &mut Task, a: [u64; 6]) -> SysResult {
     }
     let mut b = vec![0u8; a[0] as usize * 4];
     t.read_mem(a[1], &mut b)?;
-    t.creds.groups = b
+    let groups: Vec<u32> = b
         .chunks_exact(4)
         .map(|c| u32::from_le_bytes(c.try_into().unwrap_or_default()))
         .collect();
+    if groups.iter().any(|&g| !t.kernel.ids.gid.covers(g)) {
+        return Err(Errno::EINVAL);
+    }
+    t.creds.groups = groups;
     sync(t);
     Ok(0)
 }

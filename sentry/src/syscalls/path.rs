@@ -228,15 +228,8 @@ pub fn fchmodat(t: &mut Task, dirfd: u64, path: u64, mode: u64) -> SysResult {
 pub fn fchownat(t: &mut Task, dirfd: u64, path: u64, uid: u64, gid: u64, flags: u64) -> SysResult {
     let (cwd, p) = path_arg(t, dirfd, path)?;
     super::mount::writable(t, &cwd, &p, super::mount::Change::Modify)?;
-    let id = |v: u64| {
-        if v as u32 == u32::MAX {
-            None
-        } else {
-            Some(v as u32)
-        }
-    };
     let follow = flags & libc::AT_SYMLINK_NOFOLLOW as u64 == 0;
-    let (c, ids) = (creds(t), (id(uid), id(gid)));
+    let (c, ids) = (creds(t), chown_ids(t, uid, gid)?);
     t.mounts().resolve(&cwd, &p, |pl| match pl {
         Place::Tmp(rel) if follow => rel.fs.chown(&rel, ids.0, ids.1, &c),
         Place::Tmp(rel) => rel.fs.lchown(&rel, ids.0, ids.1, &c),
@@ -408,28 +401,32 @@ pub fn fchmod(t: &mut Task, a: [u64; 6]) -> SysResult {
     Ok(0)
 }
 
-pub fn fchown(t: &mut Task, a: [u64; 6]) -> SysResult {
-    let id = |v: u64| {
-        if v as u32 == u32::MAX {
-            None
-        } else {
-            Some(v as u32)
-        }
+/// The owner and group a chown asks for: -1 keeps one (None); an id with no mapping in
+/// the sandbox's user namespace is EINVAL.
+fn chown_ids(t: &Task, uid: u64, gid: u64) -> Result<(Option<u32>, Option<u32>), Errno> {
+    let pick = |v: u64, map: &gofer::IdMap| match v as u32 {
+        u32::MAX => Ok(None),
+        id if map.covers(id) => Ok(Some(id)),
+        _ => Err(Errno::EINVAL),
     };
+    Ok((pick(uid, &t.kernel.ids.uid)?, pick(gid, &t.kernel.ids.gid)?))
+}
+
+pub fn fchown(t: &mut Task, a: [u64; 6]) -> SysResult {
     let f = t.fds().get(a[0] as i32)?;
     if f.flags() & libc::O_PATH as u32 != 0 {
         return Err(Errno::EBADF);
     }
-    let c = creds(t);
-    if let Some(r) = crate::fs::tmpfs::chown_open(&*f.ops, id(a[1]), id(a[2]), &c) {
+    let (c, (uid, gid)) = (creds(t), chown_ids(t, a[1], a[2])?);
+    if let Some(r) = crate::fs::tmpfs::chown_open(&*f.ops, uid, gid, &c) {
         r?;
         inotify::fd_event(&f, inotify::chown_mask(a[1], a[2]));
         return Ok(0);
     }
     let p = fd_path(t, a[0])?;
     t.mounts().resolve(b"/", &p, |pl| match pl {
-        Place::Tmp(rel) => rel.fs.chown(&rel, id(a[1]), id(a[2]), &c),
-        Place::Host(abs) => root_chown(t, &abs, true, (id(a[1]), id(a[2])), &c),
+        Place::Tmp(rel) => rel.fs.chown(&rel, uid, gid, &c),
+        Place::Host(abs) => root_chown(t, &abs, true, (uid, gid), &c),
         Place::Proc(_) => Err(Errno::EPERM),
     })?;
     inotify::fd_event(&f, inotify::chown_mask(a[1], a[2]));
@@ -518,8 +515,9 @@ pub fn statx(t: &mut Task, a: [u64; 6]) -> SysResult {
     put(0, &STATX_BASIC_STATS.to_le_bytes());
     put(4, &(st.blksize as u32).to_le_bytes());
     put(16, &(st.nlink as u32).to_le_bytes());
-    put(20, &st.uid.to_le_bytes());
-    put(24, &st.gid.to_le_bytes());
+    let (uid, gid) = st.shown_ids();
+    put(20, &uid.to_le_bytes());
+    put(24, &gid.to_le_bytes());
     put(28, &(st.mode as u16).to_le_bytes());
     put(32, &st.ino.to_le_bytes());
     put(40, &(st.size as u64).to_le_bytes());

@@ -203,23 +203,53 @@ fn structural_checks() {
 }
 
 #[test]
+fn id_mappings_need_a_user_namespace_and_both_maps() {
+    use serde_json::json;
+    let mapping = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    let with_userns = |uids: serde_json::Value, gids: serde_json::Value| {
+        runc_with(|v| {
+            v["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"type": "user"}));
+            v["linux"]["uidMappings"] = uids;
+            v["linux"]["gidMappings"] = gids;
+        })
+    };
+    let s = with_userns(mapping.clone(), mapping.clone());
+    let w = crate::oci::validate(&s).unwrap();
+    assert!(w.is_empty(), "{w:?}");
+    let ids = crate::oci::id_maps(s.linux.as_ref()).unwrap();
+    assert_eq!(ids.uid.to_host(0), Some(100_000));
+    assert_eq!(ids.gid.from_host(165_535), 65535);
+    let s = with_userns(mapping.clone(), json!([]));
+    assert_eq!(
+        validate_err(&s),
+        "invalid linux.uidMappings: a user namespace needs both uidMappings and gidMappings"
+    );
+    let overlapping = json!([{"containerID": 0, "hostID": 1000, "size": 10},
+                             {"containerID": 5, "hostID": 5000, "size": 10}]);
+    let s = with_userns(mapping.clone(), overlapping);
+    assert_eq!(
+        validate_err(&s),
+        "invalid linux.gidMappings: ID mappings 0:1000:10 and 5:5000:10 overlap"
+    );
+    let s = with_userns(
+        json!([{"containerID": 0, "hostID": 1, "size": 0}]),
+        mapping.clone(),
+    );
+    assert!(validate_err(&s).starts_with("invalid linux.uidMappings: ID mapping 0:1:0 is empty"));
+    let s = runc_with(|v| v["linux"]["gidMappings"] = mapping.clone());
+    assert_eq!(
+        validate_err(&s),
+        "invalid linux.gidMappings: ID mappings need a user namespace in linux.namespaces"
+    );
+}
+
+#[test]
 fn unsupported_settings_are_errors() {
     use serde_json::json;
     let mapping = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-    let s = runc_with(|v| {
-        v["linux"]["namespaces"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!({"type": "user"}));
-        v["linux"]["uidMappings"] = mapping.clone();
-        v["linux"]["gidMappings"] = mapping.clone();
-    });
-    assert_eq!(
-        validate_err(&s),
-        "linux.uidMappings: a user namespace with ID mappings is not supported by rvisor"
-    );
-    let s = runc_with(|v| v["linux"]["gidMappings"] = mapping.clone());
-    assert!(validate_err(&s).starts_with("linux.gidMappings: "));
     let s = runc_with(|v| v["mounts"][0]["uidMappings"] = mapping.clone());
     assert_eq!(
         validate_err(&s),

@@ -19,6 +19,7 @@ const ENTRIES: &[(&[u8], u8)] = &[
     (b"exe", DT_LNK),
     (b"fd", DT_DIR),
     (b"fdinfo", DT_DIR),
+    (b"gid_map", DT_REG),
     (b"limits", DT_REG),
     (b"maps", DT_REG),
     (b"mountinfo", DT_REG),
@@ -28,11 +29,13 @@ const ENTRIES: &[(&[u8], u8)] = &[
     (b"oom_score", DT_REG),
     (b"oom_score_adj", DT_REG),
     (b"root", DT_LNK),
+    (b"setgroups", DT_REG),
     (b"smaps", DT_REG),
     (b"stat", DT_REG),
     (b"statm", DT_REG),
     (b"status", DT_REG),
     (b"task", DT_DIR),
+    (b"uid_map", DT_REG),
 ];
 
 fn file(s: impl Into<Vec<u8>>) -> Result<Found, Errno> {
@@ -128,6 +131,38 @@ fn oom_adjust(t: &Task, v: &ProcessView, legacy: bool) -> Result<Found, Errno> {
     });
     let shown = format!("{shown}\n").into_bytes();
     Ok(Found::new(Node::Tunable(shown, set), 0, 0o644))
+}
+
+/// uid_map, gid_map or setgroups of the sandbox's user namespace (user_namespaces(7)):
+/// written once, before the first process ran, so every write is EPERM, as Linux answers
+/// a second write.
+fn id_map(shown: String) -> Result<Found, Errno> {
+    let set: super::Setter = Arc::new(|_: &[u8]| Err(Errno::EPERM));
+    Ok(Found::new(Node::Tunable(shown.into_bytes(), set), 0, 0o644))
+}
+
+/// setgroups of the sandbox's user namespace: "allow" (its gid_map was written by a
+/// privileged runtime). Writing "allow" again succeeds; "deny" is EPERM once a gid_map is
+/// written; anything else is EINVAL.
+fn setgroups() -> Result<Found, Errno> {
+    let set: super::Setter = Arc::new(|data: &[u8]| {
+        let is = |word: &[u8]| {
+            data.strip_prefix(word)
+                .is_some_and(|rest| rest.iter().all(u8::is_ascii_whitespace))
+        };
+        if is(b"allow") {
+            Ok(())
+        } else if is(b"deny") {
+            Err(Errno::EPERM)
+        } else {
+            Err(Errno::EINVAL)
+        }
+    });
+    Ok(Found::new(
+        Node::Tunable(b"allow\n".to_vec(), set),
+        0,
+        0o644,
+    ))
 }
 
 fn threads(v: &ProcessView) -> Vec<i32> {
@@ -246,6 +281,9 @@ fn leaf_file(t: &Task, v: &ProcessView, id: i32, name: &[u8]) -> Result<Found, E
         b"oom_score" => file("0\n"),
         b"oom_score_adj" => oom_adjust(t, v, false),
         b"oom_adj" => oom_adjust(t, v, true),
+        b"uid_map" => id_map(t.kernel.ids.uid.proc_lines()),
+        b"gid_map" => id_map(t.kernel.ids.gid.proc_lines()),
+        b"setgroups" => setgroups(),
         _ => Err(Errno::ENOENT),
     }
 }

@@ -30,6 +30,7 @@ const ROOT: Creds = Creds {
     umask: 0o022,
     groups: Vec::new(),
     caps: crate::kernel::creds::ALL_CAPS,
+    mapped_only: false,
 };
 
 /// A memory file for one test.
@@ -174,6 +175,7 @@ fn create_write_read_stat() {
         umask: 0o077,
         groups: Vec::new(),
         caps: 0,
+        mapped_only: false,
     };
     let g = done(fs.open(b"c", CREAT | WRONLY, 0o4777, &c)).unwrap();
     let st = g.stat().unwrap();
@@ -368,6 +370,7 @@ fn mkdir_rules() {
         umask: 0,
         groups: Vec::new(),
         caps: 0,
+        mapped_only: false,
     };
     done(fs.mkdir(b"d/s", 0o755, &c)).unwrap();
     let st = stat(&fs, "d/s").unwrap();

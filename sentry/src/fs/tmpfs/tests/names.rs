@@ -217,6 +217,7 @@ fn symlink_and_readlink() {
         umask: 0o777,
         groups: Vec::new(),
         caps: 0,
+        mapped_only: false,
     };
     done(fs.symlink(b"x", b"owned", &c)).unwrap();
     let st = lstat(&fs, "owned").unwrap();

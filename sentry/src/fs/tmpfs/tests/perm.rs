@@ -10,6 +10,7 @@ fn user(uid: u32, groups: &[u32]) -> Creds {
         umask: 0,
         groups: groups.to_vec(),
         caps: 0,
+        mapped_only: false,
     }
 }
 

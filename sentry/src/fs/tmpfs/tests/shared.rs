@@ -156,6 +156,7 @@ fn memfds() {
         umask: 0o077,
         groups: Vec::new(),
         caps: 0,
+        mapped_only: false,
     };
     let f = fs.memfd(b"buf", &c);
     let st = f.stat().unwrap();
