@@ -151,3 +151,23 @@ fn bad_mappings_are_one_clear_error() {
     );
     assert!(!b.state.join("userns-bad").exists());
 }
+
+#[test]
+fn a_user_outside_the_mapping_cannot_run() {
+    let b = bundle("userns-unmapped");
+    b.edit_spec(|spec| spec["process"]["user"]["uid"] = (SIZE + 1).into());
+    let o = b.rv(&[
+        "run",
+        "--bundle",
+        b.dir.to_str().unwrap(),
+        "userns-unmapped",
+    ]);
+    assert!(!o.status.success(), "{}", common::text(&o));
+    assert!(
+        b.last_logged_error()
+            .contains("user 65537 has no mapping in the sandbox's user namespace"),
+        "{}",
+        b.last_logged_error()
+    );
+    assert!(!b.state.join("userns-unmapped").exists());
+}

@@ -129,6 +129,14 @@ pub enum SandboxError {
     /// No command given.
     #[error("no command given")]
     NoCommand,
+    /// The process's user or a group has no mapping in the sandbox's user namespace.
+    #[error("{what} {id} has no mapping in the sandbox's user namespace")]
+    Unmapped {
+        /// "user", "group" or "additional group".
+        what: &'static str,
+        /// The id.
+        id: u32,
+    },
     /// The Sentry's seccomp filter could not be installed.
     #[error("confining the Sentry: {0}")]
     Confine(String),
@@ -433,6 +441,16 @@ fn load(
     user: &User,
 ) -> Result<(crate::kernel::Program, Vec<u8>, Vec<u8>), SandboxError> {
     let cmd = argv.first().ok_or(SandboxError::NoCommand)?.clone();
+    let unmapped = |what, id| SandboxError::Unmapped { what, id };
+    if !kernel.ids.uid.covers(user.uid) {
+        return Err(unmapped("user", user.uid));
+    }
+    if !kernel.ids.gid.covers(user.gid) {
+        return Err(unmapped("group", user.gid));
+    }
+    if let Some(&g) = user.groups.iter().find(|&&g| !kernel.ids.gid.covers(g)) {
+        return Err(unmapped("additional group", g));
+    }
     let exec_err = |e: Errno| SandboxError::Exec {
         cmd: String::from_utf8_lossy(&cmd).into_owned(),
         why: describe(e),
