@@ -87,17 +87,19 @@ pub enum NetNs {
 }
 
 /// Moves this process (single-threaded: a new mount namespace needs it) into new mount,
-/// ipc and uts namespaces, and into the network namespace `net`. Mounts become private,
-/// so nothing made here shows on the host.
+/// ipc, uts and cgroup namespaces (the last rooted at the sandbox's cgroup, which it has
+/// joined), and into the network namespace `net`. Mounts become private, so nothing made
+/// here shows on the host.
 pub fn enter_namespaces(net: &NetNs) -> Result<()> {
-    let mut flags = libc::CLONE_NEWNS | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS;
+    let mut flags =
+        libc::CLONE_NEWNS | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS | libc::CLONE_NEWCGROUP;
     if *net == NetNs::New {
         flags |= libc::CLONE_NEWNET;
     }
     check(
         // SAFETY: unshare with constant flags, in a process with one thread.
         unsafe { libc::unshare(flags) },
-        "new mount/ipc/uts/net namespaces",
+        "new mount/ipc/uts/cgroup/net namespaces",
     )?;
     if let NetNs::Join(p) = net {
         let f = std::fs::File::open(p).map_err(|source| JailError {

@@ -1,7 +1,8 @@
 //! The host processes of an OCI sandbox are confined (DESIGN.md, "Processes"): the Sentry
-//! and the gofer in their own pid, mount, ipc, uts and network namespaces, the Sentry's root
-//! an empty directory and the gofer's the rootfs, capabilities dropped, no_new_privs, their
-//! seccomp filters; and when the Sentry dies, nothing of the sandbox lives on.
+//! and the gofer in their own pid, mount, ipc, uts, cgroup and network namespaces, the
+//! Sentry's root an empty directory and the gofer's the rootfs, capabilities dropped,
+//! no_new_privs, their seccomp filters; and when the Sentry dies, nothing of the sandbox
+//! lives on.
 
 mod common;
 
@@ -64,7 +65,7 @@ fn the_sandbox_processes_are_confined_and_die_with_it() {
     let sp = pid.to_string();
 
     // The Sentry: the init of a pid namespace of its own, in new namespaces of every kind.
-    for kind in ["pid", "mnt", "ipc", "uts", "net"] {
+    for kind in ["pid", "mnt", "ipc", "uts", "net", "cgroup"] {
         assert_ne!(
             ns(&sp, kind),
             ns(&me, kind),
@@ -97,7 +98,7 @@ fn the_sandbox_processes_are_confined_and_die_with_it() {
     let gp = gofer.to_string();
     // The gofer: the Sentry's namespaces but for a mount namespace of its own, whose root
     // is the container's rootfs.
-    for kind in ["pid", "ipc", "uts", "net"] {
+    for kind in ["pid", "ipc", "uts", "net", "cgroup"] {
         assert_eq!(ns(&gp, kind), ns(&sp, kind), "the gofer's {kind} namespace");
     }
     assert_ne!(ns(&gp, "mnt"), ns(&sp, "mnt"));
