@@ -6,8 +6,9 @@
 #   run.sh list                                    print the program names
 #   run.sh clean DIR...                            remove output directories (unmounting
 #                                                  what a runtime left mounted in them)
-#   run.sh [-r RUNTIME] [-o OUTDIR] [-t SECS] [PROGRAM...]
+#   run.sh [-r RUNTIME] [-o OUTDIR] [-t SECS] [-g GLOBAL-ARGS] [PROGRAM...]
 #                                                  run PROGRAMs (default: all) with RUNTIME
+#                                                  (given GLOBAL-ARGS before every command)
 #
 # RUNTIME is a runc-compatible binary (default: runc). Each program runs in OUTDIR/work
 # (which holds rootfs-amd64.tar.gz and runtimetest, as the suite expects) with
@@ -158,14 +159,15 @@ cleanup_containers() {
 }
 
 run() {
-    local runtime=runc out="" limit=60 opt
+    local runtime=runc out="" limit=60 global="" opt
     OPTIND=1
-    while getopts "r:o:t:" opt; do
+    while getopts "r:o:t:g:" opt; do
         case $opt in
         r) runtime=$OPTARG ;;
         o) out=$OPTARG ;;
         t) limit=$OPTARG ;;
-        *) die "usage: run.sh [-r RUNTIME] [-o OUTDIR] [-t SECS] [PROGRAM...]" ;;
+        g) global=$OPTARG ;;
+        *) die "usage: run.sh [-r RUNTIME] [-o OUTDIR] [-t SECS] [-g GLOBAL-ARGS] [PROGRAM...]" ;;
         esac
     done
     shift $((OPTIND - 1))
@@ -196,7 +198,7 @@ if [ "\$1" = create ] && [ -n "\${RT_CONFIGS:-}" ]; then
         prev=\$a
     done
 fi
-exec "$runtime" --root "$root" "\$@"
+exec "$runtime" --root "$root" $global "\$@"
 EOF
     chmod +x "$wrapper"
 
