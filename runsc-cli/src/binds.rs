@@ -106,6 +106,32 @@ fn mount(src: Option<&[u8]>, target: &[u8], flags: libc::c_ulong) -> anyhow::Res
     Ok(())
 }
 
+/// The flags of the mount at `fd` that a bind remount must keep (as `MS_*`): read-only,
+/// nosuid, nodev, noexec and the atime mode. In the sandbox process's user namespace the
+/// kernel locks them on mounts that came from the host, and a remount that would clear one
+/// is EPERM; outside one, keeping them is what a bind of that mount means anyway.
+fn kept_flags(fd: &OwnedFd) -> anyhow::Result<libc::c_ulong> {
+    // SAFETY: statvfs is plain data; all zeros is a valid value.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: fstatvfs fills `st` for a descriptor we own.
+    if unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut st) } != 0 {
+        return Err(last_err("statvfs of a bind mount"));
+    }
+    let pairs = [
+        (libc::ST_RDONLY, libc::MS_RDONLY),
+        (libc::ST_NOSUID, libc::MS_NOSUID),
+        (libc::ST_NODEV, libc::MS_NODEV),
+        (libc::ST_NOEXEC, libc::MS_NOEXEC),
+        (libc::ST_NOATIME, libc::MS_NOATIME),
+        (libc::ST_NODIRATIME, libc::MS_NODIRATIME),
+        (libc::ST_RELATIME, libc::MS_RELATIME),
+    ];
+    Ok(pairs
+        .iter()
+        .filter(|(st_flag, _)| st.f_flag & st_flag != 0)
+        .fold(0, |acc, (_, ms)| acc | ms))
+}
+
 /// The root column of the host's mountinfo for the mount last made at `at`: the bind's
 /// source, as a path in its own filesystem.
 fn host_root_of(at: &std::path::Path) -> Option<Vec<u8>> {
@@ -184,7 +210,13 @@ pub fn mount_binds(b: &oci::Bundle) -> anyhow::Result<Vec<sentry::sandbox::BindP
             // The mount just made is on top at the destination, which was checked to have no
             // symlink on the way.
             let path = b.rootfs.join(m.destination.trim_start_matches('/'));
-            let mut flags = libc::MS_REMOUNT | libc::MS_BIND | extra;
+            use std::os::unix::fs::OpenOptionsExt;
+            let made = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_PATH | libc::O_NOFOLLOW)
+                .open(&path)
+                .with_context(|| format!("opening the bind mount {}", path.display()))?;
+            let mut flags = libc::MS_REMOUNT | libc::MS_BIND | extra | kept_flags(&made.into())?;
             if readonly {
                 flags |= libc::MS_RDONLY;
             }

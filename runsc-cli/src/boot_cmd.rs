@@ -22,6 +22,9 @@ struct Options {
     bundle: PathBuf,
     root: PathBuf,
     ready: OwnedFd,
+    /// Where `create` answers once it mapped this process's user namespace
+    /// (`jail::UserNsHandshake`); without it, the process stays in the host's.
+    userns: Option<OwnedFd>,
     /// The host terminal pid 1's terminal is bridged to (`console`).
     console: Option<OwnedFd>,
 }
@@ -29,7 +32,14 @@ struct Options {
 fn parse(args: &[String]) -> anyhow::Result<Options> {
     let a = Args::parse(
         args,
-        &["root", "id", "bundle", "ready-fd", "console-fd"],
+        &[
+            "root",
+            "id",
+            "bundle",
+            "ready-fd",
+            "console-fd",
+            "userns-fd",
+        ],
         &[],
     )?;
     let fd: i32 = a
@@ -50,6 +60,10 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
         // SAFETY: `create` passes this descriptor, open and ours alone, for the readiness
         // message; check_fd made sure it is open.
         ready: unsafe { OwnedFd::from_raw_fd(fd) },
+        userns: a
+            .value("userns-fd")
+            .map(|v| crate::console::inherited(v, "userns-fd"))
+            .transpose()?,
         console: a
             .value("console-fd")
             .map(|v| crate::console::inherited(v, "console-fd"))
@@ -300,14 +314,19 @@ fn boot(
     for w in &b.warnings {
         tracing::warn!("{w}");
     }
-    crate::jail::enter_namespaces(&network_namespace(&b))?;
     // The host's OOM killer sees the sandbox as the spec's process (as runc sets it on the
-    // container's process); the gofer and the stubs inherit it.
+    // container's process); the gofer and the stubs inherit it. Before the user namespace:
+    // lowering it takes CAP_SYS_RESOURCE in the host's.
     if let Some(adj) = b.spec.process.as_ref().and_then(|p| p.oom_score_adj) {
         if let Err(e) = std::fs::write("/proc/self/oom_score_adj", adj.to_string()) {
             tracing::warn!("process.oomScoreAdj {adj} on the sandbox process: {e}");
         }
     }
+    let userns = o.userns.take().map(|wait| crate::jail::UserNsHandshake {
+        tell: &o.ready,
+        wait,
+    });
+    crate::jail::enter_namespaces(&network_namespace(&b), userns)?;
     let binds = crate::binds::mount_binds(&b)?;
     // `--overlay none`: a writable root is written through, as runc writes it.
     let through = overlay_none && !b.spec.root.as_ref().is_some_and(|r| r.readonly);

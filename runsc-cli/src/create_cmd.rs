@@ -1,7 +1,7 @@
 //! `rvisor create` and `rvisor run`: make a container's sandbox from a bundle, stopped
 //! before its process runs (`create`), or run it to the end (`run`).
 
-use std::io::BufRead as _;
+use std::io::{BufRead as _, Write as _};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -122,6 +122,9 @@ fn create(
             detach,
         )?;
         let (r, w) = pipe()?;
+        // The sandbox process's user namespace: it says when it made one, we map it and
+        // answer on this pipe (jail::UserNsHandshake).
+        let (userns_r, userns_w) = pipe()?;
         let exe = std::env::current_exe().context("finding the rvisor binary")?;
         let mut cmd = std::process::Command::new(exe);
         if g.debug {
@@ -146,8 +149,10 @@ fn create(
             .arg("--bundle")
             .arg(&b.dir)
             .arg("--ready-fd")
-            .arg("3");
-        let mut place = vec![(w.as_raw_fd(), 3)];
+            .arg("3")
+            .arg("--userns-fd")
+            .arg("5");
+        let mut place = vec![(w.as_raw_fd(), 3), (userns_r.as_raw_fd(), 5)];
         if let Some(t) = &term {
             cmd.args(["--console-fd", "4"]);
             place.push((t.fd.as_raw_fd(), 4));
@@ -179,13 +184,29 @@ fn create(
         }
         // The sandbox process is the init of a pid namespace of its own.
         let mut child = crate::jail::spawn_in_new_pid_ns(|| cmd.spawn())?;
-        drop(w);
+        drop((w, userns_r));
         // The sandbox holds the host terminal now: the caller's master reads EIO once the
         // sandbox lets go of it.
         let restore = term.and_then(|t| t.restore);
-        // One line: "ok", or "error: why". Not to EOF: the sandbox keeps its end open.
+        // "userns" first, when the sandbox made its user namespace; then one line: "ok",
+        // or "error: why". Not to EOF: the sandbox keeps its end open.
+        let mut lines = std::io::BufReader::new(std::fs::File::from(r));
         let mut msg = String::new();
-        let _ = std::io::BufReader::new(std::fs::File::from(r)).read_line(&mut msg);
+        let _ = lines.read_line(&mut msg);
+        if msg == "userns\n" {
+            let mapped = crate::jail::map_sandbox_userns(child.id());
+            let answer: &[u8] = if mapped.is_ok() { b"1" } else { b"0" };
+            let _ = std::fs::File::from(userns_w).write_all(answer);
+            if let Err(e) = mapped {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(e.into());
+            }
+            msg.clear();
+            let _ = lines.read_line(&mut msg);
+        } else {
+            drop(userns_w);
+        }
         match msg.lines().next() {
             Some("ok") => {
                 let mut st = root.load(id)?;

@@ -86,21 +86,43 @@ pub enum NetNs {
     Host,
 }
 
-/// Moves this process (single-threaded: a new mount namespace needs it) into new mount,
-/// ipc, uts and cgroup namespaces (the last rooted at the sandbox's cgroup, which it has
-/// joined), and into the network namespace `net`. Mounts become private, so nothing made
-/// here shows on the host.
-pub fn enter_namespaces(net: &NetNs) -> Result<()> {
-    let mut flags =
-        libc::CLONE_NEWNS | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS | libc::CLONE_NEWCGROUP;
-    if *net == NetNs::New {
-        flags |= libc::CLONE_NEWNET;
+/// How the sandbox process gets a user namespace of its own on the host: it makes one, says
+/// so on `tell` ("userns"), and waits for one byte on `wait` — the runtime, privileged in
+/// the host's namespace, writes its ID maps (only such a writer may map every id) and
+/// then sends it.
+pub struct UserNsHandshake<'a> {
+    /// Where the sandbox says it made its namespace (the readiness pipe).
+    pub tell: &'a OwnedFd,
+    /// Where the runtime answers once the maps are written.
+    pub wait: OwnedFd,
+}
+
+/// The ID maps the runtime gives the sandbox process's user namespace: every valid id as
+/// itself. The namespace does not lower the sandbox's ids (it drops its capabilities
+/// itself); it confines what they reach: capabilities held in it reach no namespace and no
+/// resource the host's user namespace owns (the host's network, mounts and devices).
+pub const SANDBOX_ID_MAP: &str = "0 0 4294967295\n";
+
+/// Writes [`SANDBOX_ID_MAP`] as the uid and gid maps of the user namespace of host process
+/// `pid` (the sandbox process, which made it).
+pub fn map_sandbox_userns(pid: u32) -> Result<()> {
+    for file in ["uid_map", "gid_map"] {
+        let path = format!("/proc/{pid}/{file}");
+        std::fs::write(&path, SANDBOX_ID_MAP).map_err(|source| JailError {
+            step: format!("writing {path}"),
+            source,
+        })?;
     }
-    check(
-        // SAFETY: unshare with constant flags, in a process with one thread.
-        unsafe { libc::unshare(flags) },
-        "new mount/ipc/uts/cgroup/net namespaces",
-    )?;
+    Ok(())
+}
+
+/// Moves this process (single-threaded: a new user namespace needs it) into a user
+/// namespace of its own (with `userns`), then new mount, ipc, uts and cgroup namespaces
+/// (the last rooted at the sandbox's cgroup, which it has joined), owned by it, and into
+/// the network namespace `net`. A network namespace named by path is joined first, while
+/// this process is still privileged over the host's namespaces. Mounts become private, so
+/// nothing made here shows on the host.
+pub fn enter_namespaces(net: &NetNs, userns: Option<UserNsHandshake<'_>>) -> Result<()> {
     if let NetNs::Join(p) = net {
         let f = std::fs::File::open(p).map_err(|source| JailError {
             step: format!("opening the network namespace {}", p.display()),
@@ -112,7 +134,44 @@ pub fn enter_namespaces(net: &NetNs) -> Result<()> {
             format!("joining the network namespace {}", p.display()),
         )?;
     }
+    if let Some(h) = userns {
+        enter_user_namespace(h)?;
+    }
+    let mut flags =
+        libc::CLONE_NEWNS | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS | libc::CLONE_NEWCGROUP;
+    if *net == NetNs::New {
+        flags |= libc::CLONE_NEWNET;
+    }
+    check(
+        // SAFETY: unshare with constant flags, in a process with one thread.
+        unsafe { libc::unshare(flags) },
+        "new mount/ipc/uts/cgroup/net namespaces",
+    )?;
     mount_private()
+}
+
+fn enter_user_namespace(h: UserNsHandshake<'_>) -> Result<()> {
+    check(
+        // SAFETY: unshare with a constant flag, in a process with one thread.
+        unsafe { libc::unshare(libc::CLONE_NEWUSER) },
+        "a user namespace for the sandbox process",
+    )?;
+    let said = b"userns\n";
+    // SAFETY: write from a constant buffer of its length to a descriptor we hold.
+    let n = unsafe { libc::write(h.tell.as_raw_fd(), said.as_ptr().cast(), said.len()) };
+    if n != said.len() as isize {
+        return Err(err("asking the runtime to map the user namespace"));
+    }
+    let mut b = [0u8; 1];
+    // SAFETY: read into a one-byte buffer from a descriptor we own.
+    let n = unsafe { libc::read(h.wait.as_raw_fd(), b.as_mut_ptr().cast(), 1) };
+    if n != 1 || b[0] != b'1' {
+        return Err(JailError {
+            step: "waiting for the runtime to map the user namespace".into(),
+            source: std::io::Error::from_raw_os_error(libc::EPROTO),
+        });
+    }
+    Ok(())
 }
 
 /// Makes every mount of this (new) mount namespace private.

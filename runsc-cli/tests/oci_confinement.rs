@@ -1,5 +1,5 @@
 //! The host processes of an OCI sandbox are confined (DESIGN.md, "Processes"): the Sentry
-//! and the gofer in their own pid, mount, ipc, uts, cgroup and network namespaces, the
+//! and the gofer in their own user, pid, mount, ipc, uts, cgroup and network namespaces, the
 //! Sentry's root an empty directory and the gofer's the rootfs, capabilities dropped,
 //! no_new_privs, their seccomp filters; and when the Sentry dies, nothing of the sandbox
 //! lives on.
@@ -65,13 +65,23 @@ fn the_sandbox_processes_are_confined_and_die_with_it() {
     let sp = pid.to_string();
 
     // The Sentry: the init of a pid namespace of its own, in new namespaces of every kind.
-    for kind in ["pid", "mnt", "ipc", "uts", "net", "cgroup"] {
+    for kind in ["pid", "mnt", "ipc", "uts", "net", "cgroup", "user"] {
         assert_ne!(
             ns(&sp, kind),
             ns(&me, kind),
             "the Sentry's {kind} namespace"
         );
     }
+    // Its user namespace maps every id as itself: it confines what the Sentry's
+    // capabilities reach, not whose files it may read.
+    assert_eq!(
+        std::fs::read_to_string(format!("/proc/{pid}/uid_map")).unwrap(),
+        "         0          0 4294967295\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(format!("/proc/{pid}/gid_map")).unwrap(),
+        "         0          0 4294967295\n"
+    );
     let nspid = status_field(pid, "NSpid");
     assert_eq!(nspid, format!("{pid}\t1"), "NSpid of the Sentry");
     // Its root is empty; it holds no capability; no_new_privs; its filter.
@@ -98,7 +108,7 @@ fn the_sandbox_processes_are_confined_and_die_with_it() {
     let gp = gofer.to_string();
     // The gofer: the Sentry's namespaces but for a mount namespace of its own, whose root
     // is the container's rootfs.
-    for kind in ["pid", "ipc", "uts", "net", "cgroup"] {
+    for kind in ["pid", "ipc", "uts", "net", "cgroup", "user"] {
         assert_eq!(ns(&gp, kind), ns(&sp, kind), "the gofer's {kind} namespace");
     }
     assert_ne!(ns(&gp, "mnt"), ns(&sp, "mnt"));

@@ -148,3 +148,47 @@ fn a_bind_mount_shows_its_source_as_root_as_runc_does() {
     let got = mountinfo_root(&b.run_ok("bindroot-rvisor"), "/mnt/vol");
     assert_eq!(got, want);
 }
+
+#[test]
+fn a_read_only_bind_of_a_nosuid_nodev_noexec_mount_keeps_those_flags() {
+    // The sandbox process mounts in a user namespace of its own, where the kernel locks
+    // the flags of the host's mounts: the read-only remount must keep them.
+    let b = common::Bundle::new(
+        "bindflags",
+        &[
+            "sh",
+            "-c",
+            "cat /mnt/vol/f; echo x > /mnt/vol/g || echo refused",
+        ],
+    );
+    let vol = b.dir.join("flagged");
+    std::fs::create_dir_all(&vol).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args([
+            "-t",
+            "tmpfs",
+            "-o",
+            "nosuid,nodev,noexec,size=64k",
+            "flagged",
+        ])
+        .arg(&vol)
+        .status()
+        .unwrap();
+    assert!(mounted.success());
+    std::fs::write(vol.join("f"), "from the volume\n").unwrap();
+    b.edit_spec(|spec| {
+        spec["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({
+                "destination": "/mnt/vol", "type": "bind", "source": vol, "options": ["rbind", "ro"]
+            }))
+    });
+    let o = b.rv(&["run", "--bundle", b.dir.to_str().unwrap(), "bindflags"]);
+    let _ = std::process::Command::new("umount").arg(&vol).status();
+    assert!(o.status.success(), "{}", common::text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "from the volume\nrefused\n"
+    );
+}
