@@ -1,11 +1,15 @@
 /* The user namespace a process runs in, as it sees it: /proc/self/uid_map, gid_map and
  * setgroups (the identity over every valid id outside a container's namespace), writes to
  * them once they are set (EPERM; "allow" to setgroups is accepted, anything else EINVAL),
- * and ids with no mapping given to the set*id calls and chown (EINVAL; -1 itself never maps). */
+ * and ids with no mapping given to the set*id calls, chown and tmpfs's uid= and gid= (EINVAL;
+ * -1 itself never maps). */
 #include "test_util.h"
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 
 static void show(const char *file)
@@ -69,6 +73,34 @@ int main(void)
 	printf("owner %u group %u\n", st.st_uid, st.st_gid);
 	close(f);
 	CHECK(unlinkat(fd, name, 0) == 0);
+
+	/* tmpfs's uid= and gid=, in a mount namespace of a child's own. */
+	snprintf(name, sizeof name, "rvisor-st-userns-mnt-%d", (int)getpid());
+	CHECK(mkdirat(fd, name, 0700) == 0);
+	pid_t child = fork();
+	CHECK(child >= 0);
+	if (child == 0) {
+		char path[96];
+		snprintf(path, sizeof path, "/tmp/%s", name);
+		CHECK(unshare(CLONE_NEWNS) == 0);
+		CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+		const char *opts[] = {"uid=4294967295", "gid=4294967295", "uid=4294967294,gid=7"};
+		for (int i = 0; i < 3; i++) {
+			int r = mount("none", path, "tmpfs", 0, opts[i]);
+			printf("tmpfs %s: %s\n", opts[i], r < 0 ? t_errname(errno) : "OK");
+			if (r == 0) {
+				CHECK(stat(path, &st) == 0);
+				printf("root owner %u group %u\n", st.st_uid, st.st_gid);
+				CHECK(umount(path) == 0);
+			}
+		}
+		fflush(stdout);
+		_exit(0);
+	}
+	int status;
+	CHECK(waitpid(child, &status, 0) == child);
+	printf("child: %s\n", t_status(status));
+	CHECK(unlinkat(fd, name, AT_REMOVEDIR) == 0);
 	close(fd);
 	return t_done();
 }
