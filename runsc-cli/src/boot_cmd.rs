@@ -322,11 +322,23 @@ fn boot(
             tracing::warn!("process.oomScoreAdj {adj} on the sandbox process: {e}");
         }
     }
-    let userns = o.userns.take().map(|wait| crate::jail::UserNsHandshake {
+    // A user or cgroup namespace of the sandbox process's own when the spec asks for one;
+    // without, it keeps the runtime's, as a runc container would. (The container's user
+    // namespace, with its mappings, is the Sentry's to serve; the host one confines the
+    // sandbox process.)
+    let asks = |kind| {
+        b.spec
+            .linux
+            .as_ref()
+            .is_some_and(|l| l.namespace(&kind).is_some())
+    };
+    let userns = o.userns.take().filter(|_| asks(oci::NamespaceType::User));
+    let userns = userns.map(|wait| crate::jail::UserNsHandshake {
         tell: &o.ready,
         wait,
     });
-    crate::jail::enter_namespaces(&network_namespace(&b), userns)?;
+    let cgroup = asks(oci::NamespaceType::Cgroup);
+    crate::jail::enter_namespaces(&network_namespace(&b), cgroup, userns)?;
     let binds = crate::binds::mount_binds(&b)?;
     // `--overlay none`: a writable root is written through, as runc writes it.
     let through = overlay_none && !b.spec.root.as_ref().is_some_and(|r| r.readonly);

@@ -117,12 +117,16 @@ pub fn map_sandbox_userns(pid: u32) -> Result<()> {
 }
 
 /// Moves this process (single-threaded: a new user namespace needs it) into a user
-/// namespace of its own (with `userns`), then new mount, ipc, uts and cgroup namespaces
-/// (the last rooted at the sandbox's cgroup, which it has joined), owned by it, and into
-/// the network namespace `net`. A network namespace named by path is joined first, while
+/// namespace of its own (with `userns`), then new mount, ipc and uts namespaces, a new
+/// cgroup namespace with `cgroup` (rooted at the sandbox's cgroup, which it has joined),
+/// all owned by it, and into the network namespace `net`. A network namespace named by path is joined first, while
 /// this process is still privileged over the host's namespaces. Mounts become private, so
 /// nothing made here shows on the host.
-pub fn enter_namespaces(net: &NetNs, userns: Option<UserNsHandshake<'_>>) -> Result<()> {
+pub fn enter_namespaces(
+    net: &NetNs,
+    cgroup: bool,
+    userns: Option<UserNsHandshake<'_>>,
+) -> Result<()> {
     if let NetNs::Join(p) = net {
         let f = std::fs::File::open(p).map_err(|source| JailError {
             step: format!("opening the network namespace {}", p.display()),
@@ -137,8 +141,10 @@ pub fn enter_namespaces(net: &NetNs, userns: Option<UserNsHandshake<'_>>) -> Res
     if let Some(h) = userns {
         enter_user_namespace(h)?;
     }
-    let mut flags =
-        libc::CLONE_NEWNS | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS | libc::CLONE_NEWCGROUP;
+    let mut flags = libc::CLONE_NEWNS | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS;
+    if cgroup {
+        flags |= libc::CLONE_NEWCGROUP;
+    }
     if *net == NetNs::New {
         flags |= libc::CLONE_NEWNET;
     }

@@ -1,8 +1,8 @@
 //! The host processes of an OCI sandbox are confined (DESIGN.md, "Processes"): the Sentry
-//! and the gofer in their own user, pid, mount, ipc, uts, cgroup and network namespaces, the
-//! Sentry's root an empty directory and the gofer's the rootfs, capabilities dropped,
-//! no_new_privs, their seccomp filters; and when the Sentry dies, nothing of the sandbox
-//! lives on.
+//! and the gofer in their own pid, mount, ipc, uts and network namespaces (user and cgroup
+//! ones when the spec asks), the Sentry's root an empty directory and the gofer's the
+//! rootfs, capabilities dropped, no_new_privs, their seccomp filters; and when the Sentry
+//! dies, nothing of the sandbox lives on.
 
 mod common;
 
@@ -60,6 +60,13 @@ fn names(dir: String) -> Vec<String> {
 fn the_sandbox_processes_are_confined_and_die_with_it() {
     become_subreaper();
     let b = Bundle::new("confined", &["sh", "-c", "echo ready; sleep 1000"]);
+    // The user and cgroup namespaces too (a spec without them keeps the runtime's: see
+    // below).
+    b.edit_spec(|spec| {
+        let ns = spec["linux"]["namespaces"].as_array_mut().unwrap();
+        ns.push(serde_json::json!({"type": "user"}));
+        ns.push(serde_json::json!({"type": "cgroup"}));
+    });
     let pid = b.start_ready("confined");
     let me = std::process::id().to_string();
     let sp = pid.to_string();
@@ -181,4 +188,20 @@ fn without_a_network_namespace_the_runtimes_is_kept() {
     );
     assert_ne!(ns(&sp, "ipc"), ns(&me, "ipc"));
     b.delete_and_wait("hostnet", pid);
+}
+
+#[test]
+fn without_user_and_cgroup_namespaces_the_runtimes_are_kept() {
+    become_subreaper();
+    let b = Bundle::new("keptns", &["sh", "-c", "echo ready; sleep 1000"]);
+    let pid = b.start_ready("keptns");
+    let me = std::process::id().to_string();
+    for kind in ["user", "cgroup"] {
+        assert_eq!(
+            ns(&pid.to_string(), kind),
+            ns(&me, kind),
+            "the Sentry's {kind} namespace"
+        );
+    }
+    b.delete_and_wait("keptns", pid);
 }

@@ -151,8 +151,8 @@ fn a_bind_mount_shows_its_source_as_root_as_runc_does() {
 
 #[test]
 fn a_read_only_bind_of_a_nosuid_nodev_noexec_mount_keeps_those_flags() {
-    // The sandbox process mounts in a user namespace of its own, where the kernel locks
-    // the flags of the host's mounts: the read-only remount must keep them.
+    // With a user namespace the sandbox process mounts in one of its own, where the kernel
+    // locks the flags of the host's mounts: the read-only remount must keep them.
     let b = common::Bundle::new(
         "bindflags",
         &[
@@ -182,7 +182,11 @@ fn a_read_only_bind_of_a_nosuid_nodev_noexec_mount_keeps_those_flags() {
             .unwrap()
             .push(serde_json::json!({
                 "destination": "/mnt/vol", "type": "bind", "source": vol, "options": ["rbind", "ro"]
-            }))
+            }));
+        spec["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"type": "user"}));
     });
     let o = b.rv(&["run", "--bundle", b.dir.to_str().unwrap(), "bindflags"]);
     let _ = std::process::Command::new("umount").arg(&vol).status();

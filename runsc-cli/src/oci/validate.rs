@@ -11,7 +11,7 @@
 //! |---|---|
 //! | `linux.uidMappings`/`gidMappings` with a `user` namespace | accepted: the container's processes run in that namespace (`id_maps`); both maps needed, checked as Linux checks `uid_map` |
 //! | idmapped mounts (`uidMappings` on a mount, `idmap`) | error: not supported |
-//! | a `user` namespace without mappings | warning: ignored (the application runs under the Sentry's own credentials model) |
+//! | a `user` namespace without mappings | warning: the sandbox process gets a host user namespace; the application's ids are the host's (identity) |
 //! | a namespace `path` for `network` | accepted: the sandbox attaches to that network namespace |
 //! | no `network` namespace | accepted: the sandbox process stays in the runtime's (the Sentry opens no host socket) |
 //! | a namespace `path` for anything else | error: joining an existing host namespace is not supported |
@@ -214,7 +214,8 @@ fn validate_linux(l: &Linux, w: &mut Vec<Warning>) -> Result<(), SpecError> {
         if ns.kind == NamespaceType::User && !mapped {
             w.push(Warning::new(
                 format!("{at}.type"),
-                "user namespace ignored: the Sentry gives the application its own credentials",
+                "a user namespace without ID mappings: the sandbox process gets one on the \
+                 host, and the application's ids stand for the same host ids",
             ));
         }
     }
