@@ -546,7 +546,88 @@ fn update_takes_runc_single_value_flags() {
     }
     assert_eq!(stats()["data"]["memory"]["usage"]["limit"], 32 << 20);
     b.delete_and_wait("u1", pid);
-    for ctl in ["pids", "memory", "cpu", "cpuacct", "cpuset", "freezer", ""] {
+    for ctl in [
+        "pids", "memory", "cpu", "cpuacct", "cpuset", "freezer", "devices", "",
+    ] {
+        let _ = std::fs::remove_dir(format!("/sys/fs/cgroup/{ctl}/rvisor-test-ocispec"));
+    }
+}
+
+/// `linux.resources.devices` on the host's cgroup v1 devices controller: the spec's rules in
+/// their order, then the allows the sandbox's own processes need (/dev/null; /dev/kvm on the
+/// kvm platform). A Docker-style spec (deny everything, then an allow-list without those)
+/// still runs, and exec works; the devices cgroup goes with `delete`.
+#[test]
+fn device_rules_reach_the_host_cgroup_and_the_sandbox_still_runs() {
+    if !Path::new("/sys/fs/cgroup/devices").is_dir() {
+        eprintln!("skipping: no cgroup v1 devices controller on this host");
+        return;
+    }
+    become_subreaper();
+    let mut platforms = vec!["seccomp"];
+    if Path::new("/dev/kvm").exists() {
+        platforms.push("kvm");
+    }
+    let script = r#"
+        echo null=$(echo x > /dev/null && cat /dev/null && echo ok)
+        echo zero=$(head -c 3 /dev/zero | wc -c)
+        echo urandom=$(head -c 5 /dev/urandom | wc -c)
+        echo ready
+        while :; do sleep 0.05; done
+    "#;
+    for platform in platforms {
+        let path = format!(
+            "/rvisor-test-ocispec/devices-{platform}-{}",
+            std::process::id()
+        );
+        let b = bundle(&format!("devices-{platform}"), script, |s| {
+            s["linux"]["cgroupsPath"] = path.clone().into();
+            s["linux"]["resources"]["devices"] = json!([
+                {"allow": false, "access": "rwm"},
+                {"allow": true, "type": "c", "major": 10, "minor": 229, "access": "rwm"},
+                {"allow": true, "type": "c", "major": 136, "access": "rwm"},
+                {"allow": true, "type": "c", "major": -1, "minor": -1, "access": "m"},
+                {"allow": true, "type": "b", "major": 8, "minor": 0, "access": "r"},
+            ]);
+        });
+        let pid = b.create_with(&["--platform", platform], "d1");
+        let list =
+            std::fs::read_to_string(format!("/sys/fs/cgroup/devices{path}/devices.list")).unwrap();
+        let mut want = "c 10:229 rwm\nc 136:* rwm\nc *:* m\nb 8:0 r\nc 1:3 rw\n".to_string();
+        if platform == "kvm" {
+            want.push_str("c 10:232 rw\n");
+        }
+        assert_eq!(list, want, "{platform}");
+        let o = b.rv(&["start", "d1"]);
+        assert!(o.status.success(), "{platform}: start: {}", text(&o));
+        common::wait_for("ready", || b.out().contains("ready"));
+        let v = values(&b.out());
+        for (k, want) in [("null", "ok"), ("zero", "3"), ("urandom", "5")] {
+            assert_eq!(
+                v.get(k).map(String::as_str),
+                Some(want),
+                "{platform}: {k}: {}",
+                b.out()
+            );
+        }
+        let o = b.rv(&[
+            "exec",
+            "d1",
+            "sh",
+            "-c",
+            "echo x > /dev/null && echo exec-ok",
+        ]);
+        assert!(o.status.success(), "{platform}: exec: {}", text(&o));
+        assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "exec-ok");
+        b.delete_and_wait("d1", pid);
+        assert!(
+            !Path::new(&format!("/sys/fs/cgroup/devices{path}")).exists(),
+            "{platform}: the devices cgroup outlived delete"
+        );
+    }
+    for ctl in [
+        "pids", "memory", "cpu", "cpuacct", "cpuset", "freezer", "devices",
+    ] {
         let _ = std::fs::remove_dir(format!("/sys/fs/cgroup/{ctl}/rvisor-test-ocispec"));
     }
 }
