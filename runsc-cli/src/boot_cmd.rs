@@ -128,6 +128,9 @@ fn config(
         ptmx_link: true,
         binds,
         devices: devices(b),
+        sysctl: linux
+            .map(|l| l.sysctl.clone().into_iter().collect())
+            .unwrap_or_default(),
         mount_order: b
             .spec
             .mounts

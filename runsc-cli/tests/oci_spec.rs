@@ -631,3 +631,98 @@ fn device_rules_reach_the_host_cgroup_and_the_sandbox_still_runs() {
         let _ = std::fs::remove_dir(format!("/sys/fs/cgroup/{ctl}/rvisor-test-ocispec"));
     }
 }
+
+/// `linux.sysctl` reaches the Sentry's /proc/sys: the spec's values show, the files are 0644
+/// root's, and later writes are checked as Linux checks them (root without CAP_NET_ADMIN may
+/// not change ip_forward; another user may not open the files for writing; a bad number is
+/// EINVAL). Without the spec's value, ip_forward is 0, as in a new network namespace. A
+/// sysctl the sandbox does not have fails `create` with one line.
+#[test]
+fn sysctls_are_set_in_the_sandbox_proc_sys() {
+    become_subreaper();
+    let script = r#"
+        cd /proc/sys
+        echo fwd=$(cat net/ipv4/ip_forward)
+        echo fwd_stat=$(stat -c '%a:%u:%g' net/ipv4/ip_forward)
+        echo start=$(cat net/ipv4/ip_unprivileged_port_start)
+        echo ping=$(cat net/ipv4/ping_group_range)
+        echo somaxconn=$(cat net/core/somaxconn)
+        echo msg_max=$(cat fs/mqueue/msg_max)
+        echo domain=$(cat kernel/domainname)
+        echo ipv4=$(ls net/ipv4 | tr '\n' ,)
+        echo fwd_write=$(sh -c 'echo 0 > net/ipv4/ip_forward' 2>&1)
+        echo start_write=$(sh -c 'echo 80 > net/ipv4/ip_unprivileged_port_start && cat net/ipv4/ip_unprivileged_port_start' 2>&1)
+        echo bad_write=$(sh -c 'echo many > net/core/somaxconn' 2>&1)
+        echo ready
+        while :; do sleep 0.05; done
+    "#;
+    let b = bundle("sysctl", script, |s| {
+        s["linux"]["sysctl"] = json!({
+            "net.ipv4.ip_forward": "1",
+            "net.ipv4.ip_unprivileged_port_start": "0",
+            "net.ipv4.ping_group_range": "0 2147483647",
+            "net/core/somaxconn": "128",
+            "fs.mqueue.msg_max": "20",
+            "kernel.domainname": "example.org",
+        });
+        // The default spec makes /proc/sys read-only (EROFS before any of these checks).
+        s["linux"]["readonlyPaths"] = json!([]);
+    });
+    let pid = b.start_ready("s1");
+    let v = values(&b.out());
+    for (k, want) in [
+        ("fwd", "1".to_string()),
+        ("fwd_stat", "644:0:0".to_string()),
+        ("start", "0".to_string()),
+        ("ping", "0 2147483647".to_string()),
+        ("somaxconn", "128".to_string()),
+        ("msg_max", "20".to_string()),
+        ("domain", "example.org".to_string()),
+        (
+            "ipv4",
+            "ip_forward,ip_local_port_range,ip_unprivileged_port_start,ping_group_range,"
+                .to_string(),
+        ),
+        (
+            "fwd_write",
+            "sh: write error: Operation not permitted".to_string(),
+        ),
+        ("start_write", "80".to_string()),
+        ("bad_write", "sh: write error: Invalid argument".to_string()),
+    ] {
+        assert_eq!(v.get(k), Some(&want), "{k}:\n{}", b.out());
+    }
+    let o = b.rv(&[
+        "exec",
+        "--user",
+        "1000:1000",
+        "s1",
+        "sh",
+        "-c",
+        "echo 1 > /proc/sys/net/ipv4/ip_unprivileged_port_start",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("Permission denied"),
+        "{}",
+        text(&o)
+    );
+    b.delete_and_wait("s1", pid);
+
+    let b = bundle(
+        "sysctl-default",
+        "cat /proc/sys/net/ipv4/ip_forward",
+        |_| {},
+    );
+    assert_eq!(b.run_ok("s2"), "0\n");
+
+    b.edit_spec(|s| s["linux"]["sysctl"] = json!({"kernel.shmmax": "65536"}));
+    let o = b.rv(&["create", "--bundle", b.dir.to_str().unwrap(), "s3"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    let err = b.last_logged_error();
+    assert!(
+        err.contains("linux.sysctl[\"kernel.shmmax\"]: a sysctl the sandbox does not have"),
+        "{err}"
+    );
+    assert_eq!(b.logged("error").len(), 1, "{:?}", b.logged("error"));
+}

@@ -4,6 +4,7 @@ pub mod caps;
 pub mod creds;
 mod exec;
 pub mod signal;
+pub mod sysctl;
 mod task;
 
 use std::collections::BTreeMap;
@@ -223,6 +224,8 @@ pub struct Kernel {
     pub syscall_patching: bool,
     /// The first mount namespace (the one pid 1 starts in).
     pub mounts: Arc<crate::fs::vfs::MountNs>,
+    /// The sandbox's sysctls (its network and IPC namespaces' tunables).
+    pub sysctl: sysctl::Sysctls,
     pids: Mutex<Pids>,
     /// Wait status of pid 1 once it is gone.
     init_status: (Mutex<Option<i32>>, Condvar),
@@ -314,6 +317,7 @@ impl Kernel {
             )),
             unix_names: Default::default(),
             devpts: Default::default(),
+            sysctl: Default::default(),
             platform,
             root,
             boot: Instant::now(),

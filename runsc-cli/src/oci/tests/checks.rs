@@ -246,8 +246,25 @@ fn unsupported_settings_are_errors() {
     let s = runc_with(|v| v["linux"]["sysctl"] = json!({"vm.swappiness": "10"}));
     assert_eq!(
         validate_err(&s),
-        "linux.sysctl[\"vm.swappiness\"]: a sysctl outside kernel.*, fs.mqueue.* and net.* \
-         (not namespaced: it would change the host) is not supported by rvisor"
+        "linux.sysctl[\"vm.swappiness\"]: a sysctl the sandbox does not have (it sets \
+         net.core.somaxconn, net.ipv4.ip_forward, net.ipv4.ip_local_port_range, \
+         net.ipv4.ip_unprivileged_port_start, net.ipv4.ping_group_range, fs.mqueue.*, \
+         kernel.hostname and kernel.domainname) is not supported by rvisor"
+    );
+    // No System V IPC in the Sentry: its sysctls are none of the sandbox's.
+    let s = runc_with(|v| v["linux"]["sysctl"] = json!({"kernel/msgmax": "8192"}));
+    assert!(validate_err(&s).starts_with("linux.sysctl[\"kernel/msgmax\"]: a sysctl the sandbox"));
+    let s = runc_with(|v| v["linux"]["sysctl"] = json!({"kernel.hostname": "x"}));
+    assert_eq!(
+        validate_err(&s),
+        "linux.sysctl[\"kernel.hostname\"]: setting the hostname as a sysctl (it conflicts \
+         with the `hostname` field) is not supported by rvisor"
+    );
+    let s = runc_with(|v| v["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "on"}));
+    assert_eq!(
+        validate_err(&s),
+        "invalid linux.sysctl[\"net.ipv4.ip_forward\"]: the value \"on\" is refused: \
+         Invalid argument (os error 22)"
     );
     let s = runc_with(|v| v["linux"]["personality"] = json!({"domain": "LINUX32"}));
     assert_eq!(
@@ -300,7 +317,7 @@ fn ignored_settings_are_warnings() {
             {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229},
             {"path": "/dev/sda", "type": "b", "major": 8, "minor": 0}
         ]);
-        v["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "1", "kernel.msgmax": "8192",
+        v["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "1", "kernel.domainname": "x.org",
                                       "net/core/somaxconn": "1024"});
     });
     let w = validate(&s).unwrap();
