@@ -143,6 +143,7 @@ fn config(
         binds,
         devices: devices(b),
         ids: oci::id_maps(linux)?,
+        sysctl: linux.map(oci::sysctls).unwrap_or_default(),
         mount_order: b
             .spec
             .mounts

@@ -73,6 +73,17 @@ pub(crate) fn resources(r: Option<&crate::oci::Resources>) -> cgroup::Resources 
     if let Some(p) = &r.pids {
         c.pids_limit = p.limit;
     }
+    c.devices = r
+        .devices
+        .iter()
+        .map(|d| cgroup::DeviceRule {
+            allow: d.allow,
+            kind: d.kind.clone(),
+            major: d.major,
+            minor: d.minor,
+            access: d.access.clone(),
+        })
+        .collect();
     c
 }
 
@@ -100,11 +111,13 @@ fn create(
     let mut cg: Option<cgroup::Cgroup> = None;
     let made = (|| {
         let linux = b.spec.linux.as_ref();
+        let mut res = resources(linux.and_then(|l| l.resources.as_ref()));
+        res.sandbox_devices = cgroup::sandbox_devices(g.platform == "kvm");
         let c = cgroup::Cgroup::create(
             linux.and_then(|l| l.cgroups_path.as_deref()).unwrap_or(""),
             id,
             g.systemd_cgroup,
-            &resources(linux.and_then(|l| l.resources.as_ref())),
+            &res,
         )?;
         // The sandbox process joins the cgroup before it runs (and so before it makes the
         // gofer and the stub processes, which inherit it): "0" names the writer.

@@ -159,6 +159,7 @@ pub fn run(args: &[String]) -> anyhow::Result<i32> {
         mount_order: Vec::new(),
         devices: Vec::new(),
         ids: gofer::IdMaps::identity(),
+        sysctl: Vec::new(),
     };
     // A Sentry panic is a bug; it ends the whole sandbox at once instead of leaving a
     // process that can never exit (DESIGN.md: "a Sentry panic kills the sandbox").

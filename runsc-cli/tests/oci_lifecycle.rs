@@ -587,7 +587,9 @@ fn cgroup_limits_stats_update_and_pause() {
     assert_eq!(b.status("g1"), "running");
     assert!(b.rv(&["delete", "--force", "g1"]).status.success());
     wait(pid);
-    for ctl in ["pids", "memory", "cpu", "cpuacct", "cpuset", "freezer"] {
+    for ctl in [
+        "pids", "memory", "cpu", "cpuacct", "cpuset", "freezer", "devices",
+    ] {
         let dir = format!("/sys/fs/cgroup/{ctl}/rvisor-test/{}", std::process::id());
         assert!(!Path::new(&dir).exists(), "the cgroup {dir} is removed");
         let _ = std::fs::remove_dir(format!("/sys/fs/cgroup/{ctl}/rvisor-test"));

@@ -546,7 +546,184 @@ fn update_takes_runc_single_value_flags() {
     }
     assert_eq!(stats()["data"]["memory"]["usage"]["limit"], 32 << 20);
     b.delete_and_wait("u1", pid);
-    for ctl in ["pids", "memory", "cpu", "cpuacct", "cpuset", "freezer", ""] {
+    for ctl in [
+        "pids", "memory", "cpu", "cpuacct", "cpuset", "freezer", "devices", "",
+    ] {
         let _ = std::fs::remove_dir(format!("/sys/fs/cgroup/{ctl}/rvisor-test-ocispec"));
     }
+}
+
+/// `linux.resources.devices` on the host's cgroup v1 devices controller: the spec's rules in
+/// their order, then the allows the sandbox's own processes need (/dev/null; /dev/kvm on the
+/// kvm platform). A Docker-style spec (deny everything, then an allow-list without those)
+/// still runs, and exec works; the devices cgroup goes with `delete`.
+#[test]
+fn device_rules_reach_the_host_cgroup_and_the_sandbox_still_runs() {
+    if !Path::new("/sys/fs/cgroup/devices").is_dir() {
+        eprintln!("skipping: no cgroup v1 devices controller on this host");
+        return;
+    }
+    become_subreaper();
+    let mut platforms = vec!["seccomp"];
+    if Path::new("/dev/kvm").exists() {
+        platforms.push("kvm");
+    }
+    let script = r#"
+        echo null=$(echo x > /dev/null && cat /dev/null && echo ok)
+        echo zero=$(head -c 3 /dev/zero | wc -c)
+        echo urandom=$(head -c 5 /dev/urandom | wc -c)
+        echo ready
+        while :; do sleep 0.05; done
+    "#;
+    for platform in platforms {
+        let path = format!(
+            "/rvisor-test-ocispec/devices-{platform}-{}",
+            std::process::id()
+        );
+        let b = bundle(&format!("devices-{platform}"), script, |s| {
+            s["linux"]["cgroupsPath"] = path.clone().into();
+            s["linux"]["resources"]["devices"] = json!([
+                {"allow": false, "access": "rwm"},
+                {"allow": true, "type": "c", "major": 10, "minor": 229, "access": "rwm"},
+                {"allow": true, "type": "c", "major": 136, "access": "rwm"},
+                {"allow": true, "type": "c", "major": -1, "minor": -1, "access": "m"},
+                {"allow": true, "type": "b", "major": 8, "minor": 0, "access": "r"},
+            ]);
+        });
+        let pid = b.create_with(&["--platform", platform], "d1");
+        let list =
+            std::fs::read_to_string(format!("/sys/fs/cgroup/devices{path}/devices.list")).unwrap();
+        let mut want = "c 10:229 rwm\nc 136:* rwm\nc *:* m\nb 8:0 r\nc 1:3 rw\n".to_string();
+        if platform == "kvm" {
+            want.push_str("c 10:232 rw\n");
+        }
+        assert_eq!(list, want, "{platform}");
+        let o = b.rv(&["start", "d1"]);
+        assert!(o.status.success(), "{platform}: start: {}", text(&o));
+        common::wait_for("ready", || b.out().contains("ready"));
+        let v = values(&b.out());
+        for (k, want) in [("null", "ok"), ("zero", "3"), ("urandom", "5")] {
+            assert_eq!(
+                v.get(k).map(String::as_str),
+                Some(want),
+                "{platform}: {k}: {}",
+                b.out()
+            );
+        }
+        let o = b.rv(&[
+            "exec",
+            "d1",
+            "sh",
+            "-c",
+            "echo x > /dev/null && echo exec-ok",
+        ]);
+        assert!(o.status.success(), "{platform}: exec: {}", text(&o));
+        assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "exec-ok");
+        b.delete_and_wait("d1", pid);
+        assert!(
+            !Path::new(&format!("/sys/fs/cgroup/devices{path}")).exists(),
+            "{platform}: the devices cgroup outlived delete"
+        );
+    }
+    for ctl in [
+        "pids", "memory", "cpu", "cpuacct", "cpuset", "freezer", "devices",
+    ] {
+        let _ = std::fs::remove_dir(format!("/sys/fs/cgroup/{ctl}/rvisor-test-ocispec"));
+    }
+}
+
+/// `linux.sysctl` reaches the Sentry's /proc/sys: the spec's values show, the files are 0644
+/// root's, and later writes are checked as Linux checks them (root without CAP_NET_ADMIN may
+/// not change ip_forward; another user may not open the files for writing; a bad number is
+/// EINVAL). Without the spec's value, ip_forward is 0, as in a new network namespace. A
+/// sysctl the sandbox does not have fails `create` with one line.
+#[test]
+fn sysctls_are_set_in_the_sandbox_proc_sys() {
+    become_subreaper();
+    let script = r#"
+        cd /proc/sys
+        echo fwd=$(cat net/ipv4/ip_forward)
+        echo fwd_stat=$(stat -c '%a:%u:%g' net/ipv4/ip_forward)
+        echo start=$(cat net/ipv4/ip_unprivileged_port_start)
+        echo ping=$(cat net/ipv4/ping_group_range)
+        echo somaxconn=$(cat net/core/somaxconn)
+        echo msg_max=$(cat fs/mqueue/msg_max)
+        echo domain=$(cat kernel/domainname)
+        echo ipv4=$(ls net/ipv4 | tr '\n' ,)
+        echo fwd_write=$(sh -c 'echo 0 > net/ipv4/ip_forward' 2>&1)
+        echo start_write=$(sh -c 'echo 80 > net/ipv4/ip_unprivileged_port_start && cat net/ipv4/ip_unprivileged_port_start' 2>&1)
+        echo bad_write=$(sh -c 'echo many > net/core/somaxconn' 2>&1)
+        echo ready
+        while :; do sleep 0.05; done
+    "#;
+    let b = bundle("sysctl", script, |s| {
+        s["linux"]["sysctl"] = json!({
+            "net.ipv4.ip_forward": "1",
+            "net.ipv4.ip_unprivileged_port_start": "0",
+            "net.ipv4.ping_group_range": "0 2147483647",
+            "net/core/somaxconn": "128",
+            "fs.mqueue.msg_max": "20",
+            "kernel.domainname": "example.org",
+        });
+        // The default spec makes /proc/sys read-only (EROFS before any of these checks).
+        s["linux"]["readonlyPaths"] = json!([]);
+    });
+    let pid = b.start_ready("s1");
+    let v = values(&b.out());
+    for (k, want) in [
+        ("fwd", "1".to_string()),
+        ("fwd_stat", "644:0:0".to_string()),
+        ("start", "0".to_string()),
+        ("ping", "0 2147483647".to_string()),
+        ("somaxconn", "128".to_string()),
+        ("msg_max", "20".to_string()),
+        ("domain", "example.org".to_string()),
+        (
+            "ipv4",
+            "ip_forward,ip_local_port_range,ip_unprivileged_port_start,ping_group_range,"
+                .to_string(),
+        ),
+        (
+            "fwd_write",
+            "sh: write error: Operation not permitted".to_string(),
+        ),
+        ("start_write", "80".to_string()),
+        ("bad_write", "sh: write error: Invalid argument".to_string()),
+    ] {
+        assert_eq!(v.get(k), Some(&want), "{k}:\n{}", b.out());
+    }
+    let o = b.rv(&[
+        "exec",
+        "--user",
+        "1000:1000",
+        "s1",
+        "sh",
+        "-c",
+        "echo 1 > /proc/sys/net/ipv4/ip_unprivileged_port_start",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("Permission denied"),
+        "{}",
+        text(&o)
+    );
+    b.delete_and_wait("s1", pid);
+
+    let b = bundle(
+        "sysctl-default",
+        "cat /proc/sys/net/ipv4/ip_forward",
+        |_| {},
+    );
+    assert_eq!(b.run_ok("s2"), "0\n");
+
+    // A sysctl that is no namespace's (runc refuses it too): one error.
+    b.edit_spec(|s| s["linux"]["sysctl"] = json!({"kernel.printk": "4"}));
+    let o = b.rv(&["create", "--bundle", b.dir.to_str().unwrap(), "s3"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    let err = b.last_logged_error();
+    assert!(
+        err.contains("linux.sysctl[\"kernel.printk\"]: a sysctl the sandbox does not have"),
+        "{err}"
+    );
+    assert_eq!(b.logged("error").len(), 1, "{:?}", b.logged("error"));
 }

@@ -12,7 +12,9 @@ use crate::kernel::{
 };
 
 mod setup;
-use setup::{arrange_mounts, dev_tmpfs, hide_paths, make_devices, masked_program, rlimits_with};
+use setup::{
+    arrange_mounts, dev_tmpfs, hide_paths, make_devices, masked_program, rlimits_with, search_path,
+};
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -62,6 +64,8 @@ pub struct Config {
     /// The user namespace the sandbox's processes run in (`linux.uidMappings` and
     /// `gidMappings`): which host ids its ids stand for. The identity without one.
     pub ids: gofer::IdMaps,
+    /// Sysctls set before pid 1 runs (`linux.sysctl`: name, value), see `kernel::sysctl`.
+    pub sysctl: Vec<(String, String)>,
 }
 
 /// A host bind mount inside the root filesystem.
@@ -169,6 +173,9 @@ pub enum SandboxError {
         /// The errno, spelled out.
         why: String,
     },
+    /// A sysctl of the spec could not be set.
+    #[error(transparent)]
+    Sysctl(#[from] crate::kernel::sysctl::SysctlError),
     /// `start` was called twice.
     #[error("the sandbox has already started")]
     Started,
@@ -176,28 +183,6 @@ pub enum SandboxError {
 
 fn describe(e: Errno) -> String {
     std::io::Error::from_raw_os_error(e.0).to_string()
-}
-
-/// Finds `cmd` in `PATH` inside the root, as a shell would.
-fn search_path(root: &HostRoot, cwd: &[u8], env: &[Vec<u8>], cmd: &[u8]) -> Vec<u8> {
-    if cmd.contains(&b'/') {
-        return cmd.to_vec();
-    }
-    let path = env
-        .iter()
-        .find_map(|e| e.strip_prefix(b"PATH="))
-        .unwrap_or(b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-    for dir in path.split(|&b| b == b':') {
-        let mut p = dir.to_vec();
-        p.push(b'/');
-        p.extend_from_slice(cmd);
-        if let Ok(l) = root.lookup(cwd, &p, true) {
-            if l.stat.st_mode & libc::S_IFMT == libc::S_IFREG {
-                return p;
-            }
-        }
-    }
-    cmd.to_vec()
 }
 
 /// Who the first process (or an exec'd one) runs as, and with what limits.
@@ -577,6 +562,7 @@ impl Sandbox {
         };
         let cmd = String::from_utf8_lossy(&cfg.argv[0]).into_owned();
         let uts: Uts = Arc::new(Mutex::new((cfg.hostname.clone(), b"(none)".to_vec())));
+        crate::kernel::sysctl::apply(&kernel.sysctl, &uts, &cfg.sysctl)?;
         let mut task = new_process(&kernel, prog, &path, cwd, &cfg.user, fds, uts.clone())
             .map_err(|e| SandboxError::Exec {
                 cmd: cmd.clone(),

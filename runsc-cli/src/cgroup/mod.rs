@@ -11,7 +11,10 @@
 //! is made directly in the hierarchy: we never ask systemd over D-Bus.
 //!
 //! Values follow the OCI spec and runc: `0` leaves a limit as it is, `-1` means unlimited.
+//! Device rules (cgroup v1's devices controller, see [`devices`]) are written at `create`
+//! only: `update` leaves them, as runc's does.
 
+mod devices;
 mod host;
 mod path;
 #[cfg(test)]
@@ -24,6 +27,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use devices::{sandbox_devices, DeviceRule};
 use host::{
     collect_procs, fs_magic, keyed, mkdir_below, parse_proc_cgroup, read, read_opt, read_u64_opt,
     remove_tree, sigkill, write, write_procs, write_raw,
@@ -102,6 +106,12 @@ pub struct Resources {
     pub mems: Option<String>,
     /// `pids.limit`: most processes at once; `-1` (any negative) is unlimited.
     pub pids_limit: Option<i64>,
+    /// `devices`: the spec's device rules, in order (cgroup v1; at `create` only).
+    pub devices: Vec<DeviceRule>,
+    /// Allows for the host devices the sandbox's own processes open ([`sandbox_devices`]),
+    /// written after `devices` when there are any; `create` fails if `devices` would leave
+    /// one of them denied.
+    pub sandbox_devices: Vec<DeviceRule>,
 }
 
 impl Resources {
@@ -192,7 +202,8 @@ impl Resources {
                 }
             }
         }
-        Ok(())
+        devices::check(&self.devices)?;
+        devices::check(&self.sandbox_devices)
     }
 }
 
@@ -289,8 +300,21 @@ impl Cgroup {
         }
         let mut made = Vec::new();
         let result = match &cg.inner {
-            Inner::V1(c) => c.create(&mut made).and_then(|()| c.set(res)),
-            Inner::V2(c) => c.create(&mut made).and_then(|()| c.set(res)),
+            Inner::V1(c) => c
+                .create(&mut made)
+                .and_then(|()| c.set(res))
+                .and_then(|()| c.set_devices(res)),
+            Inner::V2(c) => {
+                if !res.devices.is_empty() {
+                    // runc attaches a BPF program for them; here the Sentry alone decides
+                    // which devices the application opens (it opens none of the host's).
+                    tracing::warn!(
+                        "linux.resources.devices: not enforced on the host (cgroup v2 has no \
+                         devices file); the Sentry decides device access for the application"
+                    );
+                }
+                c.create(&mut made).and_then(|()| c.set(res))
+            }
         };
         if let Err(e) = result {
             for dir in made.iter().rev() {

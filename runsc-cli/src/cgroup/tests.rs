@@ -122,8 +122,11 @@ fn v1_host_cgroup() {
         cpu_quota: Some(50_000),
         cpu_period: Some(100_000),
         pids_limit: Some(50),
+        devices: docker_devices(),
+        sandbox_devices: sandbox_devices(true),
         ..Resources::default()
     };
+    let has_devices = controllers.contains(&"devices");
 
     // A bad limit fails and leaves nothing behind.
     let bad = Resources {
@@ -163,6 +166,13 @@ fn v1_host_cgroup() {
     assert!(!parent_cpus.is_empty());
     assert_eq!(file(dir("cpuset"), "cpuset.cpus"), parent_cpus);
     assert!(!file(dir("cpuset"), "cpuset.mems").is_empty());
+    if has_devices {
+        // In the spec's order, then the sandbox's own (mknod shown after read and write).
+        assert_eq!(
+            file(dir("devices"), "devices.list"),
+            "c 10:229 rwm\nb 8:20 rw\nc 136:* rwm\nc *:* m\nc 1:3 rw\nc 10:232 rw"
+        );
+    }
 
     let mut child = Sleeper::spawn();
     cg.add_pid(child.pid()).expect("add_pid");
@@ -207,6 +217,16 @@ fn v1_host_cgroup() {
     assert_eq!(file(dir("cpu"), "cpu.cfs_quota_us"), "-1");
     assert_eq!(file(dir("pids"), "pids.max"), "max");
     assert_eq!(cg.stats().expect("stats").pids_limit, 0);
+
+    // `update` leaves the device rules as they are (runc's does too).
+    cg.update(&Resources {
+        devices: vec![rule(false, None, -1, -1, "rwm")],
+        ..Resources::default()
+    })
+    .expect("update with devices");
+    if has_devices {
+        assert!(file(dir("devices"), "devices.list").starts_with("c 10:229 rwm\n"));
+    }
 
     // Another process (as `delete` is) reopens it from the saved paths and removes it,
     // frozen and with a live process inside.
@@ -350,4 +370,123 @@ fn resources_are_checked() {
         (p(0), p(-1), p(7)),
         (None, Some("max".into()), Some("7".into()))
     );
+}
+
+fn rule(allow: bool, kind: Option<&str>, major: i64, minor: i64, access: &str) -> DeviceRule {
+    DeviceRule {
+        allow,
+        kind: kind.map(str::to_string),
+        major: (major != -2).then_some(major),
+        minor: (minor != -2).then_some(minor),
+        access: Some(access.into()),
+    }
+}
+
+/// Docker's shape: deny everything, then an allow-list (wildcards as -1 or absent: -2).
+fn docker_devices() -> Vec<DeviceRule> {
+    vec![
+        rule(false, None, -2, -2, "rwm"),
+        rule(true, Some("c"), 10, 229, "rwm"),
+        rule(true, Some("b"), 8, 20, "rw"),
+        rule(true, Some("c"), 136, -1, "rwm"),
+        rule(true, Some("c"), -2, -2, "m"),
+    ]
+}
+
+/// The rules as `file: line` writes.
+fn writes(current: &str, spec: &[DeviceRule], own: &[DeviceRule]) -> Result<Vec<String>> {
+    let w = devices::plan(current, spec, own)?;
+    Ok(w.into_iter().map(|(f, l)| format!("{f}: {l}")).collect())
+}
+
+const ALLOW_ALL: &str = "a *:* rwm\n";
+
+#[test]
+fn device_rules_become_devices_allow_and_deny_lines() {
+    assert_eq!(
+        writes(ALLOW_ALL, &docker_devices(), &sandbox_devices(true)).unwrap(),
+        [
+            "devices.deny: a",
+            "devices.allow: c 10:229 rwm",
+            "devices.allow: b 8:20 rw",
+            "devices.allow: c 136:* rwm",
+            "devices.allow: c *:* m",
+            "devices.allow: c 1:3 rw",
+            "devices.allow: c 10:232 rw",
+        ]
+    );
+    // runtime-tools' linux_cgroups_devices: "b" with "r" only, access letters kept as given.
+    let spec = [
+        rule(false, Some("a"), -1, -1, "rwm"),
+        rule(true, Some("b"), 10, 200, "r"),
+        rule(false, Some("b"), 8, -1, "mr"),
+    ];
+    assert_eq!(
+        writes(ALLOW_ALL, &spec, &sandbox_devices(false)).unwrap(),
+        [
+            "devices.deny: a",
+            "devices.allow: b 10:200 r",
+            "devices.deny: b 8:* rm",
+            "devices.allow: c 1:3 rw",
+        ]
+    );
+    // Allow-all mode: a deny for one device, and the sandbox's own allows after it.
+    let spec = [
+        rule(true, Some("a"), -1, -1, "rwm"),
+        rule(false, Some("c"), 1, 3, "rwm"),
+    ];
+    assert_eq!(
+        writes(ALLOW_ALL, &spec, &sandbox_devices(false)).unwrap(),
+        [
+            "devices.allow: a",
+            "devices.deny: c 1:3 rwm",
+            "devices.allow: c 1:3 rw"
+        ]
+    );
+    // Already deny-all (a parent's exceptions inherited): the own allow is still written.
+    let spec = [rule(true, Some("c"), 5, 1, "rw")];
+    assert_eq!(
+        writes("c 1:3 rwm\n", &spec, &sandbox_devices(false)).unwrap(),
+        ["devices.allow: c 5:1 rw", "devices.allow: c 1:3 rw"]
+    );
+}
+
+#[test]
+fn device_rules_that_would_lock_out_the_sandbox_fail() {
+    // In allow-all, a wildcard deny cannot be undone by the own allow: a clear error.
+    let spec = [rule(false, Some("c"), -1, -1, "rw")];
+    let e = writes(ALLOW_ALL, &spec, &sandbox_devices(false)).unwrap_err();
+    assert!(e.to_string().contains("leaves c 1:3 rw denied"), "{e}");
+    // After a deny-all, the same rule is harmless: the own allows come last.
+    let spec = [
+        rule(false, Some("a"), -1, -1, "rwm"),
+        rule(false, Some("c"), -1, -1, "rw"),
+    ];
+    assert!(writes(ALLOW_ALL, &spec, &sandbox_devices(true)).is_ok());
+    // Denying mknod only is fine: the sandbox opens devices, it never makes them.
+    let spec = [rule(false, Some("c"), -1, -1, "m")];
+    assert!(writes(ALLOW_ALL, &spec, &sandbox_devices(true)).is_ok());
+}
+
+#[test]
+fn bad_device_rules_are_refused() {
+    for bad in [
+        rule(true, Some("x"), 1, 3, "r"),
+        rule(true, Some("u"), 1, 3, "r"),
+        rule(true, Some("c"), -7, 3, "r"),
+        rule(true, Some("c"), 1, 1 << 40, "r"),
+        rule(true, Some("c"), 1, 3, ""),
+        rule(true, Some("c"), 1, 3, "rx"),
+        DeviceRule {
+            access: None,
+            ..rule(true, Some("c"), 1, 3, "r")
+        },
+    ] {
+        let r = Resources {
+            devices: vec![bad.clone()],
+            ..Resources::default()
+        };
+        assert!(r.check().is_err(), "{bad:?}");
+        assert!(writes(ALLOW_ALL, &[bad], &[]).is_err());
+    }
 }

@@ -11,7 +11,9 @@ use super::{
 };
 
 /// The controllers a sandbox's cgroup is made in.
-pub(super) const CONTROLLERS: [&str; 6] = ["memory", "cpu", "cpuacct", "pids", "cpuset", "freezer"];
+pub(super) const CONTROLLERS: [&str; 7] = [
+    "memory", "cpu", "cpuacct", "pids", "cpuset", "freezer", "devices",
+];
 
 /// How often the freezer state is polled before giving up (runc's numbers).
 const FREEZE_TRIES: u32 = 1000;
@@ -219,6 +221,18 @@ impl V1 {
             write(&d.join("pids.max"), &v)?;
         }
         Ok(())
+    }
+
+    /// The device rules (`create` only): the spec's, then the sandbox's own allows. Fails
+    /// on rules without a devices hierarchy to write them into.
+    pub fn set_devices(&self, r: &Resources) -> Result<()> {
+        if r.devices.is_empty() {
+            return Ok(());
+        }
+        let d = self
+            .dir("devices")
+            .ok_or(CgroupError::MissingController("devices"))?;
+        super::devices::set(d, &r.devices, &r.sandbox_devices)
     }
 
     fn freezer(&self) -> Result<PathBuf> {
@@ -461,6 +475,7 @@ mod tests {
                 "/sys/fs/cgroup/cpu,cpuacct",
                 "/sys/fs/cgroup/cpuset",
                 "/sys/fs/cgroup/memory",
+                "/sys/fs/cgroup/devices",
                 "/sys/fs/cgroup/my pids"
             ]
         );
@@ -484,6 +499,7 @@ mod tests {
                 "/sys/fs/cgroup/cpu,cpuacct/docker/xyz",
                 "/sys/fs/cgroup/cpuset/docker/xyz",
                 "/sys/fs/cgroup/memory/docker/xyz",
+                "/sys/fs/cgroup/devices/docker/xyz",
                 "/sys/fs/cgroup/my pids/docker/xyz"
             ]
         );
@@ -492,7 +508,8 @@ mod tests {
 
         // Relative: below our own cgroup, with the mount's root taken off.
         let own = super::super::parse_proc_cgroup(
-            "4:memory:/docker/abc/sub\n3:cpuset:/\n2:cpu,cpuacct:/user.slice\n1:pids:/\n0::/x\n",
+            "5:devices:/d\n4:memory:/docker/abc/sub\n3:cpuset:/\n2:cpu,cpuacct:/user.slice\n\
+             1:pids:/\n0::/x\n",
         );
         let p = super::super::path::cgroup_path("pod/c1", "c1", false).unwrap();
         let v = V1::resolve(&m, &own, &p).unwrap();
@@ -507,6 +524,7 @@ mod tests {
                 "/sys/fs/cgroup/cpu,cpuacct/user.slice/pod/c1",
                 "/sys/fs/cgroup/cpuset/pod/c1",
                 "/sys/fs/cgroup/memory/sub/pod/c1",
+                "/sys/fs/cgroup/devices/d/pod/c1",
                 "/sys/fs/cgroup/my pids/pod/c1"
             ]
         );
@@ -517,7 +535,7 @@ mod tests {
         let m = mounts();
         for p in [
             "/sys/fs/cgroup/memory",
-            "/sys/fs/cgroup/devices/x",
+            "/sys/fs/cgroup/systemd/x",
             "/etc/x",
         ] {
             assert!(V1::from_dirs(&m, &[PathBuf::from(p)]).is_err(), "{p}");

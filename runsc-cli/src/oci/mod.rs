@@ -60,7 +60,9 @@ pub use spec::{
     Mount, Namespace, NamespaceType, Pids, Process, Resources, Rlimit, Root, Spec, User,
 };
 #[allow(unused_imports)]
-pub use validate::{device_made, validate, validate_process, Warning, SUPPORTED_MOUNT_TYPES};
+pub use validate::{
+    device_made, sysctls, validate, validate_process, Warning, SUPPORTED_MOUNT_TYPES,
+};
 
 /// A loaded, checked bundle.
 #[derive(Debug, Clone)]

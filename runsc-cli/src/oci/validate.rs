@@ -26,7 +26,7 @@
 //! | `apparmorProfile`, `selinuxLabel`, `mountLabel` | warning: not applied (no host LSM label on the sandbox) |
 //! | `intelRdt`, `ioPriority`, `scheduler`, `execCPUAffinity` | warning: ignored |
 //! | `personality` domain `LINUX32` | error: 32-bit execution is not supported; other domains/flags: warning, ignored |
-//! | `sysctl` outside `kernel.*`, `fs.mqueue.*`, `net.*` | error, as runc (not namespaced: would change the host) |
+//! | `sysctl` | set in the Sentry (its /proc/sys): net.core.somaxconn, net.ipv4.{ip_forward, ip_local_port_range, ip_unprivileged_port_start, ping_group_range}, fs.mqueue.*, kernel.domainname; other net.* and System V IPC ones (kernel.shm*, msg*, sem): warning, not applied; any other name is an error (kernel.hostname too, as runc: the `hostname` field sets it), as is a value the file refuses |
 //! | `linux.devices` other than the Sentry's own (null, zero, full, random, urandom, tty, console, ptmx) | warning: devices and fifos under /dev are made as nodes (opening a device the Sentry has no driver for, and any block device, gives ENXIO); other paths are skipped |
 //! | empty `ociVersion` | warning |
 //! | `process.rlimits`, `noNewPrivileges`, capabilities | applied to pid 1 and to exec'd processes |
@@ -115,6 +115,69 @@ pub fn validate(spec: &Spec) -> Result<Vec<Warning>, SpecError> {
         ));
     }
     Ok(w)
+}
+
+/// `linux.sysctl`: set in the Sentry (`sentry::kernel::sysctl`), which has the sysctls of the
+/// container's own network and IPC namespaces and its UTS names. A name it does not have,
+/// or a value its file refuses, is the error, now rather than at boot. kernel.hostname is
+/// refused as runc refuses it: the spec's `hostname` says what it is.
+fn validate_sysctl(l: &Linux, w: &mut Vec<Warning>) -> Result<(), SpecError> {
+    let field = |k: &str| format!("linux.sysctl[{k:?}]");
+    for key in l.sysctl.keys().filter(|k| ignored_sysctl(k)) {
+        w.push(Warning::new(
+            field(key),
+            "not applied: the sandbox has no such tunable (System V IPC and most of the \
+             network stack are not the Sentry's yet)",
+        ));
+    }
+    for key in l.sysctl.keys() {
+        if key.replace('/', ".") == "kernel.hostname" {
+            return Err(SpecError::unsupported(
+                field(key),
+                "setting the hostname as a sysctl (it conflicts with the `hostname` field)",
+            ));
+        }
+    }
+    match sentry::kernel::sysctl::check(&sysctls(l)) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let key = l
+                .sysctl
+                .keys()
+                .find(|k| k.replace('/', ".") == e.name)
+                .map_or(e.name.as_str(), String::as_str);
+            if e.unknown {
+                Err(SpecError::unsupported(field(key), e.why))
+            } else {
+                Err(SpecError::invalid(field(key), e.why))
+            }
+        }
+    }
+}
+
+/// A sysctl runc would set in the container's own IPC or network namespace that the Sentry
+/// does not serve (kernel.shm_rmid_forced, net.ipv4.tcp_syncookies...): warned about and
+/// not applied, as it changes nothing the sandbox has. Any other unknown name is an error.
+fn ignored_sysctl(key: &str) -> bool {
+    let k = key.replace('/', ".");
+    let namespaced = k.starts_with("net.")
+        || k.starts_with("kernel.shm")
+        || k.starts_with("kernel.msg")
+        || k == "kernel.sem";
+    namespaced
+        && matches!(
+            sentry::kernel::sysctl::check(&[(k, "0".to_string())]),
+            Err(e) if e.unknown
+        )
+}
+
+/// The spec's sysctls the Sentry sets: all but the ones [`ignored_sysctl`] leaves.
+pub fn sysctls(l: &Linux) -> Vec<(String, String)> {
+    l.sysctl
+        .iter()
+        .filter(|(k, _)| !ignored_sysctl(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 /// Whether the sandbox makes a node for `linux.devices` entry `d` in its /dev: one under
@@ -236,16 +299,7 @@ fn validate_linux(l: &Linux, w: &mut Vec<Warning>) -> Result<(), SpecError> {
             "ignored: the sandbox's clocks are the host's",
         ));
     }
-    for key in l.sysctl.keys() {
-        let k = key.replace('/', ".");
-        if !(k.starts_with("kernel.") || k.starts_with("fs.mqueue.") || k.starts_with("net.")) {
-            return Err(SpecError::unsupported(
-                format!("linux.sysctl[{key:?}]"),
-                "a sysctl outside kernel.*, fs.mqueue.* and net.* (not namespaced: it would \
-                 change the host)",
-            ));
-        }
-    }
+    validate_sysctl(l, w)?;
     if is_set(&l.seccomp) {
         w.push(Warning::new(
             "linux.seccomp",

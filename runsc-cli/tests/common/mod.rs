@@ -66,10 +66,16 @@ impl Bundle {
     /// `create`, with the container's stdout and stderr going to files; returns the pid
     /// the pid file names.
     pub fn create(&self, id: &str) -> i32 {
+        self.create_with(&[], id)
+    }
+
+    /// `create` with global flags `global` (e.g. `--platform kvm`).
+    pub fn create_with(&self, global: &[&str], id: &str) -> i32 {
         let out = std::fs::File::create(self.dir.join("out")).unwrap();
         let st = Command::new(rvisor())
             .arg("--root")
             .arg(&self.state)
+            .args(global)
             .args(["create", "--bundle"])
             .arg(&self.dir)
             .arg("--pid-file")

@@ -22,15 +22,35 @@ use crate::kernel::ThreadGroup;
 
 /// Priorities are below this.
 pub const MQ_PRIO_MAX: u64 = 32768;
-/// /proc/sys/fs/mqueue/msg_max and msgsize_max (also the defaults, msg_default and
-/// msgsize_default).
-pub const MSG_MAX: i64 = 10;
-pub const MSGSIZE_MAX: i64 = 8192;
 /// The limits with CAP_SYS_RESOURCE (HARD_MSGMAX, HARD_MSGSIZEMAX).
 const HARD_MSGMAX: i64 = 65536;
 const HARD_MSGSIZEMAX: i64 = 16 << 20;
-/// /proc/sys/fs/mqueue/queues_max.
-pub const QUEUES_MAX: usize = 256;
+
+/// The namespace's limits, /proc/sys/fs/mqueue (kept by `kernel::sysctl`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Attributes of a queue created without any.
+    pub msg_default: i64,
+    pub msgsize_default: i64,
+    /// The most a queue may ask for without CAP_SYS_RESOURCE.
+    pub msg_max: i64,
+    pub msgsize_max: i64,
+    /// Queues at most, without CAP_SYS_RESOURCE.
+    pub queues_max: usize,
+}
+
+impl Default for Limits {
+    /// Linux's, for a new IPC namespace.
+    fn default() -> Self {
+        Limits {
+            msg_default: 10,
+            msgsize_default: 8192,
+            msg_max: 10,
+            msgsize_max: 8192,
+            queues_max: 256,
+        }
+    }
+}
 /// Longest queue name (NAME_MAX).
 const NAME_MAX: usize = 255;
 /// A message too long for the queue, or a buffer too short for its messages.
@@ -354,10 +374,14 @@ fn check_name(name: &[u8]) -> Result<(), Errno> {
     Ok(())
 }
 
-/// The attributes a new queue gets: the defaults, or `attr` (maxmsg, msgsize) if valid.
-fn new_attrs(attr: Option<(i64, i64)>, c: &Creds) -> Result<(i64, i64), Errno> {
+/// The attributes a new queue gets: the defaults (each at most its maximum), or `attr`
+/// (maxmsg, msgsize) if valid.
+fn new_attrs(attr: Option<(i64, i64)>, c: &Creds, l: &Limits) -> Result<(i64, i64), Errno> {
     let Some((maxmsg, msgsize)) = attr else {
-        return Ok((MSG_MAX, MSGSIZE_MAX));
+        return Ok((
+            l.msg_default.min(l.msg_max),
+            l.msgsize_default.min(l.msgsize_max),
+        ));
     };
     if maxmsg <= 0 || msgsize <= 0 {
         return Err(Errno::EINVAL);
@@ -365,7 +389,7 @@ fn new_attrs(attr: Option<(i64, i64)>, c: &Creds) -> Result<(i64, i64), Errno> {
     let (mm, ms) = if c.has(crate::kernel::creds::CAP_SYS_RESOURCE) {
         (HARD_MSGMAX, HARD_MSGSIZEMAX)
     } else {
-        (MSG_MAX, MSGSIZE_MAX)
+        (l.msg_max, l.msgsize_max)
     };
     if maxmsg > mm || msgsize > ms {
         return Err(Errno::EINVAL);
@@ -382,11 +406,13 @@ fn root_attr() -> Attr {
     }
 }
 
-/// Who creates a queue, for RLIMIT_MSGQUEUE: the real uid and the limit's soft value.
+/// Who creates a queue, for RLIMIT_MSGQUEUE: the real uid and the limit's soft value; and
+/// the namespace's limits then.
 #[derive(Clone, Copy, Debug)]
 pub struct Charge {
     pub ruid: u32,
     pub limit: u64,
+    pub limits: Limits,
 }
 
 /// mq_open of `name` (without its leading slash): the queue, created if asked.
@@ -420,10 +446,10 @@ pub fn open(
         return Err(Errno::ENOENT);
     }
     perm::permission(c, &root_attr(), perm::MAY_WRITE | perm::MAY_EXEC)?;
-    if ns.len() >= QUEUES_MAX && !c.has(crate::kernel::creds::CAP_SYS_RESOURCE) {
+    if ns.len() >= who.limits.queues_max && !c.has(crate::kernel::creds::CAP_SYS_RESOURCE) {
         return Err(Errno::ENOSPC);
     }
-    let (maxmsg, msgsize) = new_attrs(attr, c)?;
+    let (maxmsg, msgsize) = new_attrs(attr, c, &who.limits)?;
     let bytes = queue_bytes(maxmsg, msgsize);
     {
         let mut ch = charges();
@@ -602,36 +628,6 @@ pub fn node_at(_t: &crate::kernel::Task, comps: &[&[u8]]) -> Result<super::procf
     }
 }
 
-/// /proc/sys/fs/mqueue and its files (`rest` is the path below it).
-pub fn sysctl(rest: &[&[u8]]) -> Result<super::procfs::Found, Errno> {
-    use super::procfs::{Found, Node};
-    const FILES: [(&[u8], i64); 5] = [
-        (b"msg_default", MSG_MAX),
-        (b"msg_max", MSG_MAX),
-        (b"msgsize_default", MSGSIZE_MAX),
-        (b"msgsize_max", MSGSIZE_MAX),
-        (b"queues_max", QUEUES_MAX as i64),
-    ];
-    match rest {
-        [] => Ok(Found::new(
-            Node::Dir(
-                FILES
-                    .iter()
-                    .map(|(n, _)| (n.to_vec(), libc::DT_REG))
-                    .collect(),
-            ),
-            0,
-            0o555,
-        )),
-        [name] => FILES
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| Found::new(Node::File(format!("{v}\n").into_bytes()), 0, 0o444))
-            .ok_or(Errno::ENOENT),
-        _ => Err(Errno::ENOENT),
-    }
-}
-
 /// A deadline `Instant` for an absolute CLOCK_REALTIME time `abs` (None: too far to tell
 /// from never).
 pub fn deadline_of(abs: Duration) -> Option<Instant> {
@@ -699,10 +695,18 @@ mod tests {
         assert_eq!(check_name(b".."), Err(Errno::EACCES));
         assert_eq!(check_name(&[b'x'; 256]), Err(Errno::ENAMETOOLONG));
         let c = Creds::ROOT;
-        assert_eq!(new_attrs(None, &c), Ok((10, 8192)));
-        assert_eq!(new_attrs(Some((0, 1)), &c), Err(Errno::EINVAL));
-        assert_eq!(new_attrs(Some((65537, 1)), &c), Err(Errno::EINVAL));
-        assert_eq!(new_attrs(Some((100, 100)), &c), Ok((100, 100)));
+        let l = Limits::default();
+        assert_eq!(new_attrs(None, &c, &l), Ok((10, 8192)));
+        assert_eq!(new_attrs(Some((0, 1)), &c, &l), Err(Errno::EINVAL));
+        assert_eq!(new_attrs(Some((65537, 1)), &c, &l), Err(Errno::EINVAL));
+        assert_eq!(new_attrs(Some((100, 100)), &c, &l), Ok((100, 100)));
+        // The defaults, each at most its maximum (/proc/sys/fs/mqueue).
+        let l = Limits {
+            msg_default: 50,
+            msg_max: 20,
+            ..l
+        };
+        assert_eq!(new_attrs(None, &c, &l), Ok((20, 8192)));
         assert_eq!(queue_bytes(10, 8192), 82880);
     }
 }

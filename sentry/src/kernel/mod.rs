@@ -4,6 +4,7 @@ pub mod caps;
 pub mod creds;
 mod exec;
 pub mod signal;
+pub mod sysctl;
 mod task;
 
 use std::collections::BTreeMap;
@@ -229,6 +230,8 @@ pub struct Kernel {
     ///
     /// [`NO_ID`]: gofer::idmap::NO_ID
     pub ids: gofer::IdMaps,
+    /// The sandbox's sysctls (its network and IPC namespaces' tunables).
+    pub sysctl: sysctl::Sysctls,
     pids: Mutex<Pids>,
     /// Wait status of pid 1 once it is gone.
     init_status: (Mutex<Option<i32>>, Condvar),
@@ -326,6 +329,7 @@ impl Kernel {
             )),
             unix_names: Default::default(),
             devpts: Default::default(),
+            sysctl: Default::default(),
             platform,
             root,
             boot: Instant::now(),

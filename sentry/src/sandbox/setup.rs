@@ -1,7 +1,7 @@
 //! The process settings and path changes a sandbox applies before its processes run:
 //! resource limits (`process.rlimits`), and masked and read-only paths.
 
-use super::{describe, Config, DeviceNode, Rlimit, SandboxError, SpecMount};
+use super::{describe, Config, DeviceNode, HostRoot, Rlimit, SandboxError, SpecMount};
 use crate::errno::Errno;
 use crate::kernel::Task;
 
@@ -204,6 +204,28 @@ pub(super) fn make_devices(
             .map_err(fail)?;
     }
     Ok(())
+}
+
+/// Finds `cmd` in `PATH` inside the root, as a shell would.
+pub(super) fn search_path(root: &HostRoot, cwd: &[u8], env: &[Vec<u8>], cmd: &[u8]) -> Vec<u8> {
+    if cmd.contains(&b'/') {
+        return cmd.to_vec();
+    }
+    let path = env
+        .iter()
+        .find_map(|e| e.strip_prefix(b"PATH="))
+        .unwrap_or(b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    for dir in path.split(|&b| b == b':') {
+        let mut p = dir.to_vec();
+        p.push(b'/');
+        p.extend_from_slice(cmd);
+        if let Ok(l) = root.lookup(cwd, &p, true) {
+            if l.stat.st_mode & libc::S_IFMT == libc::S_IFREG {
+                return p;
+            }
+        }
+    }
+    cmd.to_vec()
 }
 
 #[cfg(test)]

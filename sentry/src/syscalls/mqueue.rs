@@ -55,11 +55,12 @@ pub fn mq_open(t: &mut Task, a: [u64; 6]) -> SysResult {
     Ok(t.fds().insert(f, true, 0)? as u64)
 }
 
-/// The caller's real uid and RLIMIT_MSGQUEUE.
+/// The caller's real uid and RLIMIT_MSGQUEUE, and the sandbox's queue limits.
 pub(super) fn charge(t: &Task) -> mqueue::Charge {
     mqueue::Charge {
         ruid: t.creds.ruid,
         limit: t.tg.lock().rlimits[libc::RLIMIT_MSGQUEUE as usize].0,
+        limits: t.kernel.sysctl.mqueue(),
     }
 }
 

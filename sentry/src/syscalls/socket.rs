@@ -295,7 +295,9 @@ pub fn bind(t: &mut Task, a: [u64; 6]) -> SysResult {
 
 pub fn listen(t: &mut Task, a: [u64; 6]) -> SysResult {
     let s = sock_of(t, a[0])?;
-    s.sock.listen(a[1] as i32, peer_cred(t))?;
+    // As Linux: capped at net.core.somaxconn, a negative backlog taken as unsigned.
+    let backlog = (a[1] as i32 as u32).min(t.kernel.sysctl.somaxconn());
+    s.sock.listen(backlog as usize, peer_cred(t))?;
     Ok(0)
 }
 

@@ -276,8 +276,38 @@ fn unsupported_settings_are_errors() {
     let s = runc_with(|v| v["linux"]["sysctl"] = json!({"vm.swappiness": "10"}));
     assert_eq!(
         validate_err(&s),
-        "linux.sysctl[\"vm.swappiness\"]: a sysctl outside kernel.*, fs.mqueue.* and net.* \
-         (not namespaced: it would change the host) is not supported by rvisor"
+        "linux.sysctl[\"vm.swappiness\"]: a sysctl the sandbox does not have (it sets \
+         net.core.somaxconn, net.ipv4.ip_forward, net.ipv4.ip_local_port_range, \
+         net.ipv4.ip_unprivileged_port_start, net.ipv4.ping_group_range, fs.mqueue.*, \
+         kernel.hostname and kernel.domainname) is not supported by rvisor"
+    );
+    // No System V IPC in the Sentry, and no TCP yet: runc would set these in the
+    // container's own namespaces, they change nothing the sandbox has: warned, not set.
+    let s = runc_with(|v| {
+        v["linux"]["sysctl"] = json!({"kernel/msgmax": "8192", "kernel.shm_rmid_forced": "1",
+                                      "net.ipv4.tcp_syncookies": "1", "net.ipv4.ip_forward": "1"})
+    });
+    check_spec(&s).unwrap();
+    let w: Vec<String> = validate(&s)
+        .unwrap()
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
+    assert_eq!(w.len(), 3, "{w:?}");
+    assert!(w.iter().all(|w| w.contains("not applied")), "{w:?}");
+    let set = crate::oci::sysctls(s.linux.as_ref().unwrap());
+    assert_eq!(set, [("net.ipv4.ip_forward".to_string(), "1".to_string())]);
+    let s = runc_with(|v| v["linux"]["sysctl"] = json!({"kernel.hostname": "x"}));
+    assert_eq!(
+        validate_err(&s),
+        "linux.sysctl[\"kernel.hostname\"]: setting the hostname as a sysctl (it conflicts \
+         with the `hostname` field) is not supported by rvisor"
+    );
+    let s = runc_with(|v| v["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "on"}));
+    assert_eq!(
+        validate_err(&s),
+        "invalid linux.sysctl[\"net.ipv4.ip_forward\"]: the value \"on\" is refused: \
+         Invalid argument (os error 22)"
     );
     let s = runc_with(|v| v["linux"]["personality"] = json!({"domain": "LINUX32"}));
     assert_eq!(
@@ -330,7 +360,7 @@ fn ignored_settings_are_warnings() {
             {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229},
             {"path": "/dev/sda", "type": "b", "major": 8, "minor": 0}
         ]);
-        v["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "1", "kernel.msgmax": "8192",
+        v["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "1", "kernel.domainname": "x.org",
                                       "net/core/somaxconn": "1024"});
     });
     let w = validate(&s).unwrap();

@@ -114,7 +114,7 @@ const DOCKER_STYLE: &str = r#"{
   },
   "annotations": {"org.opencontainers.image.ref.name": "app", "io.kubernetes.cri.container-type": "container"},
   "linux": {
-    "sysctl": {"net.ipv4.ip_unprivileged_port_start": "0", "kernel.shmmax": "65536", "fs.mqueue.msg_max": "10"},
+    "sysctl": {"net.ipv4.ip_unprivileged_port_start": "0", "net.ipv4.ping_group_range": "0 2147483647", "fs.mqueue.msg_max": "10"},
     "resources": {
       "devices": [
         {"allow": false, "access": "rwm"},

@@ -6,6 +6,7 @@
 //! (`fd/N`, which opens the very file the descriptor holds, as Linux's magic links do).
 
 mod pid;
+mod sysctl;
 mod system;
 
 /// Reads what procfs needs from the host, before the Sentry is confined.
@@ -59,6 +60,8 @@ pub struct Found {
     pub perm: u32,
     pub uid: u32,
     pub gid: u32,
+    /// Opening it for writing fails with EACCES (a sysctl the opener may not write).
+    pub deny_write: bool,
 }
 
 impl Found {
@@ -69,6 +72,7 @@ impl Found {
             perm,
             uid: 0,
             gid: 0,
+            deny_write: false,
         }
     }
 
@@ -393,6 +397,9 @@ impl FileOps for ProcDir {
 pub fn open(f: Found, flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
     let acc = flags & libc::O_ACCMODE as u32;
     let stat = f.stat();
+    if f.deny_write && acc != libc::O_RDONLY as u32 {
+        return Err(Errno::EACCES);
+    }
     match f.node {
         Node::Fd(_, file) => Ok(file.ops.clone()),
         Node::Link(_) => Err(Errno::ELOOP),

@@ -1,5 +1,5 @@
 //! System-wide /proc files: meminfo, cpuinfo, stat, uptime, loadavg, version, filesystems,
-//! mounts, net/ and the sys/ tunables, all describing the sandbox.
+//! mounts and net/, all describing the sandbox (/proc/sys is `sysctl`'s).
 
 use std::fmt::Write as _;
 use std::sync::OnceLock;
@@ -30,11 +30,11 @@ pub const VERSION: &str = "#1 SMP PREEMPT_DYNAMIC rvisor";
 /// Memory the sandbox reports, in KiB (as sysinfo(2) does).
 const MEM_TOTAL_KB: u64 = 2 << 20;
 
-fn file(s: impl Into<Vec<u8>>) -> Result<Found, Errno> {
+pub(super) fn file(s: impl Into<Vec<u8>>) -> Result<Found, Errno> {
     Ok(Found::new(Node::File(s.into()), 0, 0o444))
 }
 
-fn dir(e: &[(&[u8], u8)]) -> Result<Found, Errno> {
+pub(super) fn dir(e: &[(&[u8], u8)]) -> Result<Found, Errno> {
     Ok(Found::new(
         Node::Dir(e.iter().map(|(n, d)| (n.to_vec(), *d)).collect()),
         0,
@@ -105,7 +105,7 @@ pub fn node(t: &Task, comps: &[&[u8]]) -> Result<Found, Errno> {
             0,
             0o777,
         )),
-        [b"sys", rest @ ..] => sys(t, rest),
+        [b"sys", rest @ ..] => super::sysctl::sys(t, rest),
         _ => Err(Errno::ENOENT),
     }
 }
@@ -124,75 +124,7 @@ fn meminfo() -> String {
     )
 }
 
-/// /proc/sys.
-fn sys(t: &Task, rest: &[&[u8]]) -> Result<Found, Errno> {
-    let (host, domain) = t.uts.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    let line = |b: &[u8]| [b, b"\n"].concat();
-    match rest {
-        [] => dir(&[
-            (b"fs", DT_DIR),
-            (b"kernel", DT_DIR),
-            (b"net", DT_DIR),
-            (b"vm", DT_DIR),
-        ]),
-        [b"kernel"] => dir(&[
-            (b"cap_last_cap", DT_REG),
-            (b"domainname", DT_REG),
-            (b"hostname", DT_REG),
-            (b"ngroups_max", DT_REG),
-            (b"osrelease", DT_REG),
-            (b"ostype", DT_REG),
-            (b"overflowgid", DT_REG),
-            (b"overflowuid", DT_REG),
-            (b"pid_max", DT_REG),
-            (b"random", DT_DIR),
-            (b"threads-max", DT_REG),
-            (b"version", DT_REG),
-            (b"yama", DT_DIR),
-        ]),
-        [b"kernel", b"hostname"] => file(line(&host)),
-        [b"kernel", b"domainname"] => file(line(&domain)),
-        [b"kernel", b"osrelease"] => file(format!("{RELEASE}\n")),
-        [b"kernel", b"ostype"] => file("Linux\n"),
-        [b"kernel", b"version"] => file(format!("{VERSION}\n")),
-        [b"kernel", b"pid_max"] => file("4194304\n"),
-        [b"kernel", b"threads-max"] => file("63704\n"),
-        [b"kernel", b"ngroups_max"] => file("65536\n"),
-        [b"kernel", b"cap_last_cap"] => file("40\n"),
-        [b"kernel", b"overflowuid"] | [b"kernel", b"overflowgid"] => file("65534\n"),
-        [b"kernel", b"random"] => dir(&[(b"boot_id", DT_REG), (b"uuid", DT_REG)]),
-        [b"kernel", b"random", b"boot_id"] => file(boot_id(t)),
-        [b"kernel", b"random", b"uuid"] => file(format!("{}\n", uuid())),
-        [b"kernel", b"yama"] => dir(&[(b"ptrace_scope", DT_REG)]),
-        [b"kernel", b"yama", b"ptrace_scope"] => file("1\n"),
-        [b"fs"] => dir(&[
-            (b"file-max", DT_REG),
-            (b"file-nr", DT_REG),
-            (b"mqueue", DT_DIR),
-            (b"nr_open", DT_REG),
-            (b"pipe-max-size", DT_REG),
-        ]),
-        [b"fs", b"mqueue", ..] => crate::fs::mqueue::sysctl(&rest[2..]),
-        [b"fs", b"file-max"] => file("9223372036854775807\n"),
-        [b"fs", b"file-nr"] => file("0\t0\t9223372036854775807\n"),
-        [b"fs", b"nr_open"] => file("1048576\n"),
-        [b"fs", b"pipe-max-size"] => file("1048576\n"),
-        [b"vm"] => dir(&[
-            (b"max_map_count", DT_REG),
-            (b"mmap_min_addr", DT_REG),
-            (b"overcommit_memory", DT_REG),
-        ]),
-        [b"vm", b"max_map_count"] => file("65530\n"),
-        [b"vm", b"mmap_min_addr"] => file("65536\n"),
-        [b"vm", b"overcommit_memory"] => file("0\n"),
-        [b"net"] => dir(&[(b"core", DT_DIR)]),
-        [b"net", b"core"] => dir(&[(b"somaxconn", DT_REG)]),
-        [b"net", b"core", b"somaxconn"] => file("4096\n"),
-        _ => Err(Errno::ENOENT),
-    }
-}
-
-fn uuid() -> String {
+pub(super) fn uuid() -> String {
     let mut b = [0u8; 16];
     let _ = crate::fs::dev::random_bytes(&mut b);
     b[6] = (b[6] & 0x0f) | 0x40;
@@ -209,7 +141,7 @@ fn uuid() -> String {
 }
 
 /// One id per sandbox boot.
-fn boot_id(t: &Task) -> String {
+pub(super) fn boot_id(t: &Task) -> String {
     static ID: OnceLock<String> = OnceLock::new();
     let _ = t;
     format!("{}\n", ID.get_or_init(uuid))

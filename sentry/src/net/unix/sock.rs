@@ -30,8 +30,6 @@ pub const MIN_RCVBUF: usize = 2304;
 const MSG_OVERHEAD: usize = 768;
 /// Datagrams a socket queues from senders it is not connected to (net.unix.max_dgram_qlen).
 pub const MAX_DGRAM_QLEN: usize = 10;
-/// Largest listen backlog (net.core.somaxconn).
-pub const SOMAXCONN: usize = 4096;
 /// A blocked call is woken by the other side or by a signal (its waker); this bounds a wait
 /// should a wake-up ever be missed.
 const TICK: Duration = Duration::from_secs(1);

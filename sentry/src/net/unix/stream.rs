@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use super::sock::{Listen, Message, Sock, SockType, RCV_SHUTDOWN, SEND_SHUTDOWN, SOMAXCONN};
+use super::sock::{Listen, Message, Sock, SockType, RCV_SHUTDOWN, SEND_SHUTDOWN};
 use super::{Control, IoFlags, Received, Ucred};
 use crate::errno::Errno;
 
@@ -15,13 +15,11 @@ const STREAM_CHUNK: usize = 32768 + 3776;
 impl Sock {
     /// listen(2): EOPNOTSUPP for datagram sockets, EINVAL unless named and neither connected
     /// nor connecting. Listening again changes the backlog. The listener's credentials are
-    /// what its clients' SO_PEERCRED reports.
-    pub fn listen(&self, backlog: i32, cred: Ucred) -> Result<(), Errno> {
+    /// what its clients' SO_PEERCRED reports. `backlog` is already capped at somaxconn.
+    pub fn listen(&self, backlog: usize, cred: Ucred) -> Result<(), Errno> {
         if self.ty == SockType::Dgram {
             return Err(Errno::EOPNOTSUPP);
         }
-        // As Linux: the backlog is capped at somaxconn, a negative one taken as unsigned.
-        let backlog = (backlog as u32 as usize).min(SOMAXCONN);
         let mut st = self.lock();
         if st.addr.is_none() || st.connected || st.connecting {
             return Err(Errno::EINVAL);
