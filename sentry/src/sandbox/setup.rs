@@ -228,6 +228,42 @@ pub(super) fn search_path(root: &HostRoot, cwd: &[u8], env: &[Vec<u8>], cmd: &[u
     cmd.to_vec()
 }
 
+/// The home directory of `uid` in the root's /etc/passwd, "/" if it has none (what runc
+/// puts in HOME when the environment lacks it).
+fn home_of(root: &HostRoot, uid: u32) -> Vec<u8> {
+    let text = (|| {
+        use crate::fs::FileOps as _;
+        let l = root.lookup(b"/", b"/etc/passwd", true).ok()?;
+        let f = root.open_file(&l).ok()?;
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        while out.len() < 4 << 20 {
+            let n = f.read(&mut buf, Some(out.len() as u64)).ok()?;
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        Some(out)
+    })()
+    .unwrap_or_default();
+    for line in text.split(|&b| b == b'\n') {
+        let f: Vec<&[u8]> = line.split(|&b| b == b':').collect();
+        if f.len() >= 6 && f[2] == uid.to_string().as_bytes() && !f[5].is_empty() {
+            return f[5].to_vec();
+        }
+    }
+    b"/".to_vec()
+}
+
+/// `env` with HOME set from /etc/passwd if it has none.
+pub(super) fn with_home(root: &HostRoot, uid: u32, mut env: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    if !env.iter().any(|e| e.starts_with(b"HOME=")) {
+        env.push([&b"HOME="[..], &home_of(root, uid)].concat());
+    }
+    env
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
