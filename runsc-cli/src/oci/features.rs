@@ -1,9 +1,9 @@
 //! `rvisor features`: the runtime-spec `features.md` document, what containerd's
 //! `containerd-shim-runc-v2 -info` reads to learn what the runtime supports.
 //!
-//! The lists say what rvisor *honours*, not merely what it parses: namespaces it can create
-//! (not `user`, whose ID mappings it rejects), every capability (the Sentry implements them
-//! all), the mount options [`super::parse_mount_options`] knows except the idmapped-mount ones,
+//! The lists say what rvisor *honours*, not merely what it parses: the namespaces it
+//! creates (`user` with its ID mappings included), every capability (the Sentry implements
+//! them all), the mount options [`super::parse_mount_options`] knows except the idmapped-mount ones,
 //! and no seccomp, AppArmor, SELinux, Intel RDT or idmapped mounts (see [`super::validate()`]).
 
 use serde::{Deserialize, Serialize};
@@ -120,7 +120,6 @@ pub fn features() -> Features {
         linux: LinuxFeatures {
             namespaces: NamespaceType::KNOWN
                 .iter()
-                .filter(|n| **n != NamespaceType::User)
                 .map(|n| n.as_str().to_string())
                 .collect(),
             capabilities: CAPABILITIES.iter().map(|s| s.to_string()).collect(),
@@ -160,7 +159,7 @@ mod tests {
         let ns = v["linux"]["namespaces"].as_array().unwrap();
         assert_eq!(
             ns,
-            &["cgroup", "ipc", "mount", "network", "pid", "time", "uts"]
+            &["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"]
         );
         assert_eq!(v["linux"]["capabilities"].as_array().unwrap().len(), 41);
         assert_eq!(v["linux"]["cgroup"]["v2"], true);
