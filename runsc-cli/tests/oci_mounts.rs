@@ -126,19 +126,22 @@ fn mountinfo_root(text: &str, point: &str) -> Option<String> {
     })
 }
 
+/// Adds to `spec` a read-only recursive bind of `vol` on /mnt/vol.
+fn bind_read_only(spec: &mut serde_json::Value, vol: &std::path::Path) {
+    spec["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "destination": "/mnt/vol", "type": "bind", "source": vol, "options": ["rbind", "ro"]
+        }));
+}
+
 #[test]
 fn a_bind_mount_shows_its_source_as_root_as_runc_does() {
     let b = common::Bundle::new("bindroot", &["cat", "/proc/self/mountinfo"]);
     let vol = b.dir.join("volume");
     std::fs::create_dir_all(&vol).unwrap();
-    b.edit_spec(|spec| {
-        spec["mounts"]
-            .as_array_mut()
-            .unwrap()
-            .push(serde_json::json!({
-                "destination": "/mnt/vol", "type": "bind", "source": vol, "options": ["rbind", "ro"]
-            }))
-    });
+    b.edit_spec(|spec| bind_read_only(spec, &vol));
     let o = b.runc_run("bindroot-runc");
     let want = mountinfo_root(&String::from_utf8_lossy(&o.stdout), "/mnt/vol");
     assert!(
@@ -177,12 +180,7 @@ fn a_read_only_bind_of_a_nosuid_nodev_noexec_mount_keeps_those_flags() {
     assert!(mounted.success());
     std::fs::write(vol.join("f"), "from the volume\n").unwrap();
     b.edit_spec(|spec| {
-        spec["mounts"]
-            .as_array_mut()
-            .unwrap()
-            .push(serde_json::json!({
-                "destination": "/mnt/vol", "type": "bind", "source": vol, "options": ["rbind", "ro"]
-            }));
+        bind_read_only(spec, &vol);
         spec["linux"]["namespaces"]
             .as_array_mut()
             .unwrap()

@@ -491,12 +491,8 @@ pub fn fs_unlink(
     p: &super::vfs::PseudoPath,
     c: &Creds,
 ) -> Result<super::tmpfs::Resolution<()>, Errno> {
-    let comps: Vec<&[u8]> = p
-        .rel
-        .split(|&b| b == b'/')
-        .filter(|x| !x.is_empty() && *x != b".")
-        .collect();
-    match comps[..] {
+    let comps = super::vfs::components(&p.rel);
+    match comps.as_slice() {
         [] => Err(Errno::EISDIR),
         [name] if name != b".." => unlink(name, c).map(|_| super::tmpfs::Resolution::Done(())),
         _ => Err(Errno::ENOENT),
@@ -513,12 +509,8 @@ pub fn fs_open(
     c: &Creds,
     who: Charge,
 ) -> Option<Result<Arc<dyn FileOps>, Errno>> {
-    let comps: Vec<&[u8]> = p
-        .rel
-        .split(|&b| b == b'/')
-        .filter(|x| !x.is_empty() && *x != b".")
-        .collect();
-    match comps[..] {
+    let comps = super::vfs::components(&p.rel);
+    match comps.as_slice() {
         [name] if name != b".." => {
             if p.rel.ends_with(b"/") || flags & libc::O_DIRECTORY as u32 != 0 {
                 return Some(Err(

@@ -511,7 +511,7 @@ impl Mounts {
 }
 
 /// The components of `p` (slashes and `.` dropped).
-fn components(p: &[u8]) -> Vec<Vec<u8>> {
+pub(crate) fn components(p: &[u8]) -> Vec<Vec<u8>> {
     p.split(|&b| b == b'/')
         .filter(|c| !c.is_empty() && *c != b".")
         .map(<[u8]>::to_vec)

@@ -444,16 +444,7 @@ impl Task {
         for c in &children {
             let sig = c.lock().pdeathsig;
             if sig != 0 {
-                signal::send(
-                    c,
-                    None,
-                    SigInfo {
-                        signo: sig,
-                        code: 0,
-                        pid: self.tg.tgid,
-                        ..Default::default()
-                    },
-                );
+                self.signal_group(c, sig);
             }
         }
         self.tg.lock().exit_status = Some(status);
