@@ -210,6 +210,20 @@ impl IdMaps {
     pub fn is_identity(&self) -> bool {
         self.uid.is_identity() && self.gid.is_identity()
     }
+
+    /// The group map with `group`, else the user map.
+    pub fn of(&self, group: bool) -> &IdMap {
+        if group {
+            &self.gid
+        } else {
+            &self.uid
+        }
+    }
+
+    /// A host owner and group as the sandbox's ids ([`NO_ID`] where unmapped).
+    pub fn from_host(&self, uid: u32, gid: u32) -> (u32, u32) {
+        (self.uid.from_host(uid), self.gid.from_host(gid))
+    }
 }
 
 /// The gofer's side: the ids of a request (sandbox ids) are made host ids, and those of a
@@ -251,10 +265,7 @@ impl IdMaps {
         if self.is_identity() {
             return;
         }
-        let out = |st: &mut Stat| {
-            st.uid = self.uid.from_host(st.uid);
-            st.gid = self.gid.from_host(st.gid);
-        };
+        let out = |st: &mut Stat| (st.uid, st.gid) = self.from_host(st.uid, st.gid);
         match reply {
             Reply::Walk { entries, .. } => entries.iter_mut().for_each(|(_, st)| out(st)),
             Reply::Stat(st) | Reply::Node(_, st) => out(st),

@@ -147,8 +147,7 @@ fn fstat(fd: RawFd) -> Result<libc::stat, Errno> {
         return Err(Errno::from(std::io::Error::last_os_error()));
     }
     if let Some(ids) = id_maps() {
-        st.st_uid = ids.uid.from_host(st.st_uid);
-        st.st_gid = ids.gid.from_host(st.st_gid);
+        (st.st_uid, st.st_gid) = ids.from_host(st.st_uid, st.st_gid);
     }
     Ok(st)
 }

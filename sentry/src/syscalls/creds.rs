@@ -18,11 +18,7 @@ const KEEP: u32 = u32::MAX;
 /// namespace (every id but -1 without one): EINVAL otherwise, as Linux's set*id calls answer
 /// before they look at permissions.
 fn check_mapped(t: &Task, ids: &[u32], group: bool) -> Result<(), Errno> {
-    let map = if group {
-        &t.kernel.ids.gid
-    } else {
-        &t.kernel.ids.uid
-    };
+    let map = t.kernel.ids.of(group);
     if ids.iter().all(|&id| id == KEEP || map.covers(id)) {
         Ok(())
     } else {

@@ -276,12 +276,7 @@ fn new_tmpfs(kernel: &Kernel, data: &[u8]) -> Result<(MountFs, String), Errno> {
             "uid" | "gid" => {
                 let id: u32 = v.parse().map_err(|_| Errno::EINVAL)?;
                 // An id the sandbox's user namespace does not map (-1 included) is EINVAL.
-                let map = if k == "uid" {
-                    &kernel.ids.uid
-                } else {
-                    &kernel.ids.gid
-                };
-                if !map.covers(id) {
+                if !kernel.ids.of(k == "gid").covers(id) {
                     return Err(Errno::EINVAL);
                 }
                 if k == "uid" {
