@@ -331,7 +331,8 @@ fn new_process(
     // Checked by the caller first, for the error it names.
     let rlimits = rlimits_with(&user.rlimits).map_err(|_| Errno::EINVAL)?;
     let pid = kernel.alloc_pid();
-    let creds = prog.creds.clone();
+    let mut creds = prog.creds.clone();
+    creds.mapped_only = !kernel.ids.is_identity();
     let mut state = TgState::new(None, pid, pid, [SigAction::default(); 64]);
     state.creds = creds.clone();
     state.rlimits = rlimits;
@@ -458,9 +459,11 @@ impl Sandbox {
             .map(|b| b.point.clone())
             .collect();
         let writes_to_host = cfg.root_mode == RootMode::WriteThrough || !through.is_empty();
-        let root = root.with_mode(cfg.root_mode).with_write_through(through);
-        crate::fs::host::set_id_maps(&cfg.ids);
-        let kernel = Kernel::new(platform, root, cfg.syscall_patching, cfg.ids.clone());
+        let root = root
+            .with_mode(cfg.root_mode)
+            .with_write_through(through)
+            .with_ids(cfg.ids.clone());
+        let kernel = Kernel::new(platform, root, cfg.syscall_patching);
         for b in &cfg.binds {
             let _ = kernel.mounts.update(|t| {
                 let mut m = crate::fs::vfs::Mount::new(
@@ -518,7 +521,8 @@ impl Sandbox {
             }
             None => {
                 let mut fds = FdTable::default();
-                for (fd, f) in crate::syscalls::host_stdio().map_err(SandboxError::Stdio)? {
+                let ids = kernel.root.ids().clone();
+                for (fd, f) in crate::syscalls::host_stdio(ids).map_err(SandboxError::Stdio)? {
                     fds.set(fd, f, false)
                         .map_err(|e| SandboxError::Stdio(std::io::Error::from_raw_os_error(e.0)))?;
                 }
@@ -699,7 +703,7 @@ impl Control {
                     (1, o, libc::O_WRONLY),
                     (2, e, libc::O_WRONLY),
                 ] {
-                    let s = crate::fs::host::HostStream::new(h);
+                    let s = crate::fs::host::HostStream::new(h, self.kernel.root.ids().clone());
                     let f = crate::fs::OpenFile::new(
                         Arc::new(s) as Arc<dyn crate::fs::FileOps>,
                         fl as u32,

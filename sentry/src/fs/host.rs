@@ -49,6 +49,9 @@ pub struct HostRoot {
     /// Directories (absolute, normalized) whose changes go to the host even over an
     /// overlay: a container's bind mounts (volumes).
     through: Arc<Vec<Vec<u8>>>,
+    /// The sandbox's user namespace mappings, for the owners of the descriptors the gofer
+    /// donates (the gofer applies the same to what it reports).
+    ids: Arc<gofer::IdMaps>,
 }
 
 /// What [`HostRoot::walk_run`] found.
@@ -121,24 +124,7 @@ pub(super) fn host_stat(g: &gofer::protocol::Stat) -> libc::stat {
     st
 }
 
-/// The user namespace mappings of this Sentry's sandbox (one sandbox per Sentry process),
-/// for the host descriptors it holds itself; the gofer applies the same to what it reports.
-static ID_MAPS: std::sync::OnceLock<gofer::IdMaps> = std::sync::OnceLock::new();
-
-/// Sets the mappings [`fstat`] applies, once; a second, different setting is ignored (and
-/// logged): only tests start more than one sandbox in a process, with the identity.
-pub fn set_id_maps(ids: &gofer::IdMaps) {
-    if ID_MAPS.get_or_init(|| ids.clone()) != ids {
-        tracing::warn!("a second sandbox in this process with other ID mappings");
-    }
-}
-
-/// The sandbox's user namespace mappings, when it has some (not the identity).
-pub fn id_maps() -> Option<&'static gofer::IdMaps> {
-    ID_MAPS.get().filter(|m| !m.is_identity())
-}
-
-/// The status of host descriptor `fd`, with its owner and group as the sandbox's ids.
+/// The status of host descriptor `fd`, with its owner and group as host ids.
 fn fstat(fd: RawFd) -> Result<libc::stat, Errno> {
     // SAFETY: stat is plain data; fstat fills it.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
@@ -146,10 +132,15 @@ fn fstat(fd: RawFd) -> Result<libc::stat, Errno> {
     if unsafe { libc::fstat(fd, &mut st) } < 0 {
         return Err(Errno::from(std::io::Error::last_os_error()));
     }
-    if let Some(ids) = id_maps() {
-        (st.st_uid, st.st_gid) = ids.from_host(st.st_uid, st.st_gid);
-    }
     Ok(st)
+}
+
+/// The status of host descriptor `fd` as the sandbox sees it: its owner and group as the
+/// sandbox's ids under `ids`.
+fn sandbox_stat(fd: RawFd, ids: &gofer::IdMaps) -> Result<Stat, Errno> {
+    let mut st = fstat(fd)?;
+    (st.st_uid, st.st_gid) = ids.from_host(st.st_uid, st.st_gid);
+    Ok(Stat::from_host(&st))
 }
 
 fn is_type(st: &libc::stat, t: u32) -> bool {
@@ -164,7 +155,21 @@ impl HostRoot {
             unused: Arc::default(),
             mode: RootMode::Overlay,
             through: Arc::default(),
+            ids: Arc::default(),
         }
+    }
+
+    /// The same root, in a sandbox with the user namespace mappings `ids`.
+    pub fn with_ids(self, ids: gofer::IdMaps) -> HostRoot {
+        HostRoot {
+            ids: Arc::new(ids),
+            ..self
+        }
+    }
+
+    /// The sandbox's user namespace mappings.
+    pub fn ids(&self) -> &Arc<gofer::IdMaps> {
+        &self.ids
     }
 
     /// The same root, with changes under `dirs` written through to the host (the gofer
@@ -438,7 +443,7 @@ impl HostRoot {
             // Swapped under us: retry is the caller's business.
             return Err(Errno::EAGAIN);
         }
-        Ok(Arc::new(HostFile::new(fd, &l.path)))
+        Ok(Arc::new(HostFile::new(fd, &l.path, self.ids.clone())))
     }
 
     /// The target of the symlink `l` names.
@@ -464,6 +469,8 @@ fn push_components(out: &mut Vec<Vec<u8>>, path: &[u8]) {
 pub struct HostFile {
     fd: OwnedFd,
     name: String,
+    /// The sandbox's user namespace mappings, for its owner.
+    ids: Arc<gofer::IdMaps>,
 }
 
 fn last_errno() -> Errno {
@@ -471,11 +478,12 @@ fn last_errno() -> Errno {
 }
 
 impl HostFile {
-    /// The file open as `fd`, found at `path`.
-    pub(super) fn new(fd: OwnedFd, path: &[u8]) -> HostFile {
+    /// The file open as `fd`, found at `path`, in a sandbox with the mappings `ids`.
+    pub(super) fn new(fd: OwnedFd, path: &[u8], ids: Arc<gofer::IdMaps>) -> HostFile {
         HostFile {
             fd,
             name: String::from_utf8_lossy(path).into_owned(),
+            ids,
         }
     }
 
@@ -560,7 +568,7 @@ impl FileOps for HostFile {
         Ok(())
     }
     fn stat(&self) -> Result<Stat, Errno> {
-        Ok(Stat::from_host(&fstat(self.fd.as_raw_fd())?))
+        sandbox_stat(self.fd.as_raw_fd(), &self.ids)
     }
     fn getdents(&self, buf: &mut [u8], pos: u64) -> Result<(usize, u64), Errno> {
         // SAFETY: seeking our own directory descriptor.
@@ -588,6 +596,7 @@ impl FileOps for HostFile {
             Arc::new(HostFile {
                 fd,
                 name: self.name.clone(),
+                ids: self.ids.clone(),
             }) as Arc<dyn MappableFile>
         })
     }
@@ -606,16 +615,19 @@ impl MappableFile for HostFile {
 /// One of the host's standard streams, handed to the sandbox as its stdio.
 pub struct HostStream {
     fd: OwnedFd,
+    /// The sandbox's user namespace mappings, for its owner.
+    ids: Arc<gofer::IdMaps>,
 }
 
 impl HostStream {
-    /// A stream over a host descriptor the caller hands over.
-    pub fn new(fd: OwnedFd) -> HostStream {
-        HostStream { fd }
+    /// A stream over a host descriptor the caller hands over, in a sandbox with the
+    /// mappings `ids`.
+    pub fn new(fd: OwnedFd, ids: Arc<gofer::IdMaps>) -> HostStream {
+        HostStream { fd, ids }
     }
 
-    /// Duplicates host descriptor `fd`.
-    pub fn dup(fd: RawFd) -> std::io::Result<HostStream> {
+    /// Duplicates host descriptor `fd`, for a sandbox with the mappings `ids`.
+    pub fn dup(fd: RawFd, ids: Arc<gofer::IdMaps>) -> std::io::Result<HostStream> {
         // SAFETY: F_DUPFD_CLOEXEC on a descriptor number; failure is reported.
         let n = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
         if n < 0 {
@@ -623,7 +635,7 @@ impl HostStream {
         }
         // SAFETY: a fresh descriptor we own.
         let fd = unsafe { OwnedFd::from_raw_fd(n) };
-        Ok(HostStream { fd })
+        Ok(HostStream { fd, ids })
     }
 }
 
@@ -655,7 +667,7 @@ impl FileOps for HostStream {
         }
     }
     fn stat(&self) -> Result<Stat, Errno> {
-        Ok(Stat::from_host(&fstat(self.fd.as_raw_fd())?))
+        sandbox_stat(self.fd.as_raw_fd(), &self.ids)
     }
     fn poll_ready(&self) -> u16 {
         let mut p = libc::pollfd {

@@ -38,7 +38,7 @@ impl HostRoot {
             path.push(b'/');
         }
         path.extend_from_slice(name);
-        Ok(Arc::new(HostFile::new(fd, &path)))
+        Ok(Arc::new(HostFile::new(fd, &path, self.ids().clone())))
     }
 
     /// Makes the directory `name` in `dir`.

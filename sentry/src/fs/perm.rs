@@ -79,7 +79,7 @@ impl Creds {
             umask,
             groups: c.groups.clone(),
             caps: c.caps.effective,
-            mapped_only: crate::fs::host::id_maps().is_some(),
+            mapped_only: c.mapped_only,
         }
     }
 

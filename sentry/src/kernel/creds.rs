@@ -178,6 +178,10 @@ pub struct Credentials {
     pub caps: Capabilities,
     /// SECBIT_* flags (prctl PR_SET_SECUREBITS, PR_SET_KEEPCAPS).
     pub securebits: u32,
+    /// The task's user namespace has a mapping (a container's `linux.uidMappings`): its
+    /// capabilities reach only inodes whose owner and group are mapped (`fs::perm`). What
+    /// Linux knows from `cred->user_ns`; set for the first process and inherited.
+    pub mapped_only: bool,
 }
 
 impl Default for Credentials {
@@ -206,6 +210,7 @@ impl Credentials {
             groups,
             caps,
             securebits: 0,
+            mapped_only: false,
         }
     }
 

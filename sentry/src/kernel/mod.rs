@@ -229,7 +229,7 @@ pub struct Kernel {
     /// no mapping (shown as the overflow id).
     ///
     /// [`NO_ID`]: gofer::idmap::NO_ID
-    pub ids: gofer::IdMaps,
+    pub ids: Arc<gofer::IdMaps>,
     /// The sandbox's sysctls (its network and IPC namespaces' tunables).
     pub sysctl: sysctl::Sysctls,
     pids: Mutex<Pids>,
@@ -302,12 +302,9 @@ struct Pids {
 }
 
 impl Kernel {
-    pub fn new(
-        platform: Box<dyn Platform>,
-        root: HostRoot,
-        syscall_patching: bool,
-        ids: gofer::IdMaps,
-    ) -> Arc<Kernel> {
+    /// The kernel of a sandbox over `root`, whose user namespace is the root's
+    /// ([`HostRoot::ids`]).
+    pub fn new(platform: Box<dyn Platform>, root: HostRoot, syscall_patching: bool) -> Arc<Kernel> {
         let tmpfs = crate::fs::tmpfs::Tmpfs::new(0x2a, platform.memory_file().clone());
         let shm = crate::fs::tmpfs::Tmpfs::new(0x2b, platform.memory_file().clone());
         // /dev: the Sentry's devices in a tmpfs of their own (device 0x2, as Linux's
@@ -320,7 +317,7 @@ impl Kernel {
         Arc::new(Kernel {
             syscall_patching,
             mounts,
-            ids,
+            ids: root.ids().clone(),
             tmpfs,
             shm,
             overlay: crate::fs::overlay::Overlay::new(crate::fs::tmpfs::Tmpfs::new(

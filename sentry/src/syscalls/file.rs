@@ -738,14 +738,15 @@ pub fn fchdir(t: &mut Task, a: [u64; 6]) -> SysResult {
 }
 
 /// Descriptors 0-2 of the first process: the host's own stdio.
-pub fn host_stdio() -> std::io::Result<Vec<(i32, Arc<OpenFile>)>> {
+/// `ids`: the sandbox's user namespace mappings.
+pub fn host_stdio(ids: Arc<gofer::IdMaps>) -> std::io::Result<Vec<(i32, Arc<OpenFile>)>> {
     let mut v = Vec::new();
     for (fd, fl) in [
         (0, libc::O_RDONLY),
         (1, libc::O_WRONLY),
         (2, libc::O_WRONLY),
     ] {
-        let s = crate::fs::host::HostStream::dup(fd)?;
+        let s = crate::fs::host::HostStream::dup(fd, ids.clone())?;
         v.push((
             fd,
             OpenFile::new(Arc::new(s) as Arc<dyn FileOps>, fl as u32),
